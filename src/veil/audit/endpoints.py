@@ -1,0 +1,7 @@
+"""HTTP endpoints of the audit feature."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["audit"])

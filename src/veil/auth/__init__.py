@@ -1,0 +1,1 @@
+"""Authentication (API keys, UI sessions) and roles."""

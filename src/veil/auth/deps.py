@@ -1,0 +1,75 @@
+"""Typed FastAPI dependencies: SessionDep, RuntimeDep, CurrentPrincipal, AdminOnly.
+
+Every API router depends on CurrentPrincipal unless it says it is public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from veil.auth.principal import ADMIN, Principal
+from veil.auth.service import principal_for_api_key
+from veil.errors import Forbidden, Unauthorized
+from veil.runtime import Runtime
+
+
+def get_runtime_dep(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime_dep)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, before the response."""
+    session = runtime.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized(
+            "Missing API key: send it as 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = principal_for_api_key(session, token)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    if principal.role != ADMIN:
+        raise Forbidden("Only workspace admins can do this.")
+    return principal
+
+
+AdminOnly = Annotated[Principal, Depends(require_admin)]

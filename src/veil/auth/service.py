@@ -1,0 +1,114 @@
+"""API keys and write keys: issue (token shown once), resolve, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veil.auth.principal import ROLES, Principal
+from veil.errors import NotFound, Unauthorized, ValidationFailed
+from veil.kit.crypto import Keyring, hash_token
+from veil.kit.ids import new_id, new_token
+from veil.kit.time import utcnow
+from veil.models import ApiKey, WriteKey
+
+API_KEY_PREFIX = "veil_sk_"
+WRITE_KEY_PREFIX = "veil_wk_"
+
+
+@dataclass
+class IssuedKey:
+    key: ApiKey
+    token: str
+
+
+def create_api_key(session: Session, *, workspace_id: str, role: str, name: str = "") -> IssuedKey:
+    if role not in ROLES:
+        raise ValidationFailed("role must be 'admin' or 'member'.")
+    token = API_KEY_PREFIX + new_token(32)
+    key = ApiKey(
+        id=new_id("key"),
+        workspace_id=workspace_id,
+        role=role,
+        name=name or f"{role} key",
+        key_hash=hash_token(token),
+        prefix=token[: len(API_KEY_PREFIX) + 4],
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, token=token)
+
+
+def list_api_keys(session: Session, *, workspace_id: str) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.id)
+        )
+    )
+
+
+def revoke_api_key(session: Session, *, workspace_id: str, key_id: str) -> ApiKey:
+    key = session.scalar(
+        select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
+    )
+    if key is None:
+        raise NotFound("API key not found.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def principal_for_api_key(session: Session, token: str) -> Principal:
+    if not token.startswith(API_KEY_PREFIX):
+        raise Unauthorized()
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized()
+    now = utcnow()
+    # Touch at most once a minute: keeps reads from turning into writes on every request.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        key.last_used_at = now
+    return Principal(
+        workspace_id=key.workspace_id,
+        role=key.role,
+        actor=f"key:{key.id}",
+        label=f"API key {key.name}",
+    )
+
+
+def create_write_key(
+    session: Session, *, workspace_id: str, keyring: Keyring
+) -> tuple[WriteKey, str]:
+    token = WRITE_KEY_PREFIX + new_token(24)
+    key = WriteKey(
+        id=new_id("wk"),
+        workspace_id=workspace_id,
+        key_hash=hash_token(token),
+        key_sealed=keyring.seal(token, aad=f"write-key:{workspace_id}"),
+        prefix=token[: len(WRITE_KEY_PREFIX) + 4],
+    )
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def workspace_for_write_key(session: Session, token: str) -> str:
+    """The workspace id a write key ingests into; Unauthorized for unknown or revoked keys."""
+    key = session.scalar(select(WriteKey).where(WriteKey.key_hash == hash_token(token)))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("Invalid write key.")
+    return key.workspace_id
+
+
+def reveal_write_key(key: WriteKey, keyring: Keyring) -> str:
+    return keyring.unseal(key.key_sealed, aad=f"write-key:{key.workspace_id}")
+
+
+def active_write_key(session: Session, *, workspace_id: str) -> WriteKey | None:
+    return session.scalar(
+        select(WriteKey)
+        .where(WriteKey.workspace_id == workspace_id, WriteKey.revoked_at.is_(None))
+        .order_by(WriteKey.id.desc())
+    )

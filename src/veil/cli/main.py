@@ -1,0 +1,211 @@
+"""`veil`: serve, worker, migrate, demo, workspaces, users, keys, export, delete, sweep."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from veil.logging import configure_logging
+from veil.runtime import Runtime, get_runtime
+
+app = typer.Typer(
+    help="Veil: customer profiles with GDPR export and erasure built in.", no_args_is_help=True
+)
+workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help=True)
+users_app = typer.Typer(help="Create users (logins for the web UI).", no_args_is_help=True)
+keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
+app.add_typer(workspaces_app, name="workspaces")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+
+def _runtime() -> Runtime:
+    runtime = get_runtime()
+    configure_logging(runtime.settings)
+    return runtime
+
+
+def _migrate(runtime: Runtime) -> None:
+    from veil.schema import migrate
+
+    migrate(runtime.engine)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    runtime = _runtime()
+    _migrate(runtime)
+    typer.echo("database is up to date")
+
+
+def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
+    import uvicorn
+
+    from veil.app import create_app
+    from veil.worker.queue import WorkerThreads
+
+    _migrate(runtime)
+    threads = WorkerThreads(runtime) if worker else None
+    if threads:
+        threads.start()
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+        )
+    finally:
+        if threads:
+            threads.stop()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the embedded worker.")
+    ] = False,
+) -> None:
+    """Migrate, then serve the API and UI with an embedded worker and expiry sweeper."""
+    runtime = _runtime()
+    run_server(runtime, host=host, port=port, worker=not no_worker)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
+) -> None:
+    """Run background jobs (exports, deletions) and the periodic sweep."""
+    from veil.worker.queue import WorkerThreads
+
+    runtime = _runtime()
+    _migrate(runtime)
+    workers = WorkerThreads(runtime, threads=threads)
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    workers.start()
+    typer.echo(f"worker running ({threads} threads); Ctrl-C to stop")
+    stop.wait()
+    workers.stop()
+
+
+@workspaces_app.command("create")
+def workspaces_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    region: Annotated[str, typer.Option(help="Default phone region.")] = "US",
+) -> None:
+    """Create a workspace with an admin API key and a write key."""
+    from veil.db import session_scope
+    from veil.errors import VeilError
+    from veil.workspaces.service import create_workspace
+
+    runtime = _runtime()
+    _migrate(runtime)
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            created = create_workspace(
+                session, name=name, keyring=runtime.seal_keyring, default_phone_region=region
+            )
+            out = {
+                "workspace_id": created.workspace.id,
+                "admin_api_key": created.admin_api_key,
+                "write_key": created.write_key,
+            }
+    except VeilError as exc:
+        fail(exc.message)
+        return
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(f"workspace:     {out['workspace_id']}")
+        typer.echo(f"admin API key: {out['admin_api_key']}   (shown once)")
+        typer.echo(f"write key:     {out['write_key']}")
+
+
+@users_app.command("create")
+def users_create(
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id.")],
+    email: Annotated[str, typer.Option("--email", help="Login email.")],
+    role: Annotated[str, typer.Option("--role", help="admin or member.")],
+    password: Annotated[
+        str | None, typer.Option("--password", help="Asked for when omitted.")
+    ] = None,
+) -> None:
+    """Create a login for the web UI with a role in a workspace."""
+    from veil.db import session_scope
+    from veil.errors import VeilError
+    from veil.workspaces.service import create_user
+
+    runtime = _runtime()
+    _migrate(runtime)
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Again: ") != password:
+                fail("passwords do not match")
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            user = create_user(
+                session, workspace_id=workspace, email=email, password=password, role=role
+            )
+            user_id = user.id
+    except VeilError as exc:
+        fail(exc.message)
+        return
+    typer.echo(json.dumps({"user_id": user_id, "workspace_id": workspace, "role": role}))
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id.")],
+    role: Annotated[str, typer.Option("--role", help="admin or member.")],
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an API key (printed once)."""
+    from veil.auth.service import create_api_key
+    from veil.db import session_scope
+    from veil.errors import VeilError
+    from veil.workspaces.service import get_workspace
+
+    runtime = _runtime()
+    _migrate(runtime)
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            get_workspace(session, workspace)
+            issued = create_api_key(session, workspace_id=workspace, role=role, name=name or "cli")
+            token = issued.token
+    except VeilError as exc:
+        fail(exc.message)
+        return
+    typer.echo(json.dumps({"api_key": token}) if as_json else token)
+
+
+def main() -> None:  # pragma: no cover
+    logging.captureWarnings(True)
+    app()

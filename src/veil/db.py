@@ -1,0 +1,145 @@
+"""Database engine (SQLite pragmas or PostgreSQL), sessions, and after-commit hooks.
+
+SQLite is the embedded default. Every connection gets WAL, foreign keys, `secure_delete`
+(freed pages are zeroed, so erased personal data does not linger in the file) and a busy
+timeout. Write transactions start with BEGIN IMMEDIATE so concurrent writers queue on the
+busy timeout instead of failing on a read-to-write lock upgrade; long read-only work (export
+streaming) opens a deferred transaction with `read_only_session`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+AfterCommit = Callable[[], None]
+_READ_ONLY = "veil_read_only"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=16,
+        )
+        _configure_sqlite(engine)
+        return engine
+    # hide_parameters: an IntegrityError message must not carry an email into the logs.
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver so we decide BEGIN vs BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    return factory
+
+
+# -- after-commit hooks: jobs are enqueued only once the row that describes them is committed --
+
+
+def after_commit(session: Session, callback: AfterCommit) -> None:
+    """Run `callback` after the session's current transaction commits; drop it on rollback."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # only the outermost transaction
+        session.info.pop("after_commit", None)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_only_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A deferred (snapshot) transaction that never takes SQLite's write lock."""
+    session = factory()
+    try:
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
+        session.rollback()
+    finally:
+        session.close()
+
+
+def checkpoint_sqlite(engine: Engine, *, attempts: int = 100) -> bool:
+    """WAL checkpoint(TRUNCATE), retried while readers hold the WAL; True when it completed.
+
+    A PASSIVE checkpoint can leave an erased page's old image in the -wal file; TRUNCATE
+    copies every frame back and empties the WAL, so the old bytes are gone from disk.
+    """
+    import time
+
+    if engine.dialect.name != "sqlite":
+        return True
+    for _ in range(attempts):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()
+            busy = row[0] if row else 1
+            cursor.close()
+        finally:
+            raw.close()
+        if not busy:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,144 @@
+"""One error base class carrying code, message and HTTP status; one renderer for SPEC's shape.
+
+Services raise these; endpoints never build error responses themselves. Messages are human
+sentences and never contain personal data (no emails, phones or names of data subjects).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class VeilError(Exception):
+    code = "error"
+    status = 400
+    message = "Something went wrong."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.headers = headers
+
+
+class Unauthorized(VeilError):
+    code, status, message = "unauthorized", 401, "Missing or invalid credentials."
+
+
+class Forbidden(VeilError):
+    code, status, message = "forbidden", 403, "Your role does not allow this action."
+
+
+class NotFound(VeilError):
+    code, status, message = "not_found", 404, "Not found."
+
+
+class AlreadyRequested(VeilError):
+    code, status = "already_requested", 409
+    message = (
+        "Already requested for this customer. "
+        "Download the file from Settings → Compliance → Downloaded."
+    )
+
+
+class ProfileDeleted(VeilError):
+    code, status, message = "profile_deleted", 409, "This profile has been deleted."
+
+
+class ExportNotReady(VeilError):
+    code, status, message = "export_not_ready", 409, "The export file is not ready yet."
+
+
+class ExportExpired(VeilError):
+    code, status = "export_expired", 410
+    message = "The export file has expired and was destroyed. Request a new export."
+
+
+class Conflict(VeilError):
+    code, status, message = "conflict", 409, "The request conflicts with the current state."
+
+
+class PayloadTooLarge(VeilError):
+    code, status, message = "payload_too_large", 413, "The request body is too large."
+
+
+class NotAContact(VeilError):
+    code, status = "not_a_contact", 422
+    message = "Only contacts (profiles with an email or a phone number) can be exported."
+
+
+class ConfirmationRequired(VeilError):
+    code, status = "confirmation_required", 422
+    message = 'Deleting a profile cannot be undone; send {"confirm": true} to confirm.'
+
+
+class ValidationFailed(VeilError):
+    code, status, message = "validation_error", 422, "The request is not valid."
+
+
+class RateLimited(VeilError):
+    code, status, message = "rate_limited", 429, "Too many requests; slow down and retry later."
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        where = ".".join(loc) or "body"
+        msg = str(err.get("msg", "is invalid"))
+        if err.get("type") == "json_invalid":
+            return "The request body is not valid JSON."
+        parts.append(f"{where}: {msg}")
+    return "Invalid request: " + "; ".join(parts) + "."
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VeilError)
+    async def _veil_error(_request: Request, exc: VeilError) -> ORJSONResponse:
+        return ORJSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        return ORJSONResponse(
+            error_body("validation_error", _describe_validation(exc)), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404:
+            message = "Not found."
+        return ORJSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> ORJSONResponse:
+        # The traceback is logged by the server; the client gets no internals.
+        return ORJSONResponse(
+            error_body("internal_error", "An unexpected error occurred; it has been logged."),
+            status_code=500,
+        )

@@ -1,0 +1,1 @@
+"""Events: what profiles did (orders, product views, campaign activity)."""

@@ -1,0 +1,156 @@
+"""Recording events: resolve the profile (SPEC §2), validate, store; batches are all-or-nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
+from veil.kit.ids import new_id
+from veil.kit.jsonwalk import check_properties
+from veil.kit.time import as_utc, utcnow
+from veil.models import Event, Profile
+from veil.models.profile import ACTIVE
+from veil.profiles import service as profiles
+from veil.profiles.repository import ProfileRepository
+
+SOURCES = ("api", "segment", "shopify", "tracking")
+MAX_BATCH = 5000
+MAX_TYPE_LENGTH = 200
+
+
+@dataclass
+class ProfileRef:
+    """How an event names its profile: by id, or by identifiers to resolve."""
+
+    id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    anonymous_id: str | None = None
+    # Optional profile fields carried along (Segment traits, Shopify customer).
+    first_name: str | None = None
+    last_name: str | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EventInput:
+    type: str
+    profile: ProfileRef
+    properties: dict[str, Any] = field(default_factory=dict)
+    timestamp: datetime | None = None
+    source: str = "api"
+    campaign_id: str | None = None
+    recipient_id: str | None = None
+    message_id: str | None = None
+
+
+def _validate(item: EventInput) -> None:
+    if not item.type or not item.type.strip():
+        raise ValidationFailed("type is required.")
+    if len(item.type) > MAX_TYPE_LENGTH:
+        raise ValidationFailed(f"type is longer than {MAX_TYPE_LENGTH} characters.")
+    if item.source not in SOURCES:
+        raise ValidationFailed("source is not one of api, segment, shopify, tracking.")
+    check_properties(item.properties)
+    if item.timestamp is not None:
+        ts = as_utc(item.timestamp)
+        if ts.year < 1970 or ts > utcnow() + timedelta(days=1):
+            raise ValidationFailed("timestamp is out of range (before 1970 or in the future).")
+    if item.message_id is not None and len(item.message_id) > 255:
+        raise ValidationFailed("messageId is longer than 255 characters.")
+
+
+def resolve_profile(
+    session: Session, *, workspace_id: str, ref: ProfileRef, origin: str, region: str
+) -> Profile:
+    if ref.id is not None:
+        profile = ProfileRepository(session, workspace_id).get(ref.id)
+        if profile is None:
+            raise NotFound("Profile not found.")
+        if profile.status != ACTIVE:
+            raise ProfileDeleted()
+        return profile
+    identity = profiles.Identity.parse(
+        region=region,
+        email=ref.email,
+        phone=ref.phone,
+        external_id=ref.external_id,
+        anonymous_id=ref.anonymous_id,
+    )
+    if identity.is_empty():
+        raise ValidationFailed("profile needs one of id, email, phone, external_id.")
+    profile, _created = profiles.upsert(
+        session,
+        workspace_id=workspace_id,
+        data=profiles.ProfileInput(
+            identity=identity,
+            first_name=ref.first_name,
+            last_name=ref.last_name,
+            properties=ref.traits,
+        ),
+        origin=origin,
+        consent_source=origin,
+        strict=False,
+    )
+    return profile
+
+
+def record_event(
+    session: Session, *, workspace_id: str, item: EventInput, origin: str | None = None
+) -> Event:
+    _validate(item)
+    if item.message_id is not None:
+        existing = session.scalar(
+            select(Event).where(
+                Event.workspace_id == workspace_id, Event.message_id == item.message_id
+            )
+        )
+        if existing is not None:
+            return existing  # delivered before: idempotent
+    region = profiles.workspace_region(session, workspace_id)
+    profile = resolve_profile(
+        session,
+        workspace_id=workspace_id,
+        ref=item.profile,
+        origin=origin or item.source,
+        region=region,
+    )
+    event = Event(
+        id=new_id("evt"),
+        workspace_id=workspace_id,
+        profile_id=profile.id,
+        type=item.type.strip(),
+        timestamp=as_utc(item.timestamp) if item.timestamp else utcnow(),
+        received_at=utcnow(),
+        properties=item.properties or {},
+        source=item.source,
+        campaign_id=item.campaign_id,
+        recipient_id=item.recipient_id,
+        message_id=item.message_id,
+    )
+    session.add(event)
+    return event
+
+
+def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]) -> int:
+    """All or nothing: the first bad item rejects the batch, naming its index."""
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(f"A batch holds at most {MAX_BATCH} events.")
+    for index, item in enumerate(items):
+        try:
+            _validate(item)
+        except VeilError as exc:
+            raise type(exc)(f"events[{index}]: {exc.message}") from None
+    for index, item in enumerate(items):
+        try:
+            record_event(session, workspace_id=workspace_id, item=item)
+        except VeilError as exc:
+            raise type(exc)(f"events[{index}]: {exc.message}") from None
+    session.flush()
+    return len(items)

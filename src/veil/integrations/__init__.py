@@ -1,0 +1,1 @@
+"""Edges that turn outside payloads (Segment, Shopify, tracking links) into service calls."""

@@ -1,0 +1,1 @@
+"""Domain-free helpers: ids, pagination, time, crypto, JSON walking."""

@@ -1,0 +1,55 @@
+"""A request to erase one profile (SPEC §5): the permanent record that the workspace complied.
+
+The subject's name, email and phone are kept only sealed (AEAD), readable by admins; the
+identifiers the erasure job searches for are sealed too, and wiped when the job completes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from veil.kit.time import utcnow
+from veil.models.base import Base, IdType
+
+PENDING = "pending"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+
+
+class DeletionRequest(Base):
+    __tablename__ = "deletion_requests"
+    __table_args__ = (
+        Index("ix_deletion_requests_workspace_requested", "workspace_id", "requested_at", "id"),
+        Index("ix_deletion_requests_status", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # One deletion per profile, ever.
+    profile_id: Mapped[str] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    due_at: Mapped[datetime]
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    name_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    email_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    phone_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    # Every identifier of the subject the job must search for; wiped once verified.
+    subject_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,59 @@
+"""A request to export one profile (SPEC §4). The row is the source of truth for the job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from veil.kit.time import utcnow
+from veil.models.base import Base, IdType
+
+PENDING = "pending"
+READY = "ready"
+DOWNLOADED = "downloaded"
+EXPIRED = "expired"
+FAILED = "failed"
+OPEN_STATUSES = (PENDING, READY)
+
+_open = text("status IN ('pending', 'ready')")
+
+
+class ExportRequest(Base):
+    __tablename__ = "export_requests"
+    __table_args__ = (
+        # At most one open (pending/ready) request per profile: the database is the guard.
+        Index(
+            "uq_export_requests_open_profile",
+            "workspace_id",
+            "profile_id",
+            unique=True,
+            sqlite_where=_open,
+            postgresql_where=_open,
+        ),
+        Index("ix_export_requests_workspace_requested", "workspace_id", "requested_at", "id"),
+        Index("ix_export_requests_status", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ready_at: Mapped[datetime | None] = mapped_column(default=None)
+    downloaded_at: Mapped[datetime | None] = mapped_column(default=None)
+    download_count: Mapped[int] = mapped_column(default=0)
+    expired_at: Mapped[datetime | None] = mapped_column(default=None)
+    file_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    file_size: Mapped[int | None] = mapped_column(default=None)
+    event_count: Mapped[int | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

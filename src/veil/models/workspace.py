@@ -1,0 +1,22 @@
+"""A workspace: one store / tenant. Everything else belongs to exactly one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from veil.models.base import Base, IdType, TimestampMixin
+
+
+class Workspace(TimestampMixin, Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_phone_region: Mapped[str] = mapped_column(String(2), default="US")
+    # Extra property keys that count as personal data in event payloads (on top of defaults).
+    pii_keys: Mapped[list[Any]] = mapped_column(default=list)
+    # Sealed with the keyring; write-only through the API.
+    shopify_webhook_secret_sealed: Mapped[str | None] = mapped_column(String(400), default=None)

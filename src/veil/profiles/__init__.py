@@ -1,0 +1,1 @@
+"""Profiles and identity resolution (SPEC §2)."""

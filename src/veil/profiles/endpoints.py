@@ -1,0 +1,70 @@
+"""HTTP: /api/v1/profiles — parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.kit.pagination import paginate
+from veil.models import Profile
+from veil.profiles import service
+from veil.profiles.repository import ProfileRepository
+from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead
+
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+
+
+@router.post("", response_model=ProfileRead, status_code=201)
+def upsert_profile(
+    body: ProfileCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> ProfileRead:
+    region = service.workspace_region(session, principal.workspace_id)
+    identity = service.Identity.parse(
+        region=region, email=body.email, phone=body.phone, external_id=body.external_id
+    )
+    profile, created = service.upsert(
+        session,
+        workspace_id=principal.workspace_id,
+        data=service.ProfileInput(
+            identity=identity,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            properties=body.properties,
+            consent={str(k): str(v) for k, v in body.consent.items()},
+        ),
+        origin="api",
+        consent_source="api",
+    )
+    response.status_code = 201 if created else 200
+    return ProfileRead.build(profile, service.consents_of(session, profile=profile))
+
+
+@router.get("", response_model=ProfilePage)
+def list_profiles(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    query: Annotated[str | None, Query(max_length=200)] = None,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ProfilePage:
+    stmt = ProfileRepository(session, principal.workspace_id).search_active(query)
+    rows, next_cursor = paginate(
+        session,
+        stmt,
+        keys=[Profile.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda p: [p.id],
+    )
+    return ProfilePage(data=[ProfileRead.build(p, []) for p in rows], next_cursor=next_cursor)
+
+
+@router.get("/{profile_id}", response_model=ProfileRead)
+def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipal) -> ProfileRead:
+    profile = service.get_profile(
+        session, workspace_id=principal.workspace_id, profile_id=profile_id
+    )
+    return ProfileRead.build(profile, service.consents_of(session, profile=profile))

@@ -1,0 +1,48 @@
+"""Normalising incoming identifiers: emails trimmed and lower-cased, phones to E.164."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from veil.errors import ValidationFailed
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    email = value.strip().lower()
+    if not email:
+        return None
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise ValidationFailed("email is not a valid email address.")
+    return email
+
+
+def normalize_phone(value: str | None, *, region: str) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed("phone is not a parseable phone number.") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationFailed("phone is not a possible phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_external_id(value: str | int | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > 255:
+        raise ValidationFailed("external_id is longer than 255 characters.")
+    return text

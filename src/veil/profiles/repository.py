@@ -1,0 +1,48 @@
+"""Every profile query, scoped to one workspace."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from veil.models import Profile
+from veil.models.profile import ACTIVE
+
+
+class ProfileRepository:
+    def __init__(self, session: Session, workspace_id: str) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def statement(self) -> Select[Profile]:
+        return select(Profile).where(Profile.workspace_id == self.workspace_id)
+
+    def get(self, profile_id: str, *, for_update: bool = False) -> Profile | None:
+        stmt = self.statement().where(Profile.id == profile_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def find_active(self, column: str, value: str) -> Profile | None:
+        attr = getattr(Profile, column)
+        return self.session.scalar(
+            self.statement().where(Profile.status == ACTIVE, attr == value).limit(1)
+        )
+
+    def search_active(self, query: str | None) -> Select[Profile]:
+        stmt = self.statement().where(Profile.status == ACTIVE)
+        if query:
+            needle = query.strip().lower()
+            like = f"%{needle.replace('%', '').replace('_', '')}%"
+            digits = "".join(ch for ch in needle if ch.isdigit())
+            conditions = [
+                Profile.email.like(like),
+                Profile.first_name.ilike(like),
+                Profile.last_name.ilike(like),
+                (Profile.first_name + " " + Profile.last_name).ilike(like),
+                Profile.external_id == query.strip(),
+            ]
+            if len(digits) >= 4:
+                conditions.append(Profile.phone.like(f"%{digits}%"))
+            stmt = stmt.where(or_(*conditions))
+        return stmt

@@ -1,0 +1,235 @@
+"""Identity resolution and profile upserts (SPEC §2).
+
+Lookup order is external_id, then email, then phone (then anonymous id), among ACTIVE
+profiles only, so a deleted profile never matches again. Uniqueness is enforced by partial
+unique indexes; a concurrent insert that loses the race gets an IntegrityError inside a
+savepoint and simply resolves again to the winner's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from veil.errors import Conflict, NotFound, ProfileDeleted, ValidationFailed
+from veil.kit.ids import new_id
+from veil.kit.jsonwalk import check_properties
+from veil.kit.time import utcnow
+from veil.models import Consent, Profile, Workspace
+from veil.models.profile import ACTIVE
+from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
+from veil.profiles.repository import ProfileRepository
+
+LOOKUP_ORDER = ("external_id", "email", "phone", "anonymous_id")
+CHANNELS = ("email", "sms")
+CONSENT_STATES = ("subscribed", "unsubscribed")
+
+
+class IdentifierConflict(Conflict):
+    code = "identifier_conflict"
+    message = "These identifiers belong to two different profiles."
+
+
+@dataclass
+class Identity:
+    """Normalised identifiers of one incoming person."""
+
+    external_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    anonymous_id: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        region: str,
+        email: str | None = None,
+        phone: str | None = None,
+        external_id: str | int | None = None,
+        anonymous_id: str | None = None,
+    ) -> Identity:
+        return cls(
+            external_id=normalize_external_id(external_id),
+            email=normalize_email(email),
+            phone=normalize_phone(phone, region=region),
+            anonymous_id=normalize_external_id(anonymous_id),
+        )
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name, v) for name in LOOKUP_ORDER if (v := getattr(self, name)) is not None]
+
+    def is_empty(self) -> bool:
+        return not self.items()
+
+
+@dataclass
+class ProfileInput:
+    identity: Identity
+    first_name: str | None = None
+    last_name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, str] = field(default_factory=dict)
+
+
+def get_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
+    profile = ProfileRepository(session, workspace_id).get(profile_id)
+    if profile is None:
+        raise NotFound("Profile not found.")
+    return profile
+
+
+def get_active_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
+    profile = get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
+    if profile.status != ACTIVE:
+        raise ProfileDeleted()
+    return profile
+
+
+def resolve(session: Session, *, workspace_id: str, identity: Identity) -> Profile | None:
+    repo = ProfileRepository(session, workspace_id)
+    for column, value in identity.items():
+        profile = repo.find_active(column, value)
+        if profile is not None:
+            return profile
+    return None
+
+
+def _clean_name(value: str | None, field_name: str) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > 200:
+        raise ValidationFailed(f"{field_name} is longer than 200 characters.")
+    return text or None
+
+
+def upsert(
+    session: Session,
+    *,
+    workspace_id: str,
+    data: ProfileInput,
+    origin: str = "api",
+    consent_source: str = "api",
+    strict: bool = True,
+) -> tuple[Profile, bool]:
+    """Find the person's active profile or create one; returns (profile, created).
+
+    strict=True (the profiles API): identifiers that belong to another active profile are a
+    409 identifier_conflict. strict=False (event ingestion): the event lands on the first
+    match and identifiers already taken elsewhere are left where they are.
+    """
+    if data.identity.is_empty():
+        raise ValidationFailed("Give at least one of email, phone, external_id.")
+    properties = check_properties(data.properties)
+    first_name = _clean_name(data.first_name, "first_name")
+    last_name = _clean_name(data.last_name, "last_name")
+    for channel, state in data.consent.items():
+        if channel not in CHANNELS or state not in CONSENT_STATES:
+            raise ValidationFailed("consent must map 'email'/'sms' to 'subscribed'/'unsubscribed'.")
+
+    for _attempt in range(5):
+        profile = resolve(session, workspace_id=workspace_id, identity=data.identity)
+        created = profile is None
+        try:
+            with session.begin_nested():
+                if profile is None:
+                    profile = Profile(
+                        id=new_id("prf"),
+                        workspace_id=workspace_id,
+                        status=ACTIVE,
+                        origin=origin,
+                        properties={},
+                        **{name: value for name, value in data.identity.items()},
+                    )
+                    session.add(profile)
+                else:
+                    _attach_identifiers(session, workspace_id, profile, data.identity, strict)
+                if first_name is not None:
+                    profile.first_name = first_name
+                if last_name is not None:
+                    profile.last_name = last_name
+                if properties:
+                    profile.properties = {**(profile.properties or {}), **properties}
+                profile.updated_at = utcnow()
+                session.flush()
+                for channel, state in data.consent.items():
+                    set_consent(
+                        session,
+                        profile=profile,
+                        channel=channel,
+                        state=state,
+                        source=consent_source,
+                    )
+            return profile, created
+        except IntegrityError:
+            # Lost a race with a concurrent insert of the same identifier: resolve again.
+            if profile is not None and not created:
+                session.expire(profile)
+            continue
+    raise IdentifierConflict()
+
+
+def _attach_identifiers(
+    session: Session, workspace_id: str, profile: Profile, identity: Identity, strict: bool
+) -> None:
+    repo = ProfileRepository(session, workspace_id)
+    for column, value in identity.items():
+        current = getattr(profile, column)
+        if current == value:
+            continue
+        owner = repo.find_active(column, value)
+        if owner is not None and owner.id != profile.id:
+            if strict:
+                raise IdentifierConflict(
+                    f"The {column.replace('_', ' ')} given belongs to another profile."
+                )
+            continue
+        if current is not None and not strict:
+            continue  # ingestion never rewrites an identifier the profile already has
+        setattr(profile, column, value)
+
+
+def set_consent(
+    session: Session, *, profile: Profile, channel: str, state: str, source: str
+) -> Consent:
+    consent = session.scalar(
+        select(Consent).where(Consent.profile_id == profile.id, Consent.channel == channel)
+    )
+    now = utcnow()
+    if consent is None:
+        consent = Consent(
+            id=new_id("cns"),
+            workspace_id=profile.workspace_id,
+            profile_id=profile.id,
+            channel=channel,
+            state=state,
+            source=source,
+            recorded_at=now,
+        )
+        session.add(consent)
+    elif consent.state != state:
+        consent.state = state
+        consent.source = source
+        consent.recorded_at = now
+    session.flush()
+    return consent
+
+
+def consents_of(session: Session, *, profile: Profile) -> list[Consent]:
+    return list(
+        session.scalars(
+            select(Consent).where(Consent.profile_id == profile.id).order_by(Consent.channel)
+        )
+    )
+
+
+def workspace_region(session: Session, workspace_id: str) -> str:
+    region = session.scalar(
+        select(Workspace.default_phone_region).where(Workspace.id == workspace_id)
+    )
+    return region or "US"

@@ -1,0 +1,92 @@
+"""The process-wide runtime: settings, database, keyrings, queue and export store, built once.
+
+The web app, the CLI and the worker all build the same Runtime from the same Settings, so
+every command acts on the same data dir or database.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from veil.config import Settings, get_settings
+from veil.db import make_engine, make_sessionmaker
+from veil.kit.crypto import Keyring
+
+if TYPE_CHECKING:
+    from veil.compliance.storage import ExportStore
+    from veil.worker.queue import JobQueue
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self.settings.is_sqlite:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return make_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def _secrets(self) -> list[str]:
+        return self.settings.secret_keys()
+
+    @cached_property
+    def seal_keyring(self) -> Keyring:
+        """Short sealed values in the database (deletion records, webhook secrets, write keys)."""
+        return Keyring(self._secrets, "veil.seal.v1")
+
+    @cached_property
+    def file_keyring(self) -> Keyring:
+        """Export files at rest."""
+        return Keyring(self._secrets, "veil.export-file.v1")
+
+    @cached_property
+    def link_keyring(self) -> Keyring:
+        """HMAC signatures of tracked campaign links."""
+        return Keyring(self._secrets, "veil.tracking-link.v1")
+
+    @cached_property
+    def export_store(self) -> ExportStore:
+        from veil.compliance.storage import LocalExportStore
+
+        return LocalExportStore(self.settings.resolved_export_store)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        from veil.worker.queue import JobQueue
+
+        return JobQueue.from_settings(self)
+
+    def dispose(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+_current: Runtime | None = None
+_current_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Runtime(get_settings())
+        return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _current
+    with _current_lock:
+        _current = runtime

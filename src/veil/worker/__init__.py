@@ -1,0 +1,1 @@
+"""Background jobs: a huey queue that only wakes workers; request rows hold the state."""

@@ -1,0 +1,179 @@
+"""The job queue: huey on SQLite (default) or Redis, carrying `(job name, object id)` only.
+
+Task arguments are ids, and results are never stored, so the queue's own storage (huey's
+SQLite file, Redis) never holds personal data. huey delivers at most once: a task killed
+mid-run is lost, which is why request rows carry leases and a sweep re-enqueues (see leases.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huey import Huey, MemoryHuey, RedisHuey
+from huey.storage import SqliteStorage
+
+if TYPE_CHECKING:
+    from veil.runtime import Runtime
+
+log = logging.getLogger("veil.worker")
+
+JobHandler = Callable[["Runtime", str], None]
+Sweeper = Callable[["Runtime"], None]
+
+# Filled at import time by each feature's tasks module (compliance/tasks.py, …).
+JOBS: dict[str, JobHandler] = {}
+SWEEPERS: dict[str, Sweeper] = {}
+
+
+def register_job(name: str) -> Callable[[JobHandler], JobHandler]:
+    def decorator(fn: JobHandler) -> JobHandler:
+        JOBS[name] = fn
+        return fn
+
+    return decorator
+
+
+def register_sweeper(name: str) -> Callable[[Sweeper], Sweeper]:
+    def decorator(fn: Sweeper) -> Sweeper:
+        SWEEPERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def load_feature_tasks() -> None:
+    """Import every module that registers jobs, so a bare `veil worker` knows them all."""
+    import veil.compliance.tasks  # noqa: F401
+
+
+class SecureSqliteStorage(SqliteStorage):
+    """huey's SQLite storage with `secure_delete`, so consumed messages leave no residue."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = super()._create_connection()
+        conn.execute("PRAGMA secure_delete=ON")
+        return conn
+
+
+class JobQueue:
+    def __init__(self, huey: Huey, runtime: Runtime) -> None:
+        self.huey = huey
+        self.runtime = runtime
+
+        @huey.task(name="veil.run_job")
+        def run_job(job: str, object_id: str) -> None:
+            handler = JOBS.get(job)
+            if handler is None:
+                load_feature_tasks()
+                handler = JOBS[job]
+            handler(self.runtime, object_id)
+
+        self._task = run_job
+
+    @classmethod
+    def from_settings(cls, runtime: Runtime) -> JobQueue:
+        url = runtime.settings.resolved_queue_url
+        huey: Huey
+        if url.startswith("redis://") or url.startswith("rediss://"):
+            huey = RedisHuey("veil", url=url, results=False, blocking=True, read_timeout=1)
+        elif url == "memory://":
+            huey = MemoryHuey("veil", results=False)
+        elif url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            huey = Huey(
+                "veil", results=False, storage_class=SecureSqliteStorage, filename=str(path)
+            )
+        else:
+            raise ValueError("VEIL_QUEUE_URL must be sqlite:///path, redis://… or memory://")
+        return cls(huey, runtime)
+
+    def enqueue(self, job: str, object_id: str) -> None:
+        self._task(job, object_id)
+
+    def pending_count(self) -> int:
+        return int(self.huey.pending_count())
+
+    def run_one(self) -> bool:
+        """Take one message and run it; False when the queue is empty."""
+        task = self.huey.dequeue()
+        if task is None:
+            return False
+        self.huey.execute(task)
+        return True
+
+    def drain(self, *, max_tasks: int = 10_000) -> int:
+        """Run queued jobs in this thread until the queue is empty (tests, `veil sweep`)."""
+        ran = 0
+        while ran < max_tasks and self.run_one():
+            ran += 1
+        return ran
+
+    def flush(self) -> None:
+        self.huey.flush()
+
+
+def sweep(runtime: Runtime) -> None:
+    """Re-enqueue lost work and expire old files: every registered sweeper, errors contained."""
+    load_feature_tasks()
+    for name, sweeper in SWEEPERS.items():
+        try:
+            sweeper(runtime)
+        except Exception:
+            log.exception("sweeper %s failed", name)
+
+
+class WorkerThreads:
+    """Consumer threads plus a sweeper thread; used embedded by `serve` and by `veil worker`."""
+
+    def __init__(self, runtime: Runtime, *, threads: int = 1, poll_interval: float = 0.2) -> None:
+        self.runtime = runtime
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        load_feature_tasks()
+        queue = self.runtime.queue
+        for index in range(self.threads):
+            thread = threading.Thread(
+                target=self._consume, args=(queue,), name=f"veil-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        sweeper = threading.Thread(target=self._sweep, name="veil-sweeper", daemon=True)
+        sweeper.start()
+        self._threads.append(sweeper)
+        log.info("worker started threads=%s", self.threads)
+
+    def _consume(self, queue: JobQueue) -> None:
+        while not self.stop_event.is_set():
+            try:
+                if not queue.run_one():
+                    self.stop_event.wait(self.poll_interval)
+            except Exception:
+                log.exception("worker loop error")
+                self.stop_event.wait(1.0)
+
+    def _sweep(self) -> None:
+        interval = self.runtime.settings.sweep_interval.total_seconds()
+        while not self.stop_event.is_set():
+            sweep(self.runtime)
+            self.stop_event.wait(max(interval, 0.5))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()

@@ -1,0 +1,1 @@
+"""Workspaces (tenants), their settings, users and memberships."""

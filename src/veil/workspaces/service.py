@@ -1,0 +1,150 @@
+"""Creating workspaces and users, and changing workspace settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veil.auth import service as keys
+from veil.auth.passwords import hash_password
+from veil.auth.principal import ADMIN, ROLES
+from veil.errors import Conflict, NotFound, ValidationFailed
+from veil.kit.crypto import Keyring
+from veil.kit.ids import new_id
+from veil.models import Membership, User, Workspace
+from veil.profiles.identifiers import normalize_email
+
+_PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
+
+
+@dataclass
+class CreatedWorkspace:
+    workspace: Workspace
+    admin_api_key: str
+    write_key: str
+
+
+def create_workspace(
+    session: Session, *, name: str, keyring: Keyring, default_phone_region: str = "US"
+) -> CreatedWorkspace:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("name must be 1 to 200 characters.")
+    workspace = Workspace(
+        id=new_id("ws"),
+        name=name,
+        default_phone_region=check_region(default_phone_region),
+        pii_keys=[],
+    )
+    session.add(workspace)
+    session.flush()
+    admin = keys.create_api_key(
+        session, workspace_id=workspace.id, role=ADMIN, name="initial admin"
+    )
+    _wk, write_token = keys.create_write_key(session, workspace_id=workspace.id, keyring=keyring)
+    return CreatedWorkspace(workspace=workspace, admin_api_key=admin.token, write_key=write_token)
+
+
+def get_workspace(session: Session, workspace_id: str) -> Workspace:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound("Workspace not found.")
+    return workspace
+
+
+def check_region(region: str) -> str:
+    region = (region or "").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(
+            "default_phone_region must be a two-letter region code like US or DE."
+        )
+    return region
+
+
+def check_pii_keys(values: list[str]) -> list[str]:
+    if len(values) > 200:
+        raise ValidationFailed("pii_keys holds at most 200 keys.")
+    cleaned: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or not _PII_KEY.match(value.strip()):
+            raise ValidationFailed("pii_keys must be property names of 1 to 64 characters.")
+        if value.strip() not in cleaned:
+            cleaned.append(value.strip())
+    return cleaned
+
+
+def update_settings(
+    session: Session,
+    *,
+    workspace_id: str,
+    keyring: Keyring,
+    name: str | None = None,
+    default_phone_region: str | None = None,
+    pii_keys: list[str] | None = None,
+    shopify_webhook_secret: str | None = None,
+) -> Workspace:
+    workspace = get_workspace(session, workspace_id)
+    if name is not None:
+        if not name.strip() or len(name.strip()) > 200:
+            raise ValidationFailed("name must be 1 to 200 characters.")
+        workspace.name = name.strip()
+    if default_phone_region is not None:
+        workspace.default_phone_region = check_region(default_phone_region)
+    if pii_keys is not None:
+        workspace.pii_keys = check_pii_keys(pii_keys)
+    if shopify_webhook_secret is not None:
+        secret = shopify_webhook_secret.strip()
+        if not secret:
+            workspace.shopify_webhook_secret_sealed = None
+        elif len(secret) > 200:
+            raise ValidationFailed("shopify_webhook_secret is longer than 200 characters.")
+        else:
+            workspace.shopify_webhook_secret_sealed = keyring.seal(
+                secret, aad=f"shopify-secret:{workspace_id}"
+            )
+    session.flush()
+    return workspace
+
+
+def shopify_secret(workspace: Workspace, keyring: Keyring) -> str | None:
+    return keyring.unseal_optional(
+        workspace.shopify_webhook_secret_sealed, aad=f"shopify-secret:{workspace.id}"
+    )
+
+
+def create_user(
+    session: Session, *, workspace_id: str, email: str, password: str, role: str
+) -> User:
+    """Create the user (or reuse an existing login) and give them a role in the workspace."""
+    get_workspace(session, workspace_id)
+    if role not in ROLES:
+        raise ValidationFailed("role must be 'admin' or 'member'.")
+    login = normalize_email(email)
+    if login is None:
+        raise ValidationFailed("email is required.")
+    if len(password) < 8:
+        raise ValidationFailed("password must be at least 8 characters.")
+    user = session.scalar(select(User).where(User.email == login))
+    if user is None:
+        user = User(id=new_id("usr"), email=login, password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user.id
+        )
+    )
+    if membership is not None:
+        if membership.role == role:
+            raise Conflict("This user is already a member of the workspace.")
+        membership.role = role
+    else:
+        session.add(
+            Membership(id=new_id("mem"), workspace_id=workspace_id, user_id=user.id, role=role)
+        )
+    session.flush()
+    return user
