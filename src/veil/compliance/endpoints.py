@@ -4,4 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(tags=["compliance"])
+from veil.compliance.deletions.endpoints import router as deletions_router
+from veil.compliance.exports.endpoints import router as exports_router
+
+router = APIRouter()
+router.include_router(exports_router)
+router.include_router(deletions_router)

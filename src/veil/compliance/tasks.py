@@ -1,3 +1,6 @@
-"""Background jobs of the compliance feature (registered with the worker at import)."""
+"""Importing this registers every compliance job and sweeper with the worker."""
 
 from __future__ import annotations
+
+import veil.compliance.deletions.tasks
+import veil.compliance.exports.tasks  # noqa: F401

@@ -1,0 +1,1 @@
+"""Campaigns and flows, their sends and recipient records."""

@@ -1,0 +1,3 @@
+"""Background jobs for deletions (registered with veil.worker.queue.register_job at import)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Export requests (SPEC §4): request, build the encrypted file, download, expire."""
