@@ -9,12 +9,15 @@ streaming) opens a deferred transaction with `read_only_session`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("veil.db")
 
 AfterCommit = Callable[[], None]
 _READ_ONLY = "veil_read_only"
@@ -79,7 +82,11 @@ def after_commit(session: Session, callback: AfterCommit) -> None:
 def _run_after_commit(session: Session) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            # The committed row is the source of truth: the periodic sweep enqueues it later.
+            log.exception("after-commit callback failed; the sweep will pick the work up")
 
 
 @event.listens_for(Session, "after_soft_rollback")
