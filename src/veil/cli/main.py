@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from veil.cli.deletions import delete as delete_command
+from veil.cli.deletions import erasure_app
 from veil.logging import configure_logging
 from veil.runtime import Runtime, get_runtime
 
@@ -24,6 +26,8 @@ keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(erasure_app, name="erasure")
+app.command("delete")(delete_command)
 
 
 def _runtime() -> Runtime:

@@ -1,7 +1,74 @@
-"""HTTP endpoints for deletions."""
+"""HTTP: ask for a deletion, and the "Deleted" table (SPEC §5). Admins only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.compliance.deletions import service
+from veil.compliance.deletions.repository import DeletionRepository
+from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
+from veil.errors import ConfirmationRequired
+from veil.kit.pagination import paginate
+from veil.models import DeletionRequest
 
 router = APIRouter(tags=["compliance"])
+
+
+@router.post("/api/v1/profiles/{profile_id}/delete", response_model=DeletionRead, status_code=202)
+def delete_profile(
+    profile_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminOnly,
+    body: Annotated[DeletionConfirm | None, Body()] = None,
+) -> DeletionRead:
+    """Erase a profile's personal data (SPEC §5). Requires `{"confirm": true}`."""
+    if body is None or not body.confirmed:
+        raise ConfirmationRequired()
+    request = service.request_deletion(
+        session,
+        runtime=runtime,
+        workspace_id=principal.workspace_id,
+        profile_id=profile_id,
+        requested_by=principal.label,
+        actor=principal.actor,
+        source="api",
+    )
+    return DeletionRead.build(request, runtime.seal_keyring)
+
+
+@router.get("/api/v1/compliance/deletions", response_model=DeletionPage)
+def list_deletions(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminOnly,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> DeletionPage:
+    """The "Deleted" table, newest first: the permanent record of every erasure."""
+    rows, next_cursor = paginate(
+        session,
+        DeletionRepository(session, principal.workspace_id).statement(),
+        keys=[DeletionRequest.requested_at, DeletionRequest.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda r: [r.requested_at, r.id],
+    )
+    keyring = runtime.seal_keyring
+    return DeletionPage(
+        data=[DeletionRead.build(r, keyring) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/api/v1/compliance/deletions/{deletion_id}", response_model=DeletionRead)
+def get_deletion(
+    deletion_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+) -> DeletionRead:
+    request = service.get_deletion(
+        session, workspace_id=principal.workspace_id, deletion_id=deletion_id
+    )
+    return DeletionRead.build(request, runtime.seal_keyring)

@@ -1,3 +1,31 @@
-"""Background jobs for deletions (registered with veil.worker.queue.register_job at import)."""
+"""Background jobs for deletions: the erasure job and the sweep that makes sure none is lost."""
 
 from __future__ import annotations
+
+from veil import db
+from veil.compliance.deletions.erasure import RUNNABLE, run_deletion, settle_storage, storage_pending
+from veil.compliance.deletions.service import JOB
+from veil.models import DeletionRequest
+from veil.runtime import Runtime
+from veil.worker import leases
+from veil.worker.queue import register_job, register_sweeper
+
+
+@register_job(JOB)
+def deletion_job(runtime: Runtime, request_id: str) -> None:
+    run_deletion(runtime, request_id)
+
+
+@register_sweeper("deletions")
+def sweep_deletions(runtime: Runtime) -> None:
+    """Re-enqueue requests whose message was lost (crash, lost lease, backoff over), and finish
+    the storage step (WAL checkpoint / table rewrite) of completed ones where it was blocked."""
+    with db.session_scope(runtime.sessionmaker) as session:
+        due = leases.due_for_enqueue(session, DeletionRequest, runnable=RUNNABLE)
+        leases.mark_enqueued(session, DeletionRequest, due, hold=runtime.settings.job_lease)
+        unsettled = storage_pending(session)
+    for request_id in due:
+        runtime.queue.enqueue(JOB, request_id)
+    for request_id in unsettled:
+        if not settle_storage(runtime, request_id):
+            break

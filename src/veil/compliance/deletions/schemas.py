@@ -1,0 +1,68 @@
+"""Deletion API shapes: the confirmation body and the "Deleted" table row (SPEC §5.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from veil.compliance.deletions.service import is_overdue, unseal_contact
+from veil.kit.crypto import Keyring
+from veil.kit.time import rfc3339
+from veil.models import DeletionRequest
+
+
+class DeletionConfirm(BaseModel):
+    """`{"confirm": true}`; anything else (missing, false, "yes") is not a confirmation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    confirm: Any = Field(
+        default=None,
+        description="Must be JSON true: deleting a profile cannot be undone.",
+        json_schema_extra={"type": "boolean"},
+    )
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm is True
+
+
+class DeletionRead(BaseModel):
+    id: str
+    profile_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    requested_at: str
+    requested_by: str
+    source: str
+    status: str
+    completed_at: str | None
+    due_at: str
+    overdue: bool
+    summary: dict[str, Any]
+
+    @classmethod
+    def build(cls, request: DeletionRequest, keyring: Keyring) -> DeletionRead:
+        contact = unseal_contact(keyring, request)
+        return cls(
+            id=request.id,
+            profile_id=request.profile_id,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            requested_at=rfc3339(request.requested_at) or "",
+            requested_by=request.requested_by,
+            source=request.source,
+            status=request.status,
+            completed_at=rfc3339(request.completed_at),
+            due_at=rfc3339(request.due_at) or "",
+            overdue=is_overdue(request),
+            summary=request.summary or {},
+        )
+
+
+class DeletionPage(BaseModel):
+    data: list[DeletionRead]
+    next_cursor: str | None

@@ -1,0 +1,228 @@
+"""Deletion requests (SPEC §5): ask for an erasure, read the permanent record.
+
+`request_deletion` is the one entry point for every caller (API, UI, CLI, Shopify
+customers/redact). In ONE transaction it stores the request with the subject's contact details
+sealed, marks the profile deleted — so identity resolution stops matching it at once and the
+next event for the same person lands on a new profile — writes the audit entry, and enqueues
+the erasure job once that transaction commits. The erasure itself is veil.compliance.deletions
+.erasure, run by the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.audit import service as audit
+from veil.compliance.deletions.repository import DeletionRepository
+from veil.compliance.deletions.scrubber import Subject
+from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
+from veil.errors import NotFound, ProfileDeleted, ValidationFailed
+from veil.kit.crypto import DecryptionError, Keyring
+from veil.kit.ids import new_id
+from veil.kit.time import add_months, utcnow
+from veil.models import DeletionRequest, Profile, Recipient
+from veil.models.deletion_request import COMPLETED, PENDING
+from veil.models.profile import ACTIVE, DELETED
+from veil.profiles.identifiers import normalize_email, normalize_phone
+from veil.profiles.repository import ProfileRepository
+from veil.profiles.service import workspace_region
+from veil.runtime import Runtime
+
+JOB = "deletion"
+FIRST_PHASE = "exports"
+
+
+def _aad(workspace_id: str, request_id: str, field: str) -> str:
+    """Binds a sealed value to its workspace, its request and its column."""
+    return f"deletion:{workspace_id}:{request_id}:{field}"
+
+
+def request_deletion(
+    session: Session,
+    *,
+    runtime: Runtime,
+    workspace_id: str,
+    profile_id: str,
+    requested_by: str,
+    actor: str,
+    source: str = "api",
+) -> DeletionRequest:
+    """Store a deletion request and stop the profile from matching, in the caller's transaction.
+
+    Raises NotFound (no such profile in this workspace) and ProfileDeleted (already deleted).
+    The erasure job is enqueued only after the caller commits.
+    """
+    profile = ProfileRepository(session, workspace_id).get(profile_id, for_update=True)
+    if profile is None:
+        raise NotFound("Profile not found.")
+    if profile.status != ACTIVE:
+        raise ProfileDeleted()
+
+    now = utcnow()
+    request_id = new_id("del")
+    subject = subject_of(session, profile=profile, region=workspace_region(session, workspace_id))
+    keyring = runtime.seal_keyring
+    request = DeletionRequest(
+        id=request_id,
+        workspace_id=workspace_id,
+        profile_id=profile.id,
+        status=PENDING,
+        requested_at=now,
+        requested_by=(requested_by or actor)[:320],
+        source=source[:16],
+        due_at=add_months(now, 1),  # GDPR Art. 12(3): without undue delay, within one month
+        name_sealed=keyring.seal_optional(
+            profile.full_name, aad=_aad(workspace_id, request_id, "name")
+        ),
+        email_sealed=keyring.seal_optional(
+            profile.email, aad=_aad(workspace_id, request_id, "email")
+        ),
+        phone_sealed=keyring.seal_optional(
+            profile.phone, aad=_aad(workspace_id, request_id, "phone")
+        ),
+        subject_sealed=keyring.seal(
+            subject.to_json(), aad=_aad(workspace_id, request_id, "subject")
+        ),
+        summary={},
+        progress={"phase": FIRST_PHASE, "cursor": None, "pass": 1, "counts": {}},
+        # The message is on its way; the sweep re-enqueues only if it was lost.
+        next_attempt_at=now + runtime.settings.job_lease,
+    )
+    # Same transaction: from the commit on, identity resolution no longer sees this profile.
+    profile.status = DELETED
+    profile.deleted_at = now
+    profile.updated_at = now
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request for the same profile won (one deletion per profile, ever).
+        raise ProfileDeleted() from None
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="deletion.requested",
+        target_type="profile",
+        target_id=profile.id,
+        details={"deletion_request_id": request_id, "source": source},
+    )
+    queue = runtime.queue
+    db.after_commit(session, lambda: queue.enqueue(JOB, request_id))
+    return request
+
+
+def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
+    """Every identifier the erasure must search for: the profile's own, the emails and phones
+    its messages went to, and addresses and extra emails/phones kept in its properties."""
+    emails: list[str] = [profile.email] if profile.email else []
+    phones: list[str] = [profile.phone] if profile.phone else []
+    addresses: list[str] = []
+    for key, value in _leaves(profile.properties or {}):
+        if key_in(key, EMAIL_KEYS):
+            emails.extend(_valid(normalize_email, value))
+        elif key_in(key, PHONE_KEYS):
+            phones.extend(_valid(lambda v: normalize_phone(v, region=region), value))
+        elif key_in(key, ADDRESS_KEYS):
+            addresses.append(value.strip())
+    sent_to = session.execute(
+        select(Recipient.email, Recipient.phone)
+        .where(
+            Recipient.workspace_id == profile.workspace_id,
+            Recipient.profile_id == profile.id,
+            Recipient.redacted_at.is_(None),
+        )
+        .distinct()
+    ).all()
+    for email, phone in sent_to:
+        emails.extend(_valid(normalize_email, email) if email else [])
+        phones.extend([phone] if phone else [])
+    identifiers = [i for i in (profile.external_id, profile.anonymous_id) if i]
+    return Subject(
+        emails=tuple(dict.fromkeys(emails)),
+        phones=tuple(dict.fromkeys(phones)),
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        identifiers=tuple(dict.fromkeys(identifiers)),
+        addresses=tuple(dict.fromkeys(a for a in addresses if a)),
+    )
+
+
+def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """(nearest key, string) for every string leaf of a JSON value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, key)
+    elif isinstance(value, str) and key:
+        yield key, value
+
+
+def _valid(normalize: Any, value: str) -> list[str]:
+    try:
+        normalized = normalize(value)
+    except ValidationFailed:
+        return []
+    return [normalized] if normalized else []
+
+
+def unseal_subject(keyring: Keyring, request: DeletionRequest) -> Subject:
+    if request.subject_sealed is None:
+        raise RuntimeError("the deletion request no longer holds its subject")
+    text = keyring.unseal(
+        request.subject_sealed, aad=_aad(request.workspace_id, request.id, "subject")
+    )
+    return Subject.from_json(text)
+
+
+# -- reading the record ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectContact:
+    """The sealed name, email and phone of a deletion record, opened for an admin."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+def unseal_contact(keyring: Keyring, request: DeletionRequest) -> SubjectContact:
+    def opened(token: str | None, field: str) -> str | None:
+        try:
+            return keyring.unseal_optional(
+                token, aad=_aad(request.workspace_id, request.id, field)
+            )
+        except DecryptionError:
+            # Sealed under a secret that is no longer configured (VEIL_OLD_SECRET_KEYS).
+            return None
+
+    return SubjectContact(
+        name=opened(request.name_sealed, "name"),
+        email=opened(request.email_sealed, "email"),
+        phone=opened(request.phone_sealed, "phone"),
+    )
+
+
+def is_overdue(request: DeletionRequest, *, now: datetime | None = None) -> bool:
+    """Not erased by its legal deadline (still open past due_at, or completed after it)."""
+    finished = request.completed_at if request.status == COMPLETED else None
+    return (finished or now or utcnow()) > request.due_at
+
+
+def get_deletion(session: Session, *, workspace_id: str, deletion_id: str) -> DeletionRequest:
+    request = DeletionRepository(session, workspace_id).get(deletion_id)
+    if request is None:
+        raise NotFound("Deletion request not found.")
+    return request
