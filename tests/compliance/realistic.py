@@ -146,14 +146,12 @@ def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic
               {"url": "https://shop.example.com/sale", "ip": "198.51.100.4"},
               source="tracking", campaign_id=campaign.id, recipient_id=r.id)
     make_recipient(session, campaign=email_campaign, profile=grace)
-    make_event(
-        session,
-        profile=grace,
-        type="Placed Order",
-        properties=shopify_order(
-            email="grace@example.com", phone="+14155550199", first="Grace", last="Hopper"
-        ),
+    grace_order = shopify_order(
+        email="grace@example.com", phone="+14155550199", first="Grace", last="Hopper"
     )
+    for kind in ("shipping_address", "billing_address"):
+        grace_order[kind].update(address1="1 Navy Yard", address2="", zip="20374")
+    make_event(session, profile=grace, type="Placed Order", properties=grace_order)
 
     # An open (ready, not downloaded) export with its encrypted file in the store.
     export_id = new_id("exp")

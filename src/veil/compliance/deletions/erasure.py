@@ -220,6 +220,17 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
         pii_keys = session.scalar(
             select(Workspace.pii_keys).where(Workspace.id == claim.workspace_id)
         )
+    log.info(
+        "deletion erasing",
+        extra={
+            "fields": {
+                "deletion_request_id": claim.request_id,
+                "phase": progress.phase,
+                "resumed": progress.cursor is not None or progress.phase != PHASES[0],
+                "pass": progress.passes,
+            }
+        },
+    )
     ctx = _Context(
         runtime=runtime,
         claim=claim,
