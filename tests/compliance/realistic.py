@@ -46,7 +46,9 @@ class Realistic:
 
 
 def _order(order_id: int) -> dict[str, Any]:
-    return shopify_order(email=EMAIL, phone=PHONE_NATIONAL, first=FIRST, last=LAST, order_id=order_id)
+    return shopify_order(
+        email=EMAIL, phone=PHONE_NATIONAL, first=FIRST, last=LAST, order_id=order_id
+    )
 
 
 def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic:
@@ -140,11 +142,22 @@ def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic
         r = make_recipient(session, campaign=campaign, profile=ada)
         out.recipient_ids.append(r.id)
         opened = "Opened Email" if campaign.channel == "email" else "Delivered SMS"
-        event(ada, opened, {"ip": "198.51.100.4", "user_agent": "Mail/1.0"},
-              source="tracking", campaign_id=campaign.id, recipient_id=r.id)
-        event(ada, "Clicked Email" if campaign.channel == "email" else "Clicked SMS",
-              {"url": "https://shop.example.com/sale", "ip": "198.51.100.4"},
-              source="tracking", campaign_id=campaign.id, recipient_id=r.id)
+        event(
+            ada,
+            opened,
+            {"ip": "198.51.100.4", "user_agent": "Mail/1.0"},
+            source="tracking",
+            campaign_id=campaign.id,
+            recipient_id=r.id,
+        )
+        event(
+            ada,
+            "Clicked Email" if campaign.channel == "email" else "Clicked SMS",
+            {"url": "https://shop.example.com/sale", "ip": "198.51.100.4"},
+            source="tracking",
+            campaign_id=campaign.id,
+            recipient_id=r.id,
+        )
     make_recipient(session, campaign=email_campaign, profile=grace)
     grace_order = shopify_order(
         email="grace@example.com", phone="+14155550199", first="Grace", last="Hopper"

@@ -22,15 +22,23 @@ EMAIL = "ada@example.com"
 def new_profile(runtime: Runtime, ws: WorkspaceHandle, email: str = EMAIL) -> str:
     with runtime.sessionmaker.begin() as session:
         profile = make_profile(
-            session, workspace_id=ws.id, email=email, phone="+14155550132",
+            session,
+            workspace_id=ws.id,
+            email=email,
+            phone="+14155550132",
             consent={"email": "subscribed"},
         )
         make_event(session, profile=profile, properties={"email": email, "sku": "S"})
         return profile.id
 
 
-def delete(client: TestClient, ws: WorkspaceHandle, profile_id: str, body: object = None,
-           headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def delete(
+    client: TestClient,
+    ws: WorkspaceHandle,
+    profile_id: str,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
     kwargs = {} if body is None else {"json": body}
     return client.post(
         f"/api/v1/profiles/{profile_id}/delete", headers=headers or ws.admin, **kwargs
@@ -118,9 +126,12 @@ def test_another_workspace_sees_nothing(
     response = delete(client, other_ws, profile_id, {"confirm": True})
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     record = delete(client, ws, profile_id, {"confirm": True}).json()
-    assert client.get(
-        f"/api/v1/compliance/deletions/{record['id']}", headers=other_ws.admin
-    ).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/compliance/deletions/{record['id']}", headers=other_ws.admin
+        ).status_code
+        == 404
+    )
     assert client.get("/api/v1/compliance/deletions", headers=other_ws.admin).json() == {
         "data": [],
         "next_cursor": None,
@@ -213,9 +224,10 @@ def test_contact_details_are_sealed_and_bound_to_their_request(
         )
     moved = client.get(f"/api/v1/compliance/deletions/{b['id']}", headers=ws.admin).json()
     assert moved["email"] is None
-    assert client.get(
-        f"/api/v1/compliance/deletions/{a['id']}", headers=ws.admin
-    ).json()["email"] == "a@example.com"
+    assert (
+        client.get(f"/api/v1/compliance/deletions/{a['id']}", headers=ws.admin).json()["email"]
+        == "a@example.com"
+    )
 
 
 def test_the_service_is_callable_by_other_features(runtime: Runtime, ws: WorkspaceHandle) -> None:
@@ -242,8 +254,12 @@ def test_a_rolled_back_request_enqueues_nothing(runtime: Runtime, ws: WorkspaceH
     profile_id = new_profile(runtime, ws)
     with runtime.sessionmaker() as session:
         service.request_deletion(
-            session, runtime=runtime, workspace_id=ws.id, profile_id=profile_id,
-            requested_by="t", actor="t",
+            session,
+            runtime=runtime,
+            workspace_id=ws.id,
+            profile_id=profile_id,
+            requested_by="t",
+            actor="t",
         )
         session.rollback()
     assert runtime.queue.pending_count() == 0

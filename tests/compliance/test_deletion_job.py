@@ -39,8 +39,12 @@ def profile_with_events(runtime: Runtime, ws: WorkspaceHandle, count: int) -> st
 def request(runtime: Runtime, ws: WorkspaceHandle, profile_id: str) -> str:
     with runtime.sessionmaker.begin() as session:
         return service.request_deletion(
-            session, runtime=runtime, workspace_id=ws.id, profile_id=profile_id,
-            requested_by="t", actor="t",
+            session,
+            runtime=runtime,
+            workspace_id=ws.id,
+            profile_id=profile_id,
+            requested_by="t",
+            actor="t",
         ).id
 
 
@@ -79,8 +83,9 @@ def snapshot(runtime: Runtime, profile_id: str) -> list[Any]:
         ]
 
 
-def test_events_are_erased_in_bounded_batches(runtime: Runtime, ws: WorkspaceHandle,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_events_are_erased_in_bounded_batches(
+    runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runtime.settings.erasure_batch_size = 4
     profile_id = profile_with_events(runtime, ws, 10)
     sizes: list[int] = []
@@ -282,7 +287,9 @@ def test_a_write_that_slips_in_behind_the_cursor_is_caught_by_verification(
         if not inserted:  # an event lands behind the events cursor, after that phase
             profile = session.get_one(Profile, profile_id)
             event = make_event(
-                session, profile=profile, properties={"note": f"late {EMAIL}"},
+                session,
+                profile=profile,
+                properties={"note": f"late {EMAIL}"},
                 timestamp=utcnow() - timedelta(days=400),
             )
             session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, JSON, MetaData, String, Table, func, select, text
+from sqlalchemy import JSON, Column, MetaData, String, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from tests.compliance import realistic
@@ -23,8 +23,16 @@ from veil.compliance.erasure_rules import (
     Rule,
     key_words,
 )
-from veil.models import AuditEntry, Base, Consent, DeletionRequest, Event, ExportRequest, Profile
-from veil.models import Recipient
+from veil.models import (
+    AuditEntry,
+    Base,
+    Consent,
+    DeletionRequest,
+    Event,
+    ExportRequest,
+    Profile,
+    Recipient,
+)
 from veil.runtime import Runtime
 
 
@@ -94,8 +102,10 @@ def test_events_are_kept_with_their_commercial_data(
         assert order.type == "Placed Order" and order.source == "shopify"
         assert order.properties["currency"] == "EUR"
         assert order.properties["total_price"] == "129.90"
-        assert [(i["sku"], i["product_id"], i["title"], i["price"], i["quantity"])
-                for i in order.properties["line_items"]] == [
+        assert [
+            (i["sku"], i["product_id"], i["title"], i["price"], i["quantity"])
+            for i in order.properties["line_items"]
+        ] == [
             ("SKU-1", 9001, "Brass gear", "59.95", 1),
             ("SKU-2", 9002, "Punch cards", "34.975", 2),
         ]
@@ -157,9 +167,9 @@ def test_recipient_records_are_kept_with_unique_random_addresses(
             session.scalars(select(Recipient).where(Recipient.profile_id == erased.profile_id))
         )
         activity = session.scalar(
-            select(func.count()).select_from(Event).where(
-                Event.recipient_id.in_(erased.recipient_ids)
-            )
+            select(func.count())
+            .select_from(Event)
+            .where(Event.recipient_id.in_(erased.recipient_ids))
         )
     assert {r.id for r in recipients} == set(erased.recipient_ids)
     by_channel = {r.channel: r for r in recipients}
@@ -182,8 +192,12 @@ def test_redacted_values_are_unique_per_record(runtime: Runtime, ws: WorkspaceHa
         profile_id = profile.id
     with runtime.sessionmaker.begin() as session:
         service.request_deletion(
-            session, runtime=runtime, workspace_id=ws.id, profile_id=profile_id,
-            requested_by="t", actor="t",
+            session,
+            runtime=runtime,
+            workspace_id=ws.id,
+            profile_id=profile_id,
+            requested_by="t",
+            actor="t",
         )
     run_jobs(runtime)
     with runtime.sessionmaker() as session:
@@ -198,12 +212,14 @@ def test_redacted_values_are_unique_per_record(runtime: Runtime, ws: WorkspaceHa
 
 def test_consents_are_deleted(runtime: Runtime, erased: realistic.Realistic) -> None:
     with runtime.sessionmaker() as session:
-        assert session.scalars(
-            select(Consent).where(Consent.profile_id == erased.profile_id)
-        ).all() == []
-        assert session.scalars(
-            select(Consent).where(Consent.profile_id == erased.bystander_id)
-        ).all() != []
+        assert (
+            session.scalars(select(Consent).where(Consent.profile_id == erased.profile_id)).all()
+            == []
+        )
+        assert (
+            session.scalars(select(Consent).where(Consent.profile_id == erased.bystander_id)).all()
+            != []
+        )
 
 
 def test_export_files_are_destroyed_and_requests_expired(
@@ -257,9 +273,7 @@ def test_the_bystander_is_untouched(runtime: Runtime, erased: realistic.Realisti
     with runtime.sessionmaker() as session:
         grace = session.get_one(Profile, erased.bystander_id)
         events = list(events_of(session, grace.id).values())
-        recipient = session.scalars(
-            select(Recipient).where(Recipient.profile_id == grace.id)
-        ).one()
+        recipient = session.scalars(select(Recipient).where(Recipient.profile_id == grace.id)).one()
     assert grace.status == "active" and grace.email == "grace@example.com"
     assert events[0].properties["customer"]["email"] == "grace@example.com"
     assert recipient.email == "grace@example.com" and recipient.redacted_at is None

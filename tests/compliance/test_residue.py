@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 import veil.logging as veil_logging
+import veil.runtime as runtime_module
 from tests.compliance import realistic
 from tests.conftest import make_settings
 from tests.fixtures.factories import make_workspace
 from veil.app import create_app
-import veil.runtime as runtime_module
 from veil.runtime import Runtime, set_runtime
 from veil.schema import migrate
 
@@ -100,9 +100,10 @@ def test_nothing_of_the_subject_is_left_in_any_file_of_the_data_dir(
         subject = realistic.build(runtime, session, workspace_id=ws.id)
     with TestClient(create_app(runtime)) as client:
         # Read the person through the API first, as an admin would before deciding.
-        assert client.get(f"/api/v1/profiles/{subject.profile_id}", headers=ws.admin).json()[
-            "email"
-        ] == realistic.EMAIL
+        assert (
+            client.get(f"/api/v1/profiles/{subject.profile_id}", headers=ws.admin).json()["email"]
+            == realistic.EMAIL
+        )
         response = client.post(
             f"/api/v1/profiles/{subject.profile_id}/delete",
             headers=ws.admin,
@@ -166,8 +167,12 @@ def test_the_wal_is_empty_after_the_job(data_dir: Path) -> None:
 
         with runtime.sessionmaker.begin() as session:
             service.request_deletion(
-                session, runtime=runtime, workspace_id=ws.id, profile_id=subject.profile_id,
-                requested_by="t", actor="t",
+                session,
+                runtime=runtime,
+                workspace_id=ws.id,
+                profile_id=subject.profile_id,
+                requested_by="t",
+                actor="t",
             )
         wal = data_dir / "veil.db-wal"
         assert wal.stat().st_size > 0

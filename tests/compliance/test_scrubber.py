@@ -177,8 +177,9 @@ def test_shopify_order_keeps_its_commercial_data() -> None:
 
 def test_scrubbing_is_idempotent_and_returns_the_same_object_when_clean() -> None:
     scrubber = scrubber_for(ADA)
-    order = shopify_order(email="ada.lovelace@example.com", phone="+14155550132", first="Ada",
-                          last="Lovelace")
+    order = shopify_order(
+        email="ada.lovelace@example.com", phone="+14155550132", first="Ada", last="Lovelace"
+    )
     once = scrubber.scrub(order)
     assert scrubber.scrub(once) is once
 
@@ -286,7 +287,9 @@ def name_forms(draw: st.DrawFn, first: str, last: str) -> str:
         return draw(st.sampled_from([text, text.upper(), text.lower(), text.title()]))
 
     space = draw(st.sampled_from([" ", "  ", "\n", "\t"]))
-    return draw(st.sampled_from([f"{case(first)}{space}{case(last)}", f"{case(last)},{space}{case(first)}"]))
+    return draw(
+        st.sampled_from([f"{case(first)}{space}{case(last)}", f"{case(last)},{space}{case(first)}"])
+    )
 
 
 # Free text around planted identifiers: letters, digits, punctuation, some non-ASCII.
@@ -323,7 +326,9 @@ def is_personal_oracle(text: str, subject: Subject) -> bool:
 
 
 plain_keys = st.text(
-    alphabet=st.characters(codec="utf-8", categories=["L", "N", "Pc", "Pd"]), min_size=1, max_size=10
+    alphabet=st.characters(codec="utf-8", categories=["L", "N", "Pc", "Pd"]),
+    min_size=1,
+    max_size=10,
 )
 scalars = st.one_of(
     st.none(),
@@ -415,8 +420,9 @@ def contains(result: Any, clean: Any) -> None:
 
 
 SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                            HealthCheck.filter_too_much]
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
 

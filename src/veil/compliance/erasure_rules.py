@@ -33,8 +33,8 @@ Erased
 Kept, and why
 -------------
 - event rows: type, timestamp, source, campaign and recipient ids, and every property that is
-  not personal (sku, product ids, titles, prices, quantities, currency, totals, city-free order
-  data): the shop's sales history and campaign statistics stay correct without the person.
+  not personal (sku, product ids, titles, prices, quantities, currency, totals): the shop's
+  sales history and campaign statistics stay correct without the person.
 - recipient rows: campaign, channel, status, sent time and (through events) opens and clicks,
   so campaign reports keep their numbers.
 - the deletion request: the permanent record that the workspace complied (SPEC §5.5) with the

@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -46,7 +46,15 @@ from veil.compliance.erasure_rules import (
 )
 from veil.compliance.exports.lifecycle import destroy_exports_of_profile
 from veil.kit.time import utcnow
-from veil.models import Consent, DeletionRequest, Event, ExportRequest, Profile, Recipient, Workspace
+from veil.models import (
+    Consent,
+    DeletionRequest,
+    Event,
+    ExportRequest,
+    Profile,
+    Recipient,
+    Workspace,
+)
 from veil.models.deletion_request import COMPLETED, FAILED, PENDING, PROCESSING
 from veil.models.export_request import EXPIRED
 from veil.models.profile import DELETED
@@ -62,6 +70,7 @@ FAILED_RETRY_AFTER = timedelta(hours=1)
 COUNT_KEYS = ("events_scrubbed", "recipients_redacted", "consents_deleted", "exports_destroyed")
 
 _ALPHANUMERIC = string.ascii_lowercase + string.digits
+_EVENTS = cast(Table, Event.__table__)
 
 
 class LeaseLost(Exception):
@@ -95,7 +104,12 @@ class Progress:
         )
 
     def dump(self) -> dict[str, Any]:
-        return {"phase": self.phase, "cursor": self.cursor, "pass": self.passes, "counts": self.counts}
+        return {
+            "phase": self.phase,
+            "cursor": self.cursor,
+            "pass": self.passes,
+            "counts": self.counts,
+        }
 
     def advance(self) -> None:
         self.phase = PHASES[PHASES.index(self.phase) + 1]
@@ -125,7 +139,11 @@ def run_deletion(runtime: Runtime, request_id: str) -> bool:
         _record_failure(runtime, claim, exc)
         return False
     log.info("deletion completed", extra={"fields": {**fields, **summary}})
-    settle_storage(runtime, claim.request_id)
+    try:
+        settle_storage(runtime, claim.request_id)
+    except Exception:
+        # The erasure itself is committed; the sweep retries the storage step.
+        log.exception("storage step after erasure failed", extra={"fields": fields})
     return True
 
 
@@ -271,9 +289,9 @@ def _erase_exports(session: Session, ctx: _Context, progress: Progress) -> None:
 
 
 def _events_page(ctx: _Context, cursor: dict[str, str] | None) -> Any:
-    stmt = select(
-        Event.id, Event.timestamp, Event.type, Event.message_id, Event.properties
-    ).where(Event.workspace_id == ctx.claim.workspace_id, Event.profile_id == ctx.claim.profile_id)
+    stmt = select(Event.id, Event.timestamp, Event.type, Event.message_id, Event.properties).where(
+        Event.workspace_id == ctx.claim.workspace_id, Event.profile_id == ctx.claim.profile_id
+    )
     if cursor:
         # Keyset on (timestamp, id): exactly the order of ix_events_profile_timestamp, so each
         # batch is an index range scan however many events the profile has.
@@ -281,8 +299,8 @@ def _events_page(ctx: _Context, cursor: dict[str, str] | None) -> Any:
         stmt = stmt.where(
             tuple_(Event.timestamp, Event.id)
             > tuple_(
-                bindparam("after_ts", after[0], type_=Event.__table__.c.timestamp.type),
-                bindparam("after_id", after[1], type_=Event.__table__.c.id.type),
+                bindparam("after_ts", after[0], type_=_EVENTS.c.timestamp.type),
+                bindparam("after_id", after[1], type_=_EVENTS.c.id.type),
             )
         )
     return stmt.order_by(Event.timestamp, Event.id).limit(ctx.batch_size)
@@ -293,10 +311,10 @@ def _event_cursor(row: Any) -> dict[str, str]:
 
 
 _update_event = (
-    update(Event.__table__)
-    .where(Event.__table__.c.id == bindparam("b_id"))
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("b_id"))
     .values(
-        properties=bindparam("b_properties", type_=Event.__table__.c.properties.type),
+        properties=bindparam("b_properties", type_=_EVENTS.c.properties.type),
         type=bindparam("b_type"),
         message_id=bindparam("b_message_id"),
     )

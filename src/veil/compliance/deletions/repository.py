@@ -20,6 +20,4 @@ class DeletionRepository:
         return self.session.scalar(self.statement().where(DeletionRequest.id == deletion_id))
 
     def for_profile(self, profile_id: str) -> DeletionRequest | None:
-        return self.session.scalar(
-            self.statement().where(DeletionRequest.profile_id == profile_id)
-        )
+        return self.session.scalar(self.statement().where(DeletionRequest.profile_id == profile_id))

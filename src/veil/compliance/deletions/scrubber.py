@@ -32,7 +32,7 @@ _HAS_DIGIT = re.compile(r"\d")
 
 
 def fold(text: str) -> str:
-    """Case, width and accents do not matter: `ADA`, `ａｄａ` and `Adá` fold to `ada`."""
+    """Case, width (fullwidth letters) and accents do not matter: `ADA` and `Adá` fold to `ada`."""
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
@@ -45,9 +45,7 @@ def digit_runs(text: str) -> Iterator[str]:
     for match in _DIGIT_RUN.finditer(text):
         run = match.group()
         yield "".join(
-            ch if ch.isascii() else str(unicodedata.decimal(ch, 0))
-            for ch in run
-            if ch.isdecimal()
+            ch if ch.isascii() else str(unicodedata.decimal(ch, 0)) for ch in run if ch.isdecimal()
         )
 
 
@@ -164,9 +162,7 @@ class SubjectMatcher:
             if token and len(token.strip()) >= MIN_TOKEN_LENGTH:
                 patterns.append(_phrase(token))
         self._pattern = (
-            re.compile("|".join(_bounded(p) for p in dict.fromkeys(patterns)))
-            if patterns
-            else None
+            re.compile("|".join(_bounded(p) for p in dict.fromkeys(patterns))) if patterns else None
         )
 
     @property

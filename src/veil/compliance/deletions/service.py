@@ -201,9 +201,7 @@ class SubjectContact:
 def unseal_contact(keyring: Keyring, request: DeletionRequest) -> SubjectContact:
     def opened(token: str | None, field: str) -> str | None:
         try:
-            return keyring.unseal_optional(
-                token, aad=_aad(request.workspace_id, request.id, field)
-            )
+            return keyring.unseal_optional(token, aad=_aad(request.workspace_id, request.id, field))
         except DecryptionError:
             # Sealed under a secret that is no longer configured (VEIL_OLD_SECRET_KEYS).
             return None

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from veil import db
-from veil.compliance.deletions.erasure import RUNNABLE, run_deletion, settle_storage, storage_pending
+from veil.compliance.deletions.erasure import (
+    RUNNABLE,
+    run_deletion,
+    settle_storage,
+    storage_pending,
+)
 from veil.compliance.deletions.service import JOB
 from veil.models import DeletionRequest
 from veil.runtime import Runtime
