@@ -1,4 +1,4 @@
-"""Sealing and chunked file encryption: round trips, binding to owners, tamper detection, rotation."""
+"""Sealing and chunked file encryption: round trips, owner binding, tampering, rotation."""
 
 from __future__ import annotations
 
