@@ -374,7 +374,8 @@ def test_list_is_newest_first_with_cursor_pages_and_live_profile_fields(
     assert [row["id"] for row in page["data"]] == [ids[2], ids[1]]
     assert page["next_cursor"]
     rest = client.get(
-        "/api/v1/compliance/exports", params={"limit": 2, "cursor": page["next_cursor"]},
+        "/api/v1/compliance/exports",
+        params={"limit": 2, "cursor": page["next_cursor"]},
         headers=ws.admin,
     ).json()
     assert [row["id"] for row in rest["data"]] == [ids[0]] and rest["next_cursor"] is None

@@ -26,7 +26,7 @@ class ExportRepository:
         self.session = session
         self.workspace_id = workspace_id
 
-    def statement(self) -> Select[tuple[ExportRequest]]:
+    def statement(self) -> Select[ExportRequest]:
         return select(ExportRequest).where(ExportRequest.workspace_id == self.workspace_id)
 
     def get(self, export_id: str, *, for_update: bool = False) -> ExportRequest | None:
@@ -49,7 +49,7 @@ class ExportRepository:
             )
         )
 
-    def listing(self, *, profile_id: str | None = None) -> Select[tuple[ExportRequest]]:
+    def listing(self, *, profile_id: str | None = None) -> Select[ExportRequest]:
         stmt = self.statement()
         if profile_id is not None:
             stmt = stmt.where(ExportRequest.profile_id == profile_id)
