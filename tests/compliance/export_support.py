@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import insert
 
+from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import (
     WorkspaceHandle,
     make_campaign,
@@ -18,8 +28,9 @@ from tests.fixtures.factories import (
     make_profile,
     make_recipient,
 )
+from veil.kit.ids import new_id
 from veil.kit.time import utcnow
-from veil.models import ExportRequest
+from veil.models import Event, ExportRequest
 from veil.runtime import Runtime
 
 EMAIL = "ada.lovelace@example.com"
@@ -142,3 +153,129 @@ def document(response: Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = json.loads(response.content)
     return body
+
+
+def veil_executable() -> str:
+    return str(Path(sys.executable).parent / "veil")
+
+
+def subprocess_env(runtime: Runtime, database_url: str, **overrides: str) -> dict[str, str]:
+    """Environment for a `veil` process acting on this test's database and data dir."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("VEIL_") or key == "VEIL_TEST_DATABASE_URL"
+    }
+    env.update(
+        {
+            "VEIL_ENV": "test",
+            "VEIL_DATABASE_URL": database_url,
+            "VEIL_DATA_DIR": str(runtime.settings.data_dir),
+            "VEIL_SECRET_KEY": TEST_SECRET,
+            "VEIL_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update({f"VEIL_{key.upper()}": value for key, value in overrides.items()})
+    return env
+
+
+def seed_events(
+    runtime: Runtime, *, workspace_id: str, profile_id: str, count: int, padding: int = 0
+) -> None:
+    """`count` order events of a realistic size (plus `padding` bytes of a note), in batches."""
+    start = utcnow()
+    batch: list[dict[str, Any]] = []
+    for index in range(count):
+        batch.append(
+            {
+                "id": new_id("evt"),
+                "workspace_id": workspace_id,
+                "profile_id": profile_id,
+                "type": "Placed Order",
+                "timestamp": start.replace(microsecond=index % 1_000_000),
+                "received_at": start,
+                "source": "shopify",
+                "properties": {
+                    "order_id": 100_000 + index,
+                    **({"gift_note": "x" * padding} if padding else {}),
+                    "currency": "EUR",
+                    "total_price": "129.90",
+                    "line_items": [
+                        {"sku": "SKU-1", "product_id": 9001, "price": "59.95", "quantity": 1},
+                        {"sku": "SKU-2", "product_id": 9002, "price": "34.975", "quantity": 2},
+                    ],
+                },
+            }
+        )
+        if len(batch) == 10_000:
+            with runtime.sessionmaker.begin() as session:
+                session.execute(insert(Event), batch)
+            batch = []
+    if batch:
+        with runtime.sessionmaker.begin() as session:
+            session.execute(insert(Event), batch)
+
+
+def runtime_with(runtime: Runtime, **overrides: Any) -> Runtime:
+    """Another process's view: the same database, data dir and secret, other settings."""
+    other = Runtime(runtime.settings.model_copy(update=overrides))
+    other.__dict__["engine"] = runtime.engine
+    return other
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def veil_process(
+    args: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `veil <args>`; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [veil_executable(), *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@contextmanager
+def veil_server(
+    runtime: Runtime, database_url: str, log: Path, *args: str, **settings: str
+) -> Iterator[str]:
+    """`veil serve` on a free port; yields its base URL once it answers."""
+    port = free_port()
+    env = subprocess_env(runtime, database_url, **settings)
+    with veil_process(["serve", "--port", str(port), *args], env, log) as process:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=60, what="veil serve")
+        yield base

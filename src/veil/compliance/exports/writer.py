@@ -177,6 +177,7 @@ def document_fragments(
             )
             separator = b","
         stats.event_count += len(rows)
+        del rows  # let the chunk go before the next one is read: one chunk alive at a time
         heartbeat()
 
     yield b'],"messages":['
@@ -186,6 +187,7 @@ def document_fragments(
             yield separator + orjson.dumps(message)
             separator = b","
         stats.message_count += len(messages)
+        del messages
         heartbeat()
     yield b"]}"
 
@@ -214,10 +216,12 @@ def _event_chunks(session: Session, job: ExportJob) -> Iterator[list[Any]]:
         )
         if not rows:
             return
+        last, full = rows[-1], len(rows) == EVENT_CHUNK
         yield rows
-        if len(rows) < EVENT_CHUNK:
+        del rows
+        if not full:
             return
-        after = (rows[-1][2], rows[-1][0])
+        after = (last[2], last[0])
 
 
 def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str, Any]]]:
@@ -264,6 +268,7 @@ def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str,
         if not rows:
             return
         activity = _activity_of(session, job, [row[0] for row in rows])
+        last, full = rows[-1], len(rows) == MESSAGE_CHUNK
         yield [
             {
                 "id": rid,
@@ -279,9 +284,10 @@ def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str,
             }
             for rid, campaign_id, name, kind, channel, email, phone, status, sent_at in rows
         ]
-        if len(rows) < MESSAGE_CHUNK:
+        del rows, activity
+        if not full:
             return
-        after = (rows[-1][8], rows[-1][0])
+        after = (last[8], last[0])
 
 
 def _activity_of(
