@@ -65,9 +65,9 @@ def sweep(
     """One sweep pass (expiry, lost jobs), then run the queued jobs in this process.
 
     The pass expires old export files, re-enqueues lost or retrying jobs and removes stale
-    temporary files. Running the queue here is the default because a sweep from cron on a box without a
-    worker would otherwise enqueue work nobody consumes; with workers running it is still
-    safe (jobs are leased and idempotent, this process simply takes some of them).
+    temporary files. Running the queue here is the default because a sweep from cron on a
+    box without a worker would otherwise enqueue work nobody consumes; with workers running
+    it is still safe (jobs are leased and idempotent, this process simply takes some).
     """
     from veil.cli.main import _migrate, _runtime
     from veil.worker.queue import sweep as sweep_once
