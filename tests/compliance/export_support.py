@@ -144,6 +144,15 @@ def store_files(runtime: Runtime) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_file()) if root.exists() else []
 
 
+def break_store(runtime: Runtime) -> Path:
+    """A broken export store (a regular file where its folder should be): writes fail.
+    Returns the path; unlink it to repair the store."""
+    store = runtime.settings.resolved_export_store
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"")
+    return store
+
+
 def error_code(response: Response) -> str:
     code: str = response.json()["error"]["code"]
     return code

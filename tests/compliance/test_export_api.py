@@ -13,6 +13,7 @@ from tests.compliance.export_support import (
     FIRST,
     LAST,
     PHONE,
+    break_store,
     document,
     download,
     error_code,
@@ -296,10 +297,7 @@ def test_failed_build_retries_with_backoff_then_fails_and_an_admin_retries(
 ) -> None:
     runtime.settings.job_max_attempts = 2
     subject = make_subject(runtime, ws)
-    # A broken store: a regular file where the export folder should be.
-    store = runtime.settings.resolved_export_store
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_bytes(b"")
+    store = break_store(runtime)
     export_id = request_export(client, ws, subject.profile_id).json()["id"]
 
     run_jobs(runtime)
@@ -350,9 +348,7 @@ def test_retry_is_refused_while_a_newer_request_is_open(
 ) -> None:
     runtime.settings.job_max_attempts = 1
     subject = make_subject(runtime, ws)
-    store = runtime.settings.resolved_export_store
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_bytes(b"")
+    break_store(runtime)
     failed_id = request_export(client, ws, subject.profile_id).json()["id"]
     run_jobs(runtime)
     assert export_row(runtime, failed_id).status == "failed"

@@ -66,9 +66,7 @@ def request_export(
     AlreadyRequested (409) while the profile has a pending or ready request.
     `requested_by` is the human label shown in the tables; `actor` the audit log's id.
     """
-    profile = get_active_profile(session, workspace_id=workspace_id, profile_id=profile_id)
-    if not profile.is_contact:
-        raise NotAContact()
+    profile = _exportable_profile(session, workspace_id=workspace_id, profile_id=profile_id)
     now = utcnow()
     repo = ExportRepository(session, workspace_id)
     # A request whose TTL ran out still blocks the index until the sweep expires it: do
@@ -98,15 +96,7 @@ def request_export(
             session.flush()
     except IntegrityError:
         raise AlreadyRequested() from None
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="export.requested",
-        target_type=TARGET,
-        target_id=export.id,
-        details={"profile_id": profile.id, "source": export.source},
-    )
+    audit_export(session, export, "export.requested", actor=actor, source=export.source)
     _enqueue_after_commit(session, runtime, export.id)
     return export
 
@@ -115,18 +105,13 @@ def retry_export(
     session: Session, *, runtime: Runtime, workspace_id: str, export_id: str, actor: str
 ) -> ExportRequest:
     """An admin's retry of a `failed` request: back to `pending` with fresh attempts."""
-    repo = ExportRepository(session, workspace_id)
-    export = repo.get(export_id, for_update=True)
-    if export is None:
-        raise NotFound("Export request not found.")
+    export = _get(session, workspace_id, export_id, for_update=True)
     if export.status != FAILED:
         raise Conflict("Only a failed export request can be retried.")
     now = utcnow()
     if export.expires_at <= now:
         raise ExportExpired("This export request has expired. Request a new export.")
-    profile = get_active_profile(session, workspace_id=workspace_id, profile_id=export.profile_id)
-    if not profile.is_contact:
-        raise NotAContact()
+    _exportable_profile(session, workspace_id=workspace_id, profile_id=export.profile_id)
     try:
         with session.begin_nested():
             export.status = PENDING
@@ -138,23 +123,29 @@ def retry_export(
     except IntegrityError:
         # A newer request for the same profile is open: that one is the one to wait for.
         raise AlreadyRequested() from None
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="export.retried",
-        target_type=TARGET,
-        target_id=export.id,
-        details={"profile_id": export.profile_id},
-    )
+    audit_export(session, export, "export.retried", actor=actor)
     _enqueue_after_commit(session, runtime, export.id)
     return export
 
 
-def get_export(session: Session, *, workspace_id: str, export_id: str) -> ExportRead:
-    export = ExportRepository(session, workspace_id).get(export_id)
+def _exportable_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
+    profile = get_active_profile(session, workspace_id=workspace_id, profile_id=profile_id)
+    if not profile.is_contact:
+        raise NotAContact()
+    return profile
+
+
+def _get(
+    session: Session, workspace_id: str, export_id: str, *, for_update: bool = False
+) -> ExportRequest:
+    export = ExportRepository(session, workspace_id).get(export_id, for_update=for_update)
     if export is None:
         raise NotFound("Export request not found.")
+    return export
+
+
+def get_export(session: Session, *, workspace_id: str, export_id: str) -> ExportRead:
+    export = _get(session, workspace_id, export_id)
     return read_export(session, workspace_id=workspace_id, export=export)
 
 
@@ -255,10 +246,7 @@ def download(
     must COMMIT before answering: a file found past its TTL is destroyed there and then, and
     an unreadable file is discarded and its request queued to be built again.
     """
-    repo = ExportRepository(session, workspace_id)
-    export = repo.get(export_id, for_update=True)
-    if export is None:
-        raise NotFound("Export request not found.")
+    export = _get(session, workspace_id, export_id, for_update=True)
     now = utcnow()
     if export.status in _EXPIRING and export.expires_at <= now:
         expire_export(session, runtime=runtime, export=export)
@@ -287,15 +275,7 @@ def download(
     if export.downloaded_at is None:
         export.downloaded_at = now
     export.download_count += 1
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="export.downloaded",
-        target_type=TARGET,
-        target_id=export.id,
-        details={"profile_id": export.profile_id, "download": export.download_count},
-    )
+    audit_export(session, export, "export.downloaded", actor=actor, download=export.download_count)
     session.flush()
     return ExportDownload(
         export_id=export.id,
@@ -334,15 +314,7 @@ def _rebuild(session: Session, runtime: Runtime, export: ExportRequest) -> None:
     export.lease_until = None
     export.last_error = "file_unreadable"
     export.next_attempt_at = utcnow() + runtime.settings.job_lease
-    audit.record(
-        session,
-        workspace_id=export.workspace_id,
-        actor="system",
-        action="export.rebuilding",
-        target_type=TARGET,
-        target_id=export.id,
-        details={"profile_id": export.profile_id, "reason": "file_unreadable"},
-    )
+    audit_export(session, export, "export.rebuilding", reason="file_unreadable")
     session.flush()
     _enqueue_after_commit(session, runtime, export.id)
 
@@ -352,16 +324,27 @@ def expire_export(
 ) -> None:
     """TTL expiry: file destroyed, status `expired`, audited (ids only)."""
     had_file = destroy_export(runtime, export)
+    audit_export(session, export, "export.expired", actor=actor, file_destroyed=had_file)
+
+
+def audit_export(
+    session: Session,
+    export: ExportRequest,
+    action: str,
+    *,
+    actor: str = "system",
+    **details: str | int | bool,
+) -> None:
+    """One audit entry about an export request: ids and counts only, never personal data."""
     audit.record(
         session,
         workspace_id=export.workspace_id,
         actor=actor,
-        action="export.expired",
+        action=action,
         target_type=TARGET,
         target_id=export.id,
-        details={"profile_id": export.profile_id, "file_destroyed": had_file},
+        details={"profile_id": export.profile_id, **details},
     )
-    session.flush()
 
 
 def _enqueue_after_commit(session: Session, runtime: Runtime, export_id: str) -> None:

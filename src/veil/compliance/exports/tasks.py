@@ -22,9 +22,8 @@ import secrets
 import time
 from collections.abc import Callable
 
-from veil.audit import service as audit
 from veil.compliance.exports.repository import extend_build_lease, get_by_id, past_expiry
-from veil.compliance.exports.service import EXPORT_JOB, TARGET, expire_export
+from veil.compliance.exports.service import EXPORT_JOB, audit_export, expire_export
 from veil.compliance.exports.writer import (
     BuildResult,
     ExportCancelled,
@@ -167,15 +166,7 @@ def _publish(runtime: Runtime, job: ExportJob, result: BuildResult) -> bool:
             export.lease_until = None
             export.next_attempt_at = None
             export.last_error = None
-            audit.record(
-                session,
-                workspace_id=export.workspace_id,
-                actor="system",
-                action="export.ready",
-                target_type=TARGET,
-                target_id=export.id,
-                details={"profile_id": export.profile_id, "events": result.event_count},
-            )
+            audit_export(session, export, "export.ready", events=result.event_count)
             published = True
     if not published:
         _discard(runtime, job.file_key)
@@ -200,15 +191,7 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
             failed_status=FAILED,
         )
         if failed:
-            audit.record(
-                session,
-                workspace_id=export.workspace_id,
-                actor="system",
-                action="export.failed",
-                target_type=TARGET,
-                target_id=export.id,
-                details={"profile_id": export.profile_id, "attempts": export.attempts},
-            )
+            audit_export(session, export, "export.failed", attempts=export.attempts)
     log.warning(
         "export build failed",
         extra={"fields": {"export_id": job.export_id, "error": code, "final": failed}},

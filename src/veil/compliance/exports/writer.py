@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import and_, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.db import read_only_session
 from veil.kit.time import rfc3339, utcnow
@@ -192,6 +192,15 @@ def document_fragments(
     yield b"]}"
 
 
+def _after(
+    time_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[str],
+    after: tuple[datetime, str],
+) -> ColumnElement[bool]:
+    """Keyset condition: strictly after (time, id), oldest first."""
+    return or_(time_column > after[0], and_(time_column == after[0], id_column > after[1]))
+
+
 def _event_chunks(session: Session, job: ExportJob) -> Iterator[list[Any]]:
     """All events of the profile, oldest first, EVENT_CHUNK rows at a time (keyset)."""
     after: tuple[datetime, str] | None = None
@@ -205,12 +214,7 @@ def _event_chunks(session: Session, job: ExportJob) -> Iterator[list[Any]]:
             Event.campaign_id,
         ).where(Event.workspace_id == job.workspace_id, Event.profile_id == job.profile_id)
         if after is not None:
-            stmt = stmt.where(
-                or_(
-                    Event.timestamp > after[0],
-                    and_(Event.timestamp == after[0], Event.id > after[1]),
-                )
-            )
+            stmt = stmt.where(_after(Event.timestamp, Event.id, after))
         rows = list(
             session.execute(stmt.order_by(Event.timestamp, Event.id).limit(EVENT_CHUNK)).tuples()
         )
@@ -254,12 +258,7 @@ def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str,
             )
         )
         if after is not None:
-            stmt = stmt.where(
-                or_(
-                    Recipient.sent_at > after[0],
-                    and_(Recipient.sent_at == after[0], Recipient.id > after[1]),
-                )
-            )
+            stmt = stmt.where(_after(Recipient.sent_at, Recipient.id, after))
         rows = list(
             session.execute(
                 stmt.order_by(Recipient.sent_at, Recipient.id).limit(MESSAGE_CHUNK)
