@@ -6,17 +6,20 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from veil.audit import service as audit
 from veil.auth import service as keys
 from veil.auth.passwords import hash_password
 from veil.auth.principal import ADMIN, ROLES
 from veil.errors import Conflict, NotFound, ValidationFailed
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id
-from veil.models import Membership, User, Workspace
+from veil.kit.pagination import paginate
+from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
+from veil.workspaces.repository import WorkspaceRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
 
@@ -148,3 +151,109 @@ def create_user(
         )
     session.flush()
     return user
+
+
+# -- audited operations of the workspace API and the settings UI ------------------------------
+
+
+def change_settings(
+    session: Session,
+    *,
+    workspace_id: str,
+    actor: str,
+    keyring: Keyring,
+    name: str | None = None,
+    default_phone_region: str | None = None,
+    pii_keys: list[str] | None = None,
+    shopify_webhook_secret: str | None = None,
+) -> Workspace:
+    """update_settings plus an audit entry naming the fields that changed (never their values).
+
+    An empty `shopify_webhook_secret` removes the secret (Shopify webhooks are then refused).
+    """
+    workspace = get_workspace(session, workspace_id)
+    before = (workspace.name, workspace.default_phone_region, list(workspace.pii_keys or []))
+    update_settings(
+        session,
+        workspace_id=workspace_id,
+        keyring=keyring,
+        name=name,
+        default_phone_region=default_phone_region,
+        pii_keys=pii_keys,
+        shopify_webhook_secret=shopify_webhook_secret,
+    )
+    after = (workspace.name, workspace.default_phone_region, list(workspace.pii_keys or []))
+    fields = [
+        label
+        for label, old, new in zip(
+            ("name", "default_phone_region", "pii_keys"), before, after, strict=True
+        )
+        if old != new
+    ]
+    if shopify_webhook_secret is not None:
+        fields.append("shopify_webhook_secret")
+    if fields:
+        audit.record(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="workspace.settings_changed",
+            target_type="workspace",
+            target_id=workspace_id,
+            details={"fields": fields},
+        )
+    return workspace
+
+
+def issue_api_key(
+    session: Session, *, workspace_id: str, actor: str, role: str, name: str = ""
+) -> keys.IssuedKey:
+    """A new API key (its token is returned here only), audited by id and role."""
+    issued = keys.create_api_key(session, workspace_id=workspace_id, role=role, name=name)
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="api_key.created",
+        target_type="api_key",
+        target_id=issued.key.id,
+        details={"role": role},
+    )
+    return issued
+
+
+def revoke_api_key(session: Session, *, workspace_id: str, actor: str, key_id: str) -> ApiKey:
+    """Revoke a key of this workspace (idempotent; audited only when it was still active)."""
+    key = keys.revoke_api_key(session, workspace_id=workspace_id, key_id=key_id)
+    if inspect(key).attrs.revoked_at.history.has_changes():
+        audit.record(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="api_key.revoked",
+            target_type="api_key",
+            target_id=key.id,
+            details={"role": key.role},
+        )
+    return key
+
+
+def list_api_keys(
+    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    """Newest first, revoked ones included (marked by revoked_at)."""
+    return paginate(
+        session,
+        WorkspaceRepository(session, workspace_id).api_keys(),
+        keys=[ApiKey.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda k: [k.id],
+    )
+
+
+def write_key_of(session: Session, *, workspace_id: str, keyring: Keyring) -> str | None:
+    """The active write key in clear (admins paste it into their site's tracking code)."""
+    key = keys.active_write_key(session, workspace_id=workspace_id)
+    return keys.reveal_write_key(key, keyring) if key is not None else None
