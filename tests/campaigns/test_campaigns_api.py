@@ -339,3 +339,48 @@ def test_recipients_paginate_and_stay_in_their_workspace(
         client.get(url, params={"limit": 1000}, headers=ws.member), 422, "validation_error"
     )
     assert_error(client.get(url), 401, "unauthorized")
+
+
+def test_concurrent_sends_of_one_campaign_reach_each_profile_once(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    import threading
+
+    from veil.campaigns import service
+
+    with runtime.sessionmaker.begin() as session:
+        for i in range(30):
+            make_profile(
+                session,
+                workspace_id=ws.id,
+                email=f"c{i}@example.com",
+                consent={"email": "subscribed"},
+            )
+        campaign_id = make_campaign(session, workspace_id=ws.id).id
+    barrier = threading.Barrier(6)
+    sent: list[int] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            with runtime.sessionmaker.begin() as session:
+                outcome = service.send_campaign(
+                    session, workspace_id=ws.id, actor="test", campaign_id=campaign_id
+                )
+            sent.append(outcome.recipients)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(sent) == [0, 0, 0, 0, 0, 30]
+    with runtime.sessionmaker() as session:
+        profiles = session.scalars(
+            select(Recipient.profile_id).where(Recipient.campaign_id == campaign_id)
+        ).all()
+    assert len(profiles) == len(set(profiles)) == 30
