@@ -37,7 +37,7 @@ def get_workspace(session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
 def update_settings(
     body: WorkspaceSettingsUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> WorkspaceRead:
-    service.change_settings(
+    service.update_settings(
         session,
         workspace_id=principal.workspace_id,
         actor=principal.actor,

@@ -84,32 +84,54 @@ def update_settings(
     session: Session,
     *,
     workspace_id: str,
+    actor: str,
     keyring: Keyring,
     name: str | None = None,
     default_phone_region: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
 ) -> Workspace:
+    """Change the given settings; the audit entry names the fields that changed, not values.
+
+    An empty `shopify_webhook_secret` removes the secret (Shopify webhooks are then refused).
+    """
     workspace = get_workspace(session, workspace_id)
+    changed: list[str] = []
     if name is not None:
         if not name.strip() or len(name.strip()) > 200:
             raise ValidationFailed("name must be 1 to 200 characters.")
-        workspace.name = name.strip()
+        if workspace.name != name.strip():
+            workspace.name = name.strip()
+            changed.append("name")
     if default_phone_region is not None:
-        workspace.default_phone_region = check_region(default_phone_region)
+        region = check_region(default_phone_region)
+        if workspace.default_phone_region != region:
+            workspace.default_phone_region = region
+            changed.append("default_phone_region")
     if pii_keys is not None:
-        workspace.pii_keys = check_pii_keys(pii_keys)
+        cleaned = check_pii_keys(pii_keys)
+        if list(workspace.pii_keys or []) != cleaned:
+            workspace.pii_keys = cleaned
+            changed.append("pii_keys")
     if shopify_webhook_secret is not None:
         secret = shopify_webhook_secret.strip()
-        if not secret:
-            workspace.shopify_webhook_secret_sealed = None
-        elif len(secret) > 200:
+        if len(secret) > 200:
             raise ValidationFailed("shopify_webhook_secret is longer than 200 characters.")
-        else:
-            workspace.shopify_webhook_secret_sealed = keyring.seal(
-                secret, aad=f"shopify-secret:{workspace_id}"
-            )
+        workspace.shopify_webhook_secret_sealed = (
+            keyring.seal(secret, aad=f"shopify-secret:{workspace_id}") if secret else None
+        )
+        changed.append("shopify_webhook_secret")
     session.flush()
+    if changed:
+        audit.record(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="workspace.settings_changed",
+            target_type="workspace",
+            target_id=workspace_id,
+            details={"fields": changed},
+        )
     return workspace
 
 
@@ -153,56 +175,7 @@ def create_user(
     return user
 
 
-# -- audited operations of the workspace API and the settings UI ------------------------------
-
-
-def change_settings(
-    session: Session,
-    *,
-    workspace_id: str,
-    actor: str,
-    keyring: Keyring,
-    name: str | None = None,
-    default_phone_region: str | None = None,
-    pii_keys: list[str] | None = None,
-    shopify_webhook_secret: str | None = None,
-) -> Workspace:
-    """update_settings plus an audit entry naming the fields that changed (never their values).
-
-    An empty `shopify_webhook_secret` removes the secret (Shopify webhooks are then refused).
-    """
-    workspace = get_workspace(session, workspace_id)
-    before = (workspace.name, workspace.default_phone_region, list(workspace.pii_keys or []))
-    update_settings(
-        session,
-        workspace_id=workspace_id,
-        keyring=keyring,
-        name=name,
-        default_phone_region=default_phone_region,
-        pii_keys=pii_keys,
-        shopify_webhook_secret=shopify_webhook_secret,
-    )
-    after = (workspace.name, workspace.default_phone_region, list(workspace.pii_keys or []))
-    fields = [
-        label
-        for label, old, new in zip(
-            ("name", "default_phone_region", "pii_keys"), before, after, strict=True
-        )
-        if old != new
-    ]
-    if shopify_webhook_secret is not None:
-        fields.append("shopify_webhook_secret")
-    if fields:
-        audit.record(
-            session,
-            workspace_id=workspace_id,
-            actor=actor,
-            action="workspace.settings_changed",
-            target_type="workspace",
-            target_id=workspace_id,
-            details={"fields": fields},
-        )
-    return workspace
+# -- API keys (audited) ----------------------------------------------------------------------
 
 
 def issue_api_key(
