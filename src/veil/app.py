@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil import __version__
@@ -136,7 +136,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         title="Veil API",
         version=__version__,
         description="Customer profiles for e-commerce marketing, with GDPR export and erasure.",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,

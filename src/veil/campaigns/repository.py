@@ -109,8 +109,8 @@ class CampaignRepository:
                 )
             )
         if profile_ids is None:
-            return list(self.session.execute(stmt).tuples())
+            return list(self.session.execute(stmt))
         rows: list[tuple[str, str | None, str | None]] = []
         for part in chunks(profile_ids):
-            rows.extend(self.session.execute(stmt.where(Profile.id.in_(list(part)))).tuples())
+            rows.extend(self.session.execute(stmt.where(Profile.id.in_(list(part)))))
         return rows
