@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
 from veil.compliance.exports.lifecycle import destroy_export
-from veil.compliance.exports.repository import ExportRepository
+from veil.compliance.exports.repository import EXPIRING_STATUSES, ExportRepository
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.compliance.exports.writer import file_owner, filename_of
 from veil.db import after_commit
@@ -47,7 +47,7 @@ EXPORT_JOB = "export"
 TARGET = "export_request"
 # The Art. 12(3) deadline is met once a file is available; until then a late request is overdue.
 _UNFULFILLED = (PENDING, FAILED)
-_EXPIRING = (PENDING, READY, DOWNLOADED)
+_EXPIRING = EXPIRING_STATUSES
 
 
 def request_export(
