@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from tests.compliance.export_support import (
     FIRST,
     LAST,
     PHONE,
+    Subject,
     break_store,
     document,
     download,
@@ -236,14 +238,21 @@ def test_another_workspaces_objects_are_404(
     assert export_row(runtime, export_id).download_count == 0
 
 
-def test_expiry_destroys_the_file_and_answers_410(
+def _built_with_one_second_ttl(
     client: TestClient, runtime: Runtime, ws: WorkspaceHandle
-) -> None:
+) -> tuple[Subject, str, Path]:
+    """A ready export (subject, request id, stored file) that expires one second after."""
     runtime.settings.export_ttl = timedelta(seconds=1)
     subject = make_subject(runtime, ws)
     export_id = request_export(client, ws, subject.profile_id).json()["id"]
     run_jobs(runtime)
-    path = stored_file(runtime, export_id)
+    return subject, export_id, stored_file(runtime, export_id)
+
+
+def test_expiry_destroys_the_file_and_answers_410(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    subject, export_id, path = _built_with_one_second_ttl(client, runtime, ws)
     assert download(client, ws, export_id).status_code == 200
     assert path.exists()
 
@@ -263,11 +272,7 @@ def test_expiry_destroys_the_file_and_answers_410(
 def test_download_after_ttl_but_before_the_sweep_destroys_and_answers_410(
     client: TestClient, runtime: Runtime, ws: WorkspaceHandle
 ) -> None:
-    runtime.settings.export_ttl = timedelta(seconds=1)
-    subject = make_subject(runtime, ws)
-    export_id = request_export(client, ws, subject.profile_id).json()["id"]
-    run_jobs(runtime)
-    path = stored_file(runtime, export_id)
+    subject, export_id, path = _built_with_one_second_ttl(client, runtime, ws)
     time.sleep(1.1)
     # Shown as expired before anything destroyed it, and a new request is not blocked.
     assert get_export(client, ws, export_id)["status"] == "expired"
@@ -281,11 +286,7 @@ def test_download_after_ttl_but_before_the_sweep_destroys_and_answers_410(
 def test_new_request_after_ttl_is_allowed_before_the_sweep(
     client: TestClient, runtime: Runtime, ws: WorkspaceHandle
 ) -> None:
-    runtime.settings.export_ttl = timedelta(seconds=1)
-    subject = make_subject(runtime, ws)
-    first = request_export(client, ws, subject.profile_id).json()["id"]
-    run_jobs(runtime)
-    old_file = stored_file(runtime, first)
+    subject, first, old_file = _built_with_one_second_ttl(client, runtime, ws)
     time.sleep(1.1)
     assert request_export(client, ws, subject.profile_id).status_code == 202
     assert export_row(runtime, first).status == "expired"
