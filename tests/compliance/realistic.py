@@ -19,6 +19,8 @@ from tests.fixtures.factories import (
     make_recipient,
     shopify_order,
 )
+from veil.compliance.deletions import service
+from veil.compliance.exports.writer import file_owner
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
 from veil.models import ExportRequest, Profile, Workspace
@@ -43,6 +45,19 @@ class Realistic:
     recipient_ids: list[str] = field(default_factory=list)
     export_id: str = ""
     export_key: str = ""
+
+
+def request_deletion(runtime: Runtime, *, workspace_id: str, profile_id: str) -> str:
+    """Ask for the erasure as an admin would (committed; the job is enqueued)."""
+    with runtime.sessionmaker.begin() as session:
+        return service.request_deletion(
+            session,
+            runtime=runtime,
+            workspace_id=workspace_id,
+            profile_id=profile_id,
+            requested_by="ops@acme.test",
+            actor="user:usr_test",
+        ).id
 
 
 def _order(order_id: int) -> dict[str, Any]:
@@ -173,7 +188,7 @@ def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic
     runtime.export_store.put(
         key,
         lambda fh: runtime.file_keyring.encrypt_stream(
-            iter([document]), fh, owner=f"{workspace_id}:{export_id}"
+            iter([document]), fh, owner=file_owner(workspace_id, export_id)
         ),
     )
     now = utcnow()

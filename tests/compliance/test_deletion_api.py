@@ -11,7 +11,6 @@ from sqlalchemy import func, select, text, update
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile
 from veil.compliance.deletions import service
-from veil.events.service import EventInput, ProfileRef, record_event
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, Event, Profile
 from veil.runtime import Runtime
@@ -90,13 +89,13 @@ def test_a_new_event_for_the_same_email_lands_on_a_new_profile(
     profile_id = new_profile(runtime, ws)
     assert delete(client, ws, profile_id, {"confirm": True}).status_code == 202
     # The job has not run yet: the request's own transaction already stopped the matching.
-    with runtime.sessionmaker.begin() as session:
-        event = record_event(
-            session,
-            workspace_id=ws.id,
-            item=EventInput(type="Viewed Product", profile=ProfileRef(email=EMAIL.upper())),
-        )
-        new_profile_id = event.profile_id
+    response = client.post(
+        "/api/v1/events",
+        headers=ws.member,
+        json={"type": "Viewed Product", "profile": {"email": EMAIL.upper()}, "properties": {}},
+    )
+    assert response.status_code == 202, response.text
+    new_profile_id = response.json()["profile_id"]
     assert new_profile_id != profile_id
     run_jobs(runtime)
     with runtime.sessionmaker() as session:

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from tests.compliance import realistic
 from tests.conftest import TEST_SECRET, make_settings
 from tests.fixtures.factories import make_profile, make_workspace
-from veil.compliance.deletions import service
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, Event
@@ -87,15 +87,7 @@ def seed(runtime: Runtime) -> str:
         ]
         with runtime.sessionmaker.begin() as session:
             session.execute(insert(Event), rows)
-    with runtime.sessionmaker.begin() as session:
-        return service.request_deletion(
-            session,
-            runtime=runtime,
-            workspace_id=workspace_id,
-            profile_id=profile_id,
-            requested_by="cli",
-            actor="cli",
-        ).id
+    return realistic.request_deletion(runtime, workspace_id=workspace_id, profile_id=profile_id)
 
 
 def count_personal(runtime: Runtime) -> int:

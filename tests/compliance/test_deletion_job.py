@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 from tests.compliance import realistic
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile
-from veil.compliance.deletions import erasure, service
+from veil.compliance.deletions import erasure
 from veil.compliance.deletions.compaction import compact
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, Event, Profile, Recipient
@@ -37,15 +37,7 @@ def profile_with_events(runtime: Runtime, ws: WorkspaceHandle, count: int) -> st
 
 
 def request(runtime: Runtime, ws: WorkspaceHandle, profile_id: str) -> str:
-    with runtime.sessionmaker.begin() as session:
-        return service.request_deletion(
-            session,
-            runtime=runtime,
-            workspace_id=ws.id,
-            profile_id=profile_id,
-            requested_by="t",
-            actor="t",
-        ).id
+    return realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=profile_id)
 
 
 def load(runtime: Runtime, request_id: str) -> DeletionRequest:

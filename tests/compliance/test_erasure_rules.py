@@ -13,7 +13,7 @@ from tests.compliance import realistic
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle
 from veil.compliance.deletions import service
-from veil.compliance.deletions.scrubber import Scrubber, SubjectMatcher
+from veil.compliance.deletions.scrubber import Scrubber, Subject, SubjectMatcher
 from veil.compliance.erasure_rules import (
     ALL_COLUMNS,
     NOT_SUBJECT_DATA,
@@ -39,15 +39,7 @@ from veil.runtime import Runtime
 def erase_realistic(runtime: Runtime, ws: WorkspaceHandle) -> realistic.Realistic:
     with runtime.sessionmaker.begin() as session:
         subject = realistic.build(runtime, session, workspace_id=ws.id)
-    with runtime.sessionmaker.begin() as session:
-        service.request_deletion(
-            session,
-            runtime=runtime,
-            workspace_id=ws.id,
-            profile_id=subject.profile_id,
-            requested_by="ops@acme.test",
-            actor="user:usr_test",
-        )
+    realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=subject.profile_id)
     run_jobs(runtime)
     return subject
 
@@ -58,7 +50,7 @@ def erased(runtime: Runtime, ws: WorkspaceHandle) -> realistic.Realistic:
 
 
 def ada_scrubber() -> Scrubber:
-    subject = service.Subject(
+    subject = Subject(
         emails=(realistic.EMAIL,),
         phones=(realistic.PHONE,),
         first_name=realistic.FIRST,
@@ -190,15 +182,7 @@ def test_redacted_values_are_unique_per_record(runtime: Runtime, ws: WorkspaceHa
             campaign = make_campaign(session, workspace_id=ws.id, channel=channel)
             make_recipient(session, campaign=campaign, profile=profile)
         profile_id = profile.id
-    with runtime.sessionmaker.begin() as session:
-        service.request_deletion(
-            session,
-            runtime=runtime,
-            workspace_id=ws.id,
-            profile_id=profile_id,
-            requested_by="t",
-            actor="t",
-        )
+    realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=profile_id)
     run_jobs(runtime)
     with runtime.sessionmaker() as session:
         rows = session.execute(

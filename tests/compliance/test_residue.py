@@ -163,17 +163,7 @@ def test_the_wal_is_empty_after_the_job(data_dir: Path) -> None:
         ws = make_workspace(runtime)
         with runtime.sessionmaker.begin() as session:
             subject = realistic.build(runtime, session, workspace_id=ws.id)
-        from veil.compliance.deletions import service
-
-        with runtime.sessionmaker.begin() as session:
-            service.request_deletion(
-                session,
-                runtime=runtime,
-                workspace_id=ws.id,
-                profile_id=subject.profile_id,
-                requested_by="t",
-                actor="t",
-            )
+        realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=subject.profile_id)
         wal = data_dir / "veil.db-wal"
         assert wal.stat().st_size > 0
         runtime.queue.drain()

@@ -22,15 +22,13 @@ def delete(
     ] = False,
 ) -> None:
     """Erase a profile's personal data (SPEC §5); prints the deletion request as JSON."""
-    from sqlalchemy import select
-
     from veil.cli.main import _migrate, _runtime, fail
     from veil.compliance.deletions.erasure import run_deletion
     from veil.compliance.deletions.schemas import DeletionRead
     from veil.compliance.deletions.service import get_deletion, request_deletion
+    from veil.compliance.exports.repository import find_profile_workspace
     from veil.db import session_scope
     from veil.errors import VeilError
-    from veil.models import Profile
 
     runtime = _runtime()
     _migrate(runtime)
@@ -41,11 +39,9 @@ def delete(
             fail("not confirmed; nothing was changed")
     try:
         with session_scope(runtime.sessionmaker) as session:
-            workspace_id = workspace or session.scalar(
-                select(Profile.workspace_id).where(Profile.id == profile_id)
-            )
+            workspace_id = workspace or find_profile_workspace(session, profile_id)
             if workspace_id is None:
-                fail("profile not found")
+                fail("Profile not found.")
                 return
             request = request_deletion(
                 session,
@@ -63,7 +59,7 @@ def delete(
             request = get_deletion(session, workspace_id=workspace_id, deletion_id=request_id)
             out = DeletionRead.build(request, runtime.seal_keyring).model_dump()
     except VeilError as exc:
-        fail(exc.message)
+        fail(f"{exc.code}: {exc.message}")
         return
     # The admin's own terminal: the record as the Deleted table shows it, minus the contact.
     for field in ("name", "email", "phone"):
@@ -97,3 +93,8 @@ def compact_command(
             typer.echo(line)
     except RuntimeError as exc:
         fail(str(exc))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("delete")(delete)
+    app.add_typer(erasure_app, name="erasure")

@@ -12,8 +12,6 @@ from typing import Annotated
 
 import typer
 
-from veil.cli.deletions import delete as delete_command
-from veil.cli.deletions import erasure_app
 from veil.logging import configure_logging
 from veil.runtime import Runtime, get_runtime
 
@@ -26,8 +24,6 @@ keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
-app.add_typer(erasure_app, name="erasure")
-app.command("delete")(delete_command)
 
 
 def _runtime() -> Runtime:
@@ -270,9 +266,10 @@ def keys_create(
 
 
 def _register_feature_commands() -> None:
-    from veil.cli import exports
+    from veil.cli import deletions, exports
 
     exports.register(app)
+    deletions.register(app)
 
 
 _register_feature_commands()

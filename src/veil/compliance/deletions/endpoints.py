@@ -16,8 +16,23 @@ from veil.models import DeletionRequest
 
 router = APIRouter(tags=["compliance"])
 
+_ERRORS: dict[int | str, dict[str, str]] = {
+    403: {"description": "forbidden (not an admin)"},
+    404: {"description": "not_found"},
+}
 
-@router.post("/api/v1/profiles/{profile_id}/delete", response_model=DeletionRead, status_code=202)
+
+@router.post(
+    "/api/v1/profiles/{profile_id}/delete",
+    response_model=DeletionRead,
+    status_code=202,
+    summary="Erase a profile's personal data (right to erasure)",
+    responses={
+        **_ERRORS,
+        409: {"description": "profile_deleted"},
+        422: {"description": "confirmation_required"},
+    },
+)
 def delete_profile(
     profile_id: str,
     session: SessionDep,
@@ -40,7 +55,12 @@ def delete_profile(
     return DeletionRead.build(request, runtime.seal_keyring)
 
 
-@router.get("/api/v1/compliance/deletions", response_model=DeletionPage)
+@router.get(
+    "/api/v1/compliance/deletions",
+    response_model=DeletionPage,
+    summary='The "Deleted" table: every erasure, newest first',
+    responses={403: _ERRORS[403]},
+)
 def list_deletions(
     session: SessionDep,
     runtime: RuntimeDep,
@@ -64,7 +84,12 @@ def list_deletions(
     )
 
 
-@router.get("/api/v1/compliance/deletions/{deletion_id}", response_model=DeletionRead)
+@router.get(
+    "/api/v1/compliance/deletions/{deletion_id}",
+    response_model=DeletionRead,
+    summary="One deletion request",
+    responses=_ERRORS,
+)
 def get_deletion(
     deletion_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> DeletionRead:

@@ -29,6 +29,9 @@ class DeletionConfirm(BaseModel):
 
 
 class DeletionRead(BaseModel):
+    """One deletion request: the permanent record. name/email/phone are opened from their
+    sealed copies (the profile itself no longer holds them)."""
+
     id: str
     profile_id: str
     name: str | None
@@ -37,11 +40,14 @@ class DeletionRead(BaseModel):
     requested_at: str
     requested_by: str
     source: str
-    status: str
+    status: str = Field(description="pending, processing, completed or failed (retried)")
     completed_at: str | None
-    due_at: str
-    overdue: bool
-    summary: dict[str, Any]
+    due_at: str = Field(description="one calendar month after the request (GDPR Art. 12(3))")
+    overdue: bool = Field(description="not completed by due_at")
+    summary: dict[str, Any] = Field(
+        description="events_scrubbed, recipients_redacted, consents_deleted, "
+        "exports_destroyed, verified — empty until completed"
+    )
 
     @classmethod
     def build(cls, request: DeletionRequest, keyring: Keyring) -> DeletionRead:
