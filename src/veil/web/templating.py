@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -87,6 +87,27 @@ def format_money(amount: Any, currency: Any = None) -> str:
     return f"{text} {code}".strip()
 
 
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def erasure_summary(summary: Any) -> str:
+    """{"events_scrubbed": 12, "recipients_redacted": 3} → "12 events scrubbed · 3 …"."""
+    if not isinstance(summary, dict):
+        return ""
+    parts = [
+        f"{value:,} {str(key).replace('_', ' ')}"
+        for key, value in summary.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
+    return " · ".join(parts)
+
+
 def pretty_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
@@ -130,6 +151,8 @@ def _environment() -> Environment:
         ago=format_ago,
         money=format_money,
         pretty_json=pretty_json,
+        duration=format_duration,
+        erasure_summary=erasure_summary,
         initials=initials,
         scalar=scalar_text,
         rfc3339=lambda value: rfc3339(as_datetime(value)),
@@ -148,13 +171,18 @@ def render(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    fragment: bool = False,
 ) -> HTMLResponse:
-    """Render a page with the signed-in user, their CSRF token and any pending toast."""
+    """Render a page with the signed-in user, their CSRF token and any pending toast.
+
+    `fragment`: a piece of a page fetched by script; it leaves a pending toast for the
+    next full page.
+    """
     from veil.web.deps import runtime_of
 
     runtime = runtime_of(request)
     me = getattr(request.state, "web", None)
-    toasts = read_flash(request, runtime)
+    toasts = [] if fragment else read_flash(request, runtime)
     page: dict[str, Any] = {
         "me": me,
         "csrf_token": getattr(me, "csrf_token", None),
@@ -169,6 +197,6 @@ def render(
         status_code=status_code,
         headers={**NO_STORE, **(headers or {})},
     )
-    if request.cookies.get(FLASH_COOKIE):
+    if toasts or (not fragment and request.cookies.get(FLASH_COOKIE)):
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
