@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil import __version__
@@ -51,18 +51,26 @@ class BodyLimitMiddleware:
                     return
         received = 0
         response_started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _TooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
+            if too_large:
+                # The app caught _TooLarge while parsing (FastAPI answers 400 then): say 413.
+                if message["type"] == "http.response.start" and not response_started:
+                    response_started = True
+                    await _send_413(send, limit)
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
@@ -128,7 +136,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         title="Veil API",
         version=__version__,
         description="Customer profiles for e-commerce marketing, with GDPR export and erasure.",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,

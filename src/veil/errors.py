@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -114,31 +114,31 @@ _HTTP_CODES = {
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VeilError)
-    async def _veil_error(_request: Request, exc: VeilError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _veil_error(_request: Request, exc: VeilError) -> JSONResponse:
+        return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
             error_body("validation_error", _describe_validation(exc)), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404:
             message = "Not found."
-        return ORJSONResponse(
+        return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, _exc: Exception) -> ORJSONResponse:
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
         # The traceback is logged by the server; the client gets no internals.
-        return ORJSONResponse(
+        return JSONResponse(
             error_body("internal_error", "An unexpected error occurred; it has been logged."),
             status_code=500,
         )

@@ -1,7 +1,33 @@
-"""HTTP endpoints of the audit feature."""
+"""HTTP: GET /api/v1/audit — the workspace's audit log (admins only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(tags=["audit"])
+from fastapi import APIRouter, Query
+
+from veil.audit import service
+from veil.audit.schemas import AuditEntryRead, AuditPage
+from veil.auth.deps import AdminOnly, SessionDep
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("", response_model=AuditPage)
+def list_audit_entries(
+    session: SessionDep,
+    principal: AdminOnly,
+    action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
+    target_id: Annotated[str | None, Query(max_length=64, description="Only this target.")] = None,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> AuditPage:
+    rows, next_cursor = service.list_entries(
+        session,
+        workspace_id=principal.workspace_id,
+        action=action,
+        target_id=target_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return AuditPage(data=[AuditEntryRead.build(e) for e in rows], next_cursor=next_cursor)

@@ -14,7 +14,9 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from veil.audit.repository import AuditRepository
 from veil.kit.ids import new_id
+from veil.kit.pagination import paginate
 from veil.kit.time import rfc3339, utcnow
 from veil.models import AuditEntry, Workspace
 
@@ -116,4 +118,25 @@ def count_entries(session: Session, *, workspace_id: str) -> int:
             .where(AuditEntry.workspace_id == workspace_id)
         )
         or 0
+    )
+
+
+def list_entries(
+    session: Session,
+    *,
+    workspace_id: str,
+    action: str | None = None,
+    target_id: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest first (by the chain's sequence number)."""
+    return paginate(
+        session,
+        AuditRepository(session, workspace_id).entries(action=action, target_id=target_id),
+        keys=[AuditEntry.seq],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda e: [e.seq],
     )

@@ -111,6 +111,64 @@ def worker(
     workers.stop()
 
 
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    seed_only: Annotated[
+        bool, typer.Option("--seed-only", help="Seed (idempotent) and exit without serving.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+) -> None:
+    """Seed the demo store (once; later runs reuse it), print how to log in, and serve it."""
+    from veil.auth.service import active_write_key, reveal_write_key
+    from veil.db import session_scope
+    from veil.demo import seed
+    from veil.workspaces.service import issue_api_key
+
+    runtime = _runtime()
+    _migrate(runtime)
+    url = f"http://{host}:{port}"
+    if "base_url" not in runtime.settings.model_fields_set:
+        runtime.settings.base_url = url  # tracking links point at this server
+    store = seed.seed_demo(runtime)
+    with session_scope(runtime.sessionmaker) as session:
+        # Keys are stored hashed, so an old one cannot be shown again: issue a fresh one.
+        token = issue_api_key(
+            session, workspace_id=store.workspace_id, actor="cli", role="admin", name="demo"
+        ).token
+        write_key = active_write_key(session, workspace_id=store.workspace_id)
+        write_token = reveal_write_key(write_key, runtime.seal_keyring) if write_key else None
+    details = {
+        "url": url,
+        "workspace_id": store.workspace_id,
+        "created": store.created,
+        "counts": store.counts,
+        "admin_login": {"email": seed.ADMIN_EMAIL, "password": seed.DEMO_PASSWORD},
+        "member_login": {"email": seed.MEMBER_EMAIL, "password": seed.DEMO_PASSWORD},
+        "admin_api_key": token,
+        "write_key": write_token,
+    }
+    if as_json:
+        typer.echo(json.dumps(details))
+    else:
+        counts = store.counts
+        state = "seeded" if store.created else "already seeded, reusing it"
+        typer.echo(
+            f"Veil demo store ({state}): {counts.get('profiles', 0)} profiles, "
+            f"{counts.get('events', 0)} events, {counts.get('campaigns', 0)} campaigns\n"
+            f"  URL:              {url}\n"
+            f"  Admin login:      {seed.ADMIN_EMAIL} / {seed.DEMO_PASSWORD}\n"
+            f"  Member login:     {seed.MEMBER_EMAIL} / {seed.DEMO_PASSWORD}\n"
+            f"  Admin API key:    {token}   (new for this run)\n"
+            f"  Write key:        {write_token}\n"
+            f"  Try:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/profiles"
+        )
+    if seed_only:
+        return
+    run_server(runtime, host=host, port=port, worker=True)
+
+
 @workspaces_app.command("create")
 def workspaces_create(
     name: str,
@@ -188,17 +246,18 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an API key (printed once)."""
-    from veil.auth.service import create_api_key
     from veil.db import session_scope
     from veil.errors import VeilError
-    from veil.workspaces.service import get_workspace
+    from veil.workspaces.service import get_workspace, issue_api_key
 
     runtime = _runtime()
     _migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             get_workspace(session, workspace)
-            issued = create_api_key(session, workspace_id=workspace, role=role, name=name or "cli")
+            issued = issue_api_key(
+                session, workspace_id=workspace, actor="cli", role=role, name=name or "cli"
+            )
             token = issued.token
     except VeilError as exc:
         fail(exc.message)

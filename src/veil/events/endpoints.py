@@ -1,7 +1,61 @@
-"""HTTP endpoints of the events feature."""
+"""HTTP: /api/v1/events (single and batch) and /api/v1/profiles/{id}/events."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(tags=["events"])
+from fastapi import APIRouter, Query
+
+from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.events import service
+from veil.events.schemas import (
+    BatchAccepted,
+    EventAccepted,
+    EventBatch,
+    EventCreate,
+    EventPage,
+    EventRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post("/events", response_model=EventAccepted, status_code=202)
+def create_event(
+    body: EventCreate, session: SessionDep, principal: CurrentPrincipal
+) -> EventAccepted:
+    event = service.record_event(session, workspace_id=principal.workspace_id, item=body.to_input())
+    session.flush()
+    return EventAccepted(id=event.id, profile_id=event.profile_id)
+
+
+@router.post("/events/batch", response_model=BatchAccepted, status_code=202)
+def create_events(
+    body: EventBatch, session: SessionDep, principal: CurrentPrincipal
+) -> BatchAccepted:
+    accepted = service.record_batch(
+        session,
+        workspace_id=principal.workspace_id,
+        items=[item.to_input() for item in body.events],
+    )
+    return BatchAccepted(accepted=accepted)
+
+
+@router.get("/profiles/{profile_id}/events", response_model=EventPage)
+def list_profile_events(
+    profile_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    type: Annotated[str | None, Query(max_length=200, description="Only this type.")] = None,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> EventPage:
+    rows, next_cursor = service.profile_events(
+        session,
+        workspace_id=principal.workspace_id,
+        profile_id=profile_id,
+        type=type,
+        limit=limit,
+        cursor=cursor,
+    )
+    return EventPage(data=[EventRead.build(e) for e in rows], next_cursor=next_cursor)

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
+from veil.events.repository import EventRepository
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
+from veil.kit.pagination import paginate
 from veil.kit.time import as_utc, utcnow
 from veil.models import Event, Profile
 from veil.models.profile import ACTIVE
@@ -101,26 +102,62 @@ def resolve_profile(
     return profile
 
 
+class _Resolutions:
+    """Per-call memory of the workspace region and of profiles already resolved.
+
+    A batch usually names the same few people many times; resolving each identity once per
+    transaction turns thousands of lookups (and profile touches) into a handful. Only plain
+    references are remembered: a reference that carries names or traits is upserted every time.
+    """
+
+    def __init__(self, session: Session, workspace_id: str) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self._region: str | None = None
+        self._profiles: dict[tuple[str | None, ...], Profile] = {}
+
+    @property
+    def region(self) -> str:
+        if self._region is None:
+            self._region = profiles.workspace_region(self.session, self.workspace_id)
+        return self._region
+
+    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+        plain = not (ref.first_name or ref.last_name or ref.traits)
+        key = (ref.id, ref.email, ref.phone, ref.external_id, ref.anonymous_id)
+        if plain and key in self._profiles:
+            return self._profiles[key]
+        profile = resolve_profile(
+            self.session,
+            workspace_id=self.workspace_id,
+            ref=ref,
+            origin=origin,
+            region=self.region,
+        )
+        if plain:
+            self._profiles[key] = profile
+        return profile
+
+
 def record_event(
     session: Session, *, workspace_id: str, item: EventInput, origin: str | None = None
 ) -> Event:
     _validate(item)
+    return _record(session, workspace_id, item, origin, _Resolutions(session, workspace_id))
+
+
+def _record(
+    session: Session,
+    workspace_id: str,
+    item: EventInput,
+    origin: str | None,
+    resolutions: _Resolutions,
+) -> Event:
     if item.message_id is not None:
-        existing = session.scalar(
-            select(Event).where(
-                Event.workspace_id == workspace_id, Event.message_id == item.message_id
-            )
-        )
+        existing = EventRepository(session, workspace_id).by_message_id(item.message_id)
         if existing is not None:
             return existing  # delivered before: idempotent
-    region = profiles.workspace_region(session, workspace_id)
-    profile = resolve_profile(
-        session,
-        workspace_id=workspace_id,
-        ref=item.profile,
-        origin=origin or item.source,
-        region=region,
-    )
+    profile = resolutions.profile_for(item.profile, origin=origin or item.source)
     event = Event(
         id=new_id("evt"),
         workspace_id=workspace_id,
@@ -147,10 +184,33 @@ def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]
             _validate(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
+    resolutions = _Resolutions(session, workspace_id)
     for index, item in enumerate(items):
         try:
-            record_event(session, workspace_id=workspace_id, item=item)
+            _record(session, workspace_id, item, None, resolutions)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
     session.flush()
     return len(items)
+
+
+def profile_events(
+    session: Session,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    type: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[Event], str | None]:
+    """A profile's events, newest first (also a deleted profile's scrubbed history)."""
+    profiles.get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
+    return paginate(
+        session,
+        EventRepository(session, workspace_id).of_profile(profile_id, type=type),
+        keys=[Event.timestamp, Event.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda e: [e.timestamp, e.id],
+    )

@@ -59,7 +59,12 @@ def list_profiles(
         cursor=cursor,
         key_of=lambda p: [p.id],
     )
-    return ProfilePage(data=[ProfileRead.build(p, []) for p in rows], next_cursor=next_cursor)
+    consents = service.consents_by_profile(
+        session, workspace_id=principal.workspace_id, profile_ids=[p.id for p in rows]
+    )
+    return ProfilePage(
+        data=[ProfileRead.build(p, consents[p.id]) for p in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/{profile_id}", response_model=ProfileRead)

@@ -228,6 +228,22 @@ def consents_of(session: Session, *, profile: Profile) -> list[Consent]:
     )
 
 
+def consents_by_profile(
+    session: Session, *, workspace_id: str, profile_ids: list[str]
+) -> dict[str, list[Consent]]:
+    """Consents of many profiles in one query (a list page), keyed by profile id."""
+    result: dict[str, list[Consent]] = {pid: [] for pid in profile_ids}
+    if not profile_ids:
+        return result
+    for consent in session.scalars(
+        select(Consent)
+        .where(Consent.workspace_id == workspace_id, Consent.profile_id.in_(profile_ids))
+        .order_by(Consent.profile_id, Consent.channel)
+    ):
+        result[consent.profile_id].append(consent)
+    return result
+
+
 def workspace_region(session: Session, workspace_id: str) -> str:
     region = session.scalar(
         select(Workspace.default_phone_region).where(Workspace.id == workspace_id)

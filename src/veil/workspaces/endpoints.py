@@ -1,7 +1,83 @@
-"""HTTP endpoints of the workspaces feature."""
+"""HTTP: /api/v1/workspace — settings and API keys (admins only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(tags=["workspaces"])
+from fastapi import APIRouter, Query
+
+from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.workspaces import service
+from veil.workspaces.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPage,
+    ApiKeyRead,
+    WorkspaceRead,
+    WorkspaceSettingsUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/workspace", tags=["workspace"])
+
+
+def _read(session: SessionDep, runtime: RuntimeDep, workspace_id: str) -> WorkspaceRead:
+    workspace = service.get_workspace(session, workspace_id)
+    write_key = service.write_key_of(
+        session, workspace_id=workspace_id, keyring=runtime.seal_keyring
+    )
+    return WorkspaceRead.build(workspace, write_key=write_key)
+
+
+@router.get("", response_model=WorkspaceRead)
+def get_workspace(session: SessionDep, runtime: RuntimeDep, principal: AdminOnly) -> WorkspaceRead:
+    return _read(session, runtime, principal.workspace_id)
+
+
+@router.patch("/settings", response_model=WorkspaceRead)
+def update_settings(
+    body: WorkspaceSettingsUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+) -> WorkspaceRead:
+    service.update_settings(
+        session,
+        workspace_id=principal.workspace_id,
+        actor=principal.actor,
+        keyring=runtime.seal_keyring,
+        name=body.name,
+        default_phone_region=body.default_phone_region,
+        pii_keys=body.pii_keys,
+        shopify_webhook_secret=body.shopify_webhook_secret,
+    )
+    return _read(session, runtime, principal.workspace_id)
+
+
+@router.post("/keys", response_model=ApiKeyCreated, status_code=201)
+def create_key(body: ApiKeyCreate, session: SessionDep, principal: AdminOnly) -> ApiKeyCreated:
+    issued = service.issue_api_key(
+        session,
+        workspace_id=principal.workspace_id,
+        actor=principal.actor,
+        role=body.role,
+        name=body.name.strip(),
+    )
+    return ApiKeyCreated(**ApiKeyRead.build(issued.key).model_dump(), token=issued.token)
+
+
+@router.get("/keys", response_model=ApiKeyPage)
+def list_keys(
+    session: SessionDep,
+    principal: AdminOnly,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ApiKeyPage:
+    rows, next_cursor = service.list_api_keys(
+        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+    )
+    return ApiKeyPage(data=[ApiKeyRead.build(k) for k in rows], next_cursor=next_cursor)
+
+
+@router.delete("/keys/{key_id}", response_model=ApiKeyRead)
+def revoke_key(key_id: str, session: SessionDep, principal: AdminOnly) -> ApiKeyRead:
+    key = service.revoke_api_key(
+        session, workspace_id=principal.workspace_id, actor=principal.actor, key_id=key_id
+    )
+    return ApiKeyRead.build(key)

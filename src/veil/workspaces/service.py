@@ -6,17 +6,20 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from veil.audit import service as audit
 from veil.auth import service as keys
 from veil.auth.passwords import hash_password
 from veil.auth.principal import ADMIN, ROLES
 from veil.errors import Conflict, NotFound, ValidationFailed
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id
-from veil.models import Membership, User, Workspace
+from veil.kit.pagination import paginate
+from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
+from veil.workspaces.repository import WorkspaceRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
 
@@ -81,32 +84,54 @@ def update_settings(
     session: Session,
     *,
     workspace_id: str,
+    actor: str,
     keyring: Keyring,
     name: str | None = None,
     default_phone_region: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
 ) -> Workspace:
+    """Change the given settings; the audit entry names the fields that changed, not values.
+
+    An empty `shopify_webhook_secret` removes the secret (Shopify webhooks are then refused).
+    """
     workspace = get_workspace(session, workspace_id)
+    changed: list[str] = []
     if name is not None:
         if not name.strip() or len(name.strip()) > 200:
             raise ValidationFailed("name must be 1 to 200 characters.")
-        workspace.name = name.strip()
+        if workspace.name != name.strip():
+            workspace.name = name.strip()
+            changed.append("name")
     if default_phone_region is not None:
-        workspace.default_phone_region = check_region(default_phone_region)
+        region = check_region(default_phone_region)
+        if workspace.default_phone_region != region:
+            workspace.default_phone_region = region
+            changed.append("default_phone_region")
     if pii_keys is not None:
-        workspace.pii_keys = check_pii_keys(pii_keys)
+        cleaned = check_pii_keys(pii_keys)
+        if list(workspace.pii_keys or []) != cleaned:
+            workspace.pii_keys = cleaned
+            changed.append("pii_keys")
     if shopify_webhook_secret is not None:
         secret = shopify_webhook_secret.strip()
-        if not secret:
-            workspace.shopify_webhook_secret_sealed = None
-        elif len(secret) > 200:
+        if len(secret) > 200:
             raise ValidationFailed("shopify_webhook_secret is longer than 200 characters.")
-        else:
-            workspace.shopify_webhook_secret_sealed = keyring.seal(
-                secret, aad=f"shopify-secret:{workspace_id}"
-            )
+        workspace.shopify_webhook_secret_sealed = (
+            keyring.seal(secret, aad=f"shopify-secret:{workspace_id}") if secret else None
+        )
+        changed.append("shopify_webhook_secret")
     session.flush()
+    if changed:
+        audit.record(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="workspace.settings_changed",
+            target_type="workspace",
+            target_id=workspace_id,
+            details={"fields": changed},
+        )
     return workspace
 
 
@@ -148,3 +173,60 @@ def create_user(
         )
     session.flush()
     return user
+
+
+# -- API keys (audited) ----------------------------------------------------------------------
+
+
+def issue_api_key(
+    session: Session, *, workspace_id: str, actor: str, role: str, name: str = ""
+) -> keys.IssuedKey:
+    """A new API key (its token is returned here only), audited by id and role."""
+    issued = keys.create_api_key(session, workspace_id=workspace_id, role=role, name=name)
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="api_key.created",
+        target_type="api_key",
+        target_id=issued.key.id,
+        details={"role": role},
+    )
+    return issued
+
+
+def revoke_api_key(session: Session, *, workspace_id: str, actor: str, key_id: str) -> ApiKey:
+    """Revoke a key of this workspace (idempotent; audited only when it was still active)."""
+    key = keys.revoke_api_key(session, workspace_id=workspace_id, key_id=key_id)
+    if inspect(key).attrs.revoked_at.history.has_changes():
+        audit.record(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="api_key.revoked",
+            target_type="api_key",
+            target_id=key.id,
+            details={"role": key.role},
+        )
+    return key
+
+
+def list_api_keys(
+    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    """Newest first, revoked ones included (marked by revoked_at)."""
+    return paginate(
+        session,
+        WorkspaceRepository(session, workspace_id).api_keys(),
+        keys=[ApiKey.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda k: [k.id],
+    )
+
+
+def write_key_of(session: Session, *, workspace_id: str, keyring: Keyring) -> str | None:
+    """The active write key in clear (admins paste it into their site's tracking code)."""
+    key = keys.active_write_key(session, workspace_id=workspace_id)
+    return keys.reveal_write_key(key, keyring) if key is not None else None

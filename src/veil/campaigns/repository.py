@@ -1,0 +1,116 @@
+"""Every campaign and recipient query, scoped to one workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from veil.models import Campaign, Consent, Profile, Recipient
+from veil.models.profile import ACTIVE
+
+# Keeps IN (...) lists well under every driver's bound-parameter limit.
+IN_CHUNK = 500
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class CampaignRepository:
+    def __init__(self, session: Session, workspace_id: str) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def statement(self) -> Select[Campaign]:
+        return select(Campaign).where(Campaign.workspace_id == self.workspace_id)
+
+    def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+        stmt = self.statement().where(Campaign.id == campaign_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def recipient_counts(self, campaign_ids: Sequence[str]) -> dict[str, int]:
+        if not campaign_ids:
+            return {}
+        rows = self.session.execute(
+            select(Recipient.campaign_id, func.count())
+            .where(
+                Recipient.workspace_id == self.workspace_id,
+                Recipient.campaign_id.in_(list(campaign_ids)),
+            )
+            .group_by(Recipient.campaign_id)
+        )
+        return {campaign_id: int(count) for campaign_id, count in rows}
+
+    def recipients_of(self, campaign_id: str) -> Select[Recipient]:
+        return select(Recipient).where(
+            Recipient.workspace_id == self.workspace_id, Recipient.campaign_id == campaign_id
+        )
+
+    def known_profile_ids(self, profile_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are profiles of this workspace (active or deleted)."""
+        found: set[str] = set()
+        for part in chunks(profile_ids):
+            found.update(
+                self.session.scalars(
+                    select(Profile.id).where(
+                        Profile.workspace_id == self.workspace_id, Profile.id.in_(list(part))
+                    )
+                )
+            )
+        return found
+
+    def audience(
+        self,
+        *,
+        campaign: Campaign,
+        once_per_profile: bool,
+        profile_ids: Sequence[str] | None,
+    ) -> list[tuple[str, str | None, str | None]]:
+        """(id, email, phone) of active contacts subscribed to the campaign's channel.
+
+        Consent is per channel: an email campaign needs email consent and an email address,
+        an SMS one sms consent and a phone number.
+        """
+        address = Profile.email if campaign.channel == "email" else Profile.phone
+        stmt = (
+            select(Profile.id, Profile.email, Profile.phone)
+            .join(
+                Consent,
+                and_(
+                    Consent.profile_id == Profile.id,
+                    Consent.workspace_id == self.workspace_id,
+                    Consent.channel == campaign.channel,
+                    Consent.state == "subscribed",
+                ),
+            )
+            .where(
+                Profile.workspace_id == self.workspace_id,
+                Profile.status == ACTIVE,
+                address.is_not(None),
+            )
+            .order_by(Profile.id)
+        )
+        if once_per_profile:
+            stmt = stmt.where(
+                ~exists(
+                    select(Recipient.id).where(
+                        Recipient.workspace_id == self.workspace_id,
+                        Recipient.campaign_id == campaign.id,
+                        Recipient.profile_id == Profile.id,
+                    )
+                )
+            )
+        if profile_ids is None:
+            return list(self.session.execute(stmt))
+        rows: list[tuple[str, str | None, str | None]] = []
+        for part in chunks(profile_ids):
+            rows.extend(self.session.execute(stmt.where(Profile.id.in_(list(part)))))
+        return rows

@@ -1,0 +1,1 @@
+"""The demo store behind `veil demo` (also used by tests and benchmarks)."""

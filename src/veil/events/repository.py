@@ -1,0 +1,40 @@
+"""Every event query, scoped to one workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from veil.models import Event
+
+
+class EventRepository:
+    def __init__(self, session: Session, workspace_id: str) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def statement(self) -> Select[Event]:
+        return select(Event).where(Event.workspace_id == self.workspace_id)
+
+    def of_profile(self, profile_id: str, *, type: str | None = None) -> Select[Event]:
+        stmt = self.statement().where(Event.profile_id == profile_id)
+        if type:
+            stmt = stmt.where(Event.type == type)
+        return stmt
+
+    def by_message_id(self, message_id: str) -> Event | None:
+        return self.session.scalar(self.statement().where(Event.message_id == message_id))
+
+    def of_recipients(self, recipient_ids: Sequence[str]) -> list[Event]:
+        """Campaign activity of these recipient records, oldest first."""
+        if not recipient_ids:
+            return []
+        return list(
+            self.session.scalars(
+                self.statement()
+                .where(Event.recipient_id.in_(list(recipient_ids)))
+                .order_by(Event.timestamp, Event.id)
+            )
+        )

@@ -1,0 +1,104 @@
+"""Event API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from veil.events.service import MAX_BATCH, EventInput, ProfileRef
+from veil.kit.time import rfc3339
+from veil.models import Event
+
+
+class ProfileRefIn(BaseModel):
+    """Whose event this is: a profile id, or identifiers resolved as in SPEC §2."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _one_way_of_naming(self) -> ProfileRefIn:
+        identifiers = (self.email, self.phone, self.external_id)
+        if self.id is not None and any(v is not None for v in identifiers):
+            raise ValueError("give either id or identifiers (email, phone, external_id), not both")
+        if self.id is None and all(v is None or not v.strip() for v in identifiers):
+            raise ValueError("give one of id, email, phone, external_id")
+        return self
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=200)
+    profile: ProfileRefIn
+    properties: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime | None = None
+    # Optional idempotency key: sending the same message_id again records nothing new.
+    message_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+    def to_input(self) -> EventInput:
+        return EventInput(
+            type=self.type,
+            profile=ProfileRef(
+                id=self.profile.id,
+                email=self.profile.email,
+                phone=self.profile.phone,
+                external_id=self.profile.external_id,
+            ),
+            properties=self.properties,
+            timestamp=self.timestamp,
+            source="api",
+            message_id=self.message_id,
+        )
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EventAccepted(BaseModel):
+    id: str
+    profile_id: str
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+
+
+class EventRead(BaseModel):
+    id: str
+    profile_id: str
+    type: str
+    timestamp: str
+    received_at: str
+    source: str
+    properties: dict[str, Any]
+    campaign_id: str | None
+    recipient_id: str | None
+
+    @classmethod
+    def build(cls, event: Event) -> EventRead:
+        return cls(
+            id=event.id,
+            profile_id=event.profile_id,
+            type=event.type,
+            timestamp=rfc3339(event.timestamp) or "",
+            received_at=rfc3339(event.received_at) or "",
+            source=event.source,
+            properties=event.properties or {},
+            campaign_id=event.campaign_id,
+            recipient_id=event.recipient_id,
+        )
+
+
+class EventPage(BaseModel):
+    data: list[EventRead]
+    next_cursor: str | None

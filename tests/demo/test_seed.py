@@ -1,0 +1,155 @@
+"""The demo store: believable content, the promised counts, deterministic and idempotent."""
+
+from __future__ import annotations
+
+import phonenumbers
+from sqlalchemy import delete, func, select
+
+from veil.auth.passwords import verify_password
+from veil.demo import seed
+from veil.models import Campaign, Consent, Event, Membership, Profile, Recipient, User, Workspace
+from veil.profiles.identifiers import normalize_email
+from veil.runtime import Runtime
+
+
+def _content(runtime: Runtime, workspace_id: str) -> dict[str, object]:
+    """What a person sees (names, emails, event kinds and payloads), without random ids."""
+    with runtime.sessionmaker() as session:
+        people = session.execute(
+            select(Profile.email, Profile.phone, Profile.first_name, Profile.last_name)
+            .where(Profile.workspace_id == workspace_id)
+            .order_by(Profile.email, Profile.anonymous_id)
+        ).all()
+        orders = session.scalars(
+            select(Event.properties)
+            .where(Event.workspace_id == workspace_id, Event.type == "Placed Order")
+            .order_by(Event.timestamp)
+        ).all()
+        kinds = session.execute(
+            select(Event.type, func.count())
+            .where(Event.workspace_id == workspace_id)
+            .group_by(Event.type)
+            .order_by(Event.type)
+        ).all()
+    return {"people": people, "orders": orders, "kinds": kinds}
+
+
+def test_small_demo_store_has_everything_and_seeds_once(runtime: Runtime) -> None:
+    store = seed.seed_demo(runtime, profiles=40, events=1500)
+    assert store.created
+    assert store.counts["profiles"] == 40 + 1  # 40 customers and one anonymous visitor
+    assert store.counts["events"] == 1500
+    assert store.counts["campaigns"] == 3
+    ws = store.workspace_id
+    with runtime.sessionmaker() as session:
+        workspace = session.get(Workspace, ws)
+        assert workspace is not None and workspace.name == "Demo Store"
+
+        customers = session.scalars(
+            select(Profile).where(Profile.workspace_id == ws, Profile.email.is_not(None))
+        ).all()
+        assert len(customers) == 40
+        for person in customers:
+            assert person.first_name and person.last_name
+            assert normalize_email(person.email) == person.email
+            assert person.external_id and person.external_id.startswith("shopify:")
+            assert {"address", "loyalty_tier", "lifetime_value"} <= set(person.properties)
+            if person.phone:
+                number = phonenumbers.parse(person.phone)
+                assert phonenumbers.is_valid_number(number), person.phone
+                region = phonenumbers.region_code_for_number(number)
+                assert region == person.properties["country_code"]
+        assert sum(1 for p in customers if p.phone) >= 20
+
+        consents = session.scalars(select(Consent).where(Consent.workspace_id == ws)).all()
+        assert {(c.channel, c.state) for c in consents} == {
+            ("email", "subscribed"),
+            ("email", "unsubscribed"),
+            ("sms", "subscribed"),
+            ("sms", "unsubscribed"),
+        }
+
+        kinds = dict(
+            session.execute(
+                select(Event.type, func.count())
+                .where(Event.workspace_id == ws)
+                .group_by(Event.type)
+            ).all()
+        )
+        for kind in ("Placed Order", "Viewed Product", "Started Checkout", "Opened Email"):
+            assert kinds.get(kind, 0) > 0, kind
+        assert kinds["Viewed Product"] > kinds["Started Checkout"] > kinds["Placed Order"]
+
+        order = session.scalars(
+            select(Event).where(Event.workspace_id == ws, Event.type == "Placed Order").limit(1)
+        ).one()
+        assert order.source == "shopify"
+        props = order.properties
+        assert props["shipping_address"]["address1"] and props["billing_address"]["zip"]
+        assert props["customer"]["email"] == session.get(Profile, order.profile_id).email  # type: ignore[union-attr]
+        assert props["line_items"] and {"product_id", "sku", "price", "quantity"} <= set(
+            props["line_items"][0]
+        )
+
+        campaigns = session.scalars(select(Campaign).where(Campaign.workspace_id == ws)).all()
+        assert sorted((c.kind, c.channel) for c in campaigns) == [
+            ("campaign", "email"),
+            ("campaign", "sms"),
+            ("flow", "email"),
+        ]
+        records = session.scalars(select(Recipient).where(Recipient.workspace_id == ws)).all()
+        assert {r.campaign_id for r in records} == {c.id for c in campaigns}
+        by_id = {r.id: r for r in records}
+        activity = session.scalars(
+            select(Event).where(Event.workspace_id == ws, Event.recipient_id.is_not(None))
+        ).all()
+        assert activity
+        for event in activity:
+            record = by_id[event.recipient_id]  # type: ignore[index]
+            assert event.campaign_id == record.campaign_id
+            assert event.profile_id == record.profile_id
+            assert event.timestamp >= record.sent_at
+        # Consent per channel: every record went to a contact subscribed to that channel.
+        subscribed = {(c.profile_id, c.channel) for c in consents if c.state == "subscribed"}
+        assert all((r.profile_id, r.channel) in subscribed for r in records)
+        assert all((r.email if r.channel == "email" else r.phone) for r in records)
+
+        users = dict(
+            session.execute(
+                select(User.email, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.workspace_id == ws)
+            ).all()
+        )
+        assert users == {seed.ADMIN_EMAIL: "admin", seed.MEMBER_EMAIL: "member"}
+        admin = session.scalars(select(User).where(User.email == seed.ADMIN_EMAIL)).one()
+        assert seed.DEMO_PASSWORD not in admin.password_hash
+        assert verify_password(admin.password_hash, seed.DEMO_PASSWORD)
+
+    again = seed.seed_demo(runtime, profiles=40, events=1500)
+    assert not again.created
+    assert again.workspace_id == ws
+    assert again.counts == store.counts
+    with runtime.sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(Workspace)) == 1
+        assert session.scalar(select(func.count()).select_from(Event)) == 1500
+
+
+def test_demo_content_is_deterministic(runtime: Runtime) -> None:
+    first = seed.seed_demo(runtime, profiles=30, events=800)
+    before = _content(runtime, first.workspace_id)
+    with runtime.sessionmaker.begin() as session:
+        for model in (Event, Recipient, Consent, Campaign, Profile):
+            session.execute(delete(model))
+        session.execute(delete(Workspace))
+        session.execute(delete(User))
+    second = seed.seed_demo(runtime, profiles=30, events=800)
+    assert second.created and second.workspace_id != first.workspace_id
+    assert _content(runtime, second.workspace_id) == before
+
+
+def test_full_size_demo_store(runtime: Runtime) -> None:
+    store = seed.seed_demo(runtime)
+    assert store.counts["profiles"] >= 250
+    assert store.counts["events"] == 20_000
+    assert store.counts["recipients"] > 200
