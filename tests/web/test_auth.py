@@ -18,8 +18,13 @@ from veil.runtime import Runtime
 
 
 def test_pages_need_a_login(client, ws):
-    for path in ("/profiles", "/profiles/prf_x", "/campaigns", "/settings/workspace",
-                 "/settings/compliance"):
+    for path in (
+        "/profiles",
+        "/profiles/prf_x",
+        "/campaigns",
+        "/settings/workspace",
+        "/settings/compliance",
+    ):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=")
@@ -101,8 +106,12 @@ def test_next_only_redirects_within_the_site(runtime, client, ws):
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(
         "/login",
-        data={"email": "owner@acme.test", "password": PASSWORD, "csrf_token": token,
-              "next": "https://evil.example/"},
+        data={
+            "email": "owner@acme.test",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/profiles"
@@ -118,8 +127,12 @@ def test_login_returns_to_the_page_asked_for(runtime, client, ws):
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(
         "/login",
-        data={"email": "owner@acme.test", "password": PASSWORD, "csrf_token": token,
-              "next": "/campaigns"},
+        data={
+            "email": "owner@acme.test",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/campaigns",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/campaigns"
@@ -152,9 +165,7 @@ def test_a_stolen_cookie_value_from_another_session_does_not_carry_its_csrf(
     add_user(runtime, workspace_id=ws.id, email="a@acme.test", role="admin")
     add_user(runtime, workspace_id=ws.id, email="b@acme.test", role="admin")
     alice, bob = browser_for("a@acme.test"), browser_for("b@acme.test")
-    response = alice.client.post(
-        "/logout", data={"csrf_token": bob.csrf()}, follow_redirects=False
-    )
+    response = alice.client.post("/logout", data={"csrf_token": bob.csrf()}, follow_redirects=False)
     assert response.status_code == 403
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_database
+from veil.errors import AlreadyRequested
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,7 +29,7 @@ pytestmark = [
 PASSWORD = "browser-test-password"
 ADMIN = "admin@lumen.test"
 MEMBER = "staff@lumen.test"
-ALREADY = "Already requested for this customer. Download the file from Settings → Compliance → Downloaded."
+ALREADY = AlreadyRequested.message
 
 
 @dataclass
@@ -47,19 +48,40 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         created = server.cli("workspaces", "create", "Lumen Coffee", "--json")
         workspace_id = created["workspace_id"]
         for email, role in ((ADMIN, "admin"), (MEMBER, "member")):
-            server.cli("users", "create", "--workspace", workspace_id, "--email", email,
-                       "--role", role, "--password", PASSWORD)
+            server.cli(
+                "users",
+                "create",
+                "--workspace",
+                workspace_id,
+                "--email",
+                email,
+                "--role",
+                role,
+                "--password",
+                PASSWORD,
+            )
         server.start()
         try:
             with server.api(created["admin_api_key"]) as api:
-                ada = api.post("/api/v1/profiles", json={
-                    "email": "ada@example.com", "phone": "+14155550123",
-                    "first_name": "Ada", "last_name": "Lovelace",
-                    "properties": {"tier": "gold"}, "consent": {"email": "subscribed"},
-                })
-                grace = api.post("/api/v1/profiles", json={
-                    "email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper",
-                })
+                ada = api.post(
+                    "/api/v1/profiles",
+                    json={
+                        "email": "ada@example.com",
+                        "phone": "+14155550123",
+                        "first_name": "Ada",
+                        "last_name": "Lovelace",
+                        "properties": {"tier": "gold"},
+                        "consent": {"email": "subscribed"},
+                    },
+                )
+                grace = api.post(
+                    "/api/v1/profiles",
+                    json={
+                        "email": "grace@example.com",
+                        "first_name": "Grace",
+                        "last_name": "Hopper",
+                    },
+                )
                 assert ada.status_code == 201 and grace.status_code == 201, ada.text
             yield Store(server, workspace_id, ada.json()["id"], grace.json()["id"])
         finally:
@@ -204,7 +226,8 @@ def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # 
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     for _ in range(4):  # Tab cycles inside the dialog
         page.keyboard.press("Tab")
-        assert page.evaluate("document.getElementById('delete-dialog').contains(document.activeElement)")
+        inside = "document.getElementById('delete-dialog').contains(document.activeElement)"
+        assert page.evaluate(inside)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(button).to_be_focused()
@@ -249,9 +272,14 @@ def test_pages_fit_a_phone_screen(chromium, store: Store) -> None:  # type: igno
     page = context.new_page()
     try:
         sign_in(page, store, ADMIN)
-        for path in ("/profiles", f"/profiles/{store.grace_id}", "/campaigns",
-                     "/settings/workspace", "/settings/compliance/downloaded",
-                     "/settings/compliance/deleted"):
+        for path in (
+            "/profiles",
+            f"/profiles/{store.grace_id}",
+            "/campaigns",
+            "/settings/workspace",
+            "/settings/compliance/downloaded",
+            "/settings/compliance/deleted",
+        ):
             page.goto(store.server.url + path)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -11,18 +11,22 @@ from veil.models.profile import DELETED
 def _seed(runtime, workspace_id):
     with runtime.sessionmaker.begin() as session:
         ada = make_profile(session, workspace_id=workspace_id, email="ada@example.com")
-        grace = make_profile(session, workspace_id=workspace_id, email="grace@example.com",
-                             first_name="Grace")
+        grace = make_profile(
+            session, workspace_id=workspace_id, email="grace@example.com", first_name="Grace"
+        )
         campaign = make_campaign(session, workspace_id=workspace_id, name="Autumn launch")
         make_campaign(session, workspace_id=workspace_id, name="Welcome series", kind="flow")
         r1 = make_recipient(session, campaign=campaign, profile=ada)
         make_recipient(session, campaign=campaign, profile=grace)
-        make_event(session, profile=ada, type="Opened Email", campaign_id=campaign.id,
-                   recipient_id=r1.id)
-        make_event(session, profile=ada, type="Opened Email", campaign_id=campaign.id,
-                   recipient_id=r1.id)
-        make_event(session, profile=ada, type="Clicked Email", campaign_id=campaign.id,
-                   recipient_id=r1.id)
+        make_event(
+            session, profile=ada, type="Opened Email", campaign_id=campaign.id, recipient_id=r1.id
+        )
+        make_event(
+            session, profile=ada, type="Opened Email", campaign_id=campaign.id, recipient_id=r1.id
+        )
+        make_event(
+            session, profile=ada, type="Clicked Email", campaign_id=campaign.id, recipient_id=r1.id
+        )
         return campaign.id, ada.id, r1.id
 
 
@@ -31,7 +35,7 @@ def test_campaigns_list_shows_engagement(runtime, ws, member):
     page = member.client.get("/campaigns").text
     assert "Autumn launch" in page and "Welcome series" in page
     assert "Flow" in page and "Campaign" in page
-    row = page[page.index("Autumn launch"):]
+    row = page[page.index("Autumn launch") :]
     numbers = re.findall(r'<td class="num">([^<]+)', row)
     assert numbers[:3] == ["2", "1 ", "1 "]  # recipients; opened 1 (50%); clicked 1 (50%)
     assert "50%" in row
@@ -42,7 +46,7 @@ def test_campaign_page_lists_recipient_activity(runtime, ws, member):
     page = member.client.get(f"/campaigns/{campaign_id}").text
     assert "Recipient activity" in page
     assert f'href="/profiles/{ada_id}">ada@example.com' in page
-    ada_row = page[page.index("ada@example.com"):page.index("grace@example.com")]
+    ada_row = next(row for row in page.split("<tr") if "ada@example.com" in row)
     assert re.findall(r'<td class="num">(\d+)</td>', ada_row) == ["2", "1"]
 
 
@@ -56,11 +60,17 @@ def test_activity_after_an_erasure_shows_the_new_profile(runtime, ws, member):
         ada.email = None
         recipient = session.get(Recipient, recipient_id)
         recipient.email = "redacted8f2k1@redacted.invalid"
-        newcomer = make_profile(session, workspace_id=ws.id, email=None, first_name=None,
-                                last_name=None)
+        newcomer = make_profile(
+            session, workspace_id=ws.id, email=None, first_name=None, last_name=None
+        )
         newcomer.anonymous_id = "click-visitor"
-        make_event(session, profile=newcomer, type="Clicked Email", campaign_id=campaign_id,
-                   recipient_id=recipient_id)
+        make_event(
+            session,
+            profile=newcomer,
+            type="Clicked Email",
+            campaign_id=campaign_id,
+            recipient_id=recipient_id,
+        )
         newcomer_id = newcomer.id
     page = member.client.get(f"/campaigns/{campaign_id}").text
     assert "redacted8f2k1@redacted.invalid" in page

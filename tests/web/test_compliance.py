@@ -19,10 +19,14 @@ DELETED_TAB = "/settings/compliance/deleted"
 
 def _contact(runtime, workspace_id, **fields):
     with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=workspace_id, phone="+14155550123",
-                               **fields)
-        make_event(session, profile=profile, properties=shopify_order(
-            email=profile.email, phone="+14155550123", first="Ada", last="Lovelace"))
+        profile = make_profile(session, workspace_id=workspace_id, phone="+14155550123", **fields)
+        make_event(
+            session,
+            profile=profile,
+            properties=shopify_order(
+                email=profile.email, phone="+14155550123", first="Ada", last="Lovelace"
+            ),
+        )
         return profile.id
 
 
@@ -82,8 +86,14 @@ def test_second_export_shows_the_already_requested_error_toast(runtime, ws, admi
 
 def test_exporting_a_non_contact_shows_the_service_message(runtime, ws, admin):
     with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=ws.id, email=None, first_name=None,
-                               last_name=None, external_id="anon-1")
+        profile = make_profile(
+            session,
+            workspace_id=ws.id,
+            email=None,
+            first_name=None,
+            last_name=None,
+            external_id="anon-1",
+        )
         profile_id = profile.id
     response = admin.post(f"/profiles/{profile_id}/export")
     page = admin.client.get(response.headers["location"]).text
@@ -106,8 +116,9 @@ def test_forged_posts_without_csrf_are_refused(runtime, ws, admin):
     profile_id = _contact(runtime, ws.id)
     export = admin.post(f"/profiles/{profile_id}/export", csrf=False)
     delete = admin.post(f"/profiles/{profile_id}/delete", {"confirm": "yes"}, csrf=False)
-    wrong = admin.client.post(f"/profiles/{profile_id}/export",
-                              data={"csrf_token": "forged"}, follow_redirects=False)
+    wrong = admin.client.post(
+        f"/profiles/{profile_id}/export", data={"csrf_token": "forged"}, follow_redirects=False
+    )
     assert (export.status_code, delete.status_code, wrong.status_code) == (403, 403, 403)
     with runtime.sessionmaker() as session:
         assert session.scalar(select(ExportRequest)) is None
@@ -178,6 +189,7 @@ def test_downloaded_page_refreshes_without_javascript_while_pending(runtime, ws,
 def test_empty_compliance_tabs(admin):
     assert "No exports yet" in admin.client.get(DOWNLOADED).text
     assert "No deletions yet" in admin.client.get(DELETED_TAB).text
-    assert admin.client.get("/settings/compliance", follow_redirects=False).headers[
-        "location"
-    ] == DOWNLOADED
+    assert (
+        admin.client.get("/settings/compliance", follow_redirects=False).headers["location"]
+        == DOWNLOADED
+    )

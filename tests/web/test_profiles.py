@@ -25,11 +25,21 @@ def _search(browser, query: str):
 def test_list_shows_active_profiles_of_this_workspace_only(runtime, ws, other_ws, member):
     with runtime.sessionmaker.begin() as session:
         make_profile(session, workspace_id=ws.id, email="ada@example.com")
-        gone = make_profile(session, workspace_id=ws.id, email="gone@example.com",
-                            first_name="Gone", last_name="Person")
+        gone = make_profile(
+            session,
+            workspace_id=ws.id,
+            email="gone@example.com",
+            first_name="Gone",
+            last_name="Person",
+        )
         gone.status = DELETED
-        make_profile(session, workspace_id=other_ws.id, email="stranger@example.com",
-                     first_name="Stranger", last_name="Danger")
+        make_profile(
+            session,
+            workspace_id=other_ws.id,
+            email="stranger@example.com",
+            first_name="Stranger",
+            last_name="Danger",
+        )
     page = member.client.get("/profiles")
     assert page.status_code == 200
     assert "Ada Lovelace" in page.text and "ada@example.com" in page.text
@@ -45,8 +55,14 @@ def test_empty_workspace_has_an_empty_state(member):
 def test_search_by_email_phone_or_name_without_the_term_in_the_url(runtime, ws, member):
     with runtime.sessionmaker.begin() as session:
         make_profile(session, workspace_id=ws.id, email="ada@example.com", phone="+14155550123")
-        make_profile(session, workspace_id=ws.id, email="grace@example.com", first_name="Grace",
-                     last_name="Hopper", phone="+14155559876")
+        make_profile(
+            session,
+            workspace_id=ws.id,
+            email="grace@example.com",
+            first_name="Grace",
+            last_name="Hopper",
+            phone="+14155559876",
+        )
     for query, found, not_found in (
         ("ada@example.com", "Ada Lovelace", "Grace Hopper"),
         ("555-0123", "Ada Lovelace", "Grace Hopper"),
@@ -84,8 +100,13 @@ def test_a_search_token_is_bound_to_its_workspace_and_cannot_be_forged(
 def test_list_paginates(runtime, ws, member):
     with runtime.sessionmaker.begin() as session:
         for i in range(30):
-            make_profile(session, workspace_id=ws.id, email=f"p{i:02d}@example.com",
-                         first_name=f"Person{i:02d}", last_name="Test")
+            make_profile(
+                session,
+                workspace_id=ws.id,
+                email=f"p{i:02d}@example.com",
+                first_name=f"Person{i:02d}",
+                last_name="Test",
+            )
     first = member.client.get("/profiles")
     assert first.text.count('class="person"') == 25
     next_link = re.search(r'href="(/profiles\?cursor=[^"]+)" rel="next"', first.text)
@@ -98,39 +119,82 @@ def test_list_paginates(runtime, ws, member):
     assert len(seen) == 30
 
 
-def test_profile_page_shows_details_consent_attributes_orders_and_messages(
-    runtime, ws, member
-):
+def test_profile_page_shows_details_consent_attributes_orders_and_messages(runtime, ws, member):
     now = utcnow()
     with runtime.sessionmaker.begin() as session:
         profile = make_profile(
-            session, workspace_id=ws.id, email="ada@example.com", phone="+14155550123",
-            external_id="shopify:42", properties={"tier": "gold", "vip": True},
+            session,
+            workspace_id=ws.id,
+            email="ada@example.com",
+            phone="+14155550123",
+            external_id="shopify:42",
+            properties={"tier": "gold", "vip": True},
             consent={"email": "subscribed", "sms": "unsubscribed"},
         )
-        make_event(session, profile=profile, timestamp=now - timedelta(days=2),
-                   properties=shopify_order(email="ada@example.com", phone="+14155550123",
-                                            first="Ada", last="Lovelace", order_id=1001))
-        make_event(session, profile=profile, type="Viewed Product", timestamp=now,
-                   properties={"name": "Copper kettle", "price": "39.5", "currency": "USD"})
+        make_event(
+            session,
+            profile=profile,
+            timestamp=now - timedelta(days=2),
+            properties=shopify_order(
+                email="ada@example.com",
+                phone="+14155550123",
+                first="Ada",
+                last="Lovelace",
+                order_id=1001,
+            ),
+        )
+        make_event(
+            session,
+            profile=profile,
+            type="Viewed Product",
+            timestamp=now,
+            properties={"name": "Copper kettle", "price": "39.5", "currency": "USD"},
+        )
         campaign = make_campaign(session, workspace_id=ws.id, name="Autumn launch")
         recipient = make_recipient(session, campaign=campaign, profile=profile)
         for _ in range(2):
-            make_event(session, profile=profile, type="Opened Email", campaign_id=campaign.id,
-                       recipient_id=recipient.id, timestamp=now - timedelta(hours=3))
-        make_event(session, profile=profile, type="Clicked Email", campaign_id=campaign.id,
-                   recipient_id=recipient.id, timestamp=now - timedelta(hours=2),
-                   properties={"url": "https://shop.example.com/sale"})
+            make_event(
+                session,
+                profile=profile,
+                type="Opened Email",
+                campaign_id=campaign.id,
+                recipient_id=recipient.id,
+                timestamp=now - timedelta(hours=3),
+            )
+        make_event(
+            session,
+            profile=profile,
+            type="Clicked Email",
+            campaign_id=campaign.id,
+            recipient_id=recipient.id,
+            timestamp=now - timedelta(hours=2),
+            properties={"url": "https://shop.example.com/sale"},
+        )
         profile_id = profile.id
     page = member.client.get(f"/profiles/{profile_id}").text
-    for text in ("Ada Lovelace", "ada@example.com", "+14155550123", "shopify:42", "tier",
-                 "gold", "Subscribed", "Unsubscribed", "#1001", "€129.90", "Brass gear",
-                 "Punch cards", "€59.95", "Ships to London, United Kingdom",
-                 "Copper kettle · $39.50", "Autumn launch", "5 events"):
+    for text in (
+        "Ada Lovelace",
+        "ada@example.com",
+        "+14155550123",
+        "shopify:42",
+        "tier",
+        "gold",
+        "Subscribed",
+        "Unsubscribed",
+        "#1001",
+        "€129.90",
+        "Brass gear",
+        "Punch cards",
+        "€59.95",
+        "Ships to London, United Kingdom",
+        "Copper kettle · $39.50",
+        "Autumn launch",
+        "5 events",
+    ):
         assert text in page, text
     # Newest first: the product view (now) before the order (two days ago).
     assert page.index("Copper kettle") < page.index("#1001")
-    row = page[page.index("Autumn launch"):]
+    row = page[page.index("Autumn launch") :]
     cells = re.findall(r'<td class="num">(\d+)</td>', row)
     assert cells[:2] == ["2", "1"]  # opens, clicks
 
@@ -140,8 +204,9 @@ def test_timeline_paginates_newest_first(runtime, ws, member):
     with runtime.sessionmaker.begin() as session:
         profile = make_profile(session, workspace_id=ws.id)
         for i in range(25):
-            make_event(session, profile=profile, type=f"Step {i:02d}",
-                       timestamp=now - timedelta(minutes=i))
+            make_event(
+                session, profile=profile, type=f"Step {i:02d}", timestamp=now - timedelta(minutes=i)
+            )
         profile_id = profile.id
     first = member.client.get(f"/profiles/{profile_id}").text
     steps = re.findall(r"Step (\d\d)", first)
@@ -175,8 +240,9 @@ def test_another_workspaces_profile_is_not_found(runtime, other_ws, member):
 
 def test_deleted_profile_page_shows_no_personal_data(runtime, ws, admin):
     with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=ws.id, email="ada@example.com",
-                               phone="+14155550123")
+        profile = make_profile(
+            session, workspace_id=ws.id, email="ada@example.com", phone="+14155550123"
+        )
         make_event(session, profile=profile, properties={"email": "ada@example.com"})
         profile.status = DELETED
         profile.deleted_at = utcnow()
@@ -190,10 +256,18 @@ def test_deleted_profile_page_shows_no_personal_data(runtime, ws, admin):
 
 def test_profile_content_is_escaped(runtime, ws, member):
     with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=ws.id, first_name="<script>alert(1)</script>",
-                               properties={"note": "<img src=x onerror=alert(1)>"})
-        make_event(session, profile=profile, type="<b>Evil</b>",
-                   properties={"title": "<svg onload=alert(1)>"})
+        profile = make_profile(
+            session,
+            workspace_id=ws.id,
+            first_name="<script>alert(1)</script>",
+            properties={"note": "<img src=x onerror=alert(1)>"},
+        )
+        make_event(
+            session,
+            profile=profile,
+            type="<b>Evil</b>",
+            properties={"title": "<svg onload=alert(1)>"},
+        )
         profile_id = profile.id
     page = member.client.get(f"/profiles/{profile_id}").text
     assert "<script>alert(1)</script>" not in page

@@ -34,8 +34,10 @@ def test_create_api_key_shows_it_once_and_it_works(runtime, client, admin):
     assert response.status_code == 200
     token = re.search(r'<code id="new-api-key">([^<]+)</code>', response.text).group(1)
     assert response.headers["cache-control"] == "no-store"
-    assert client.get("/api/v1/profiles", headers={"Authorization": f"Bearer {token}"}
-                      ).status_code == 200
+    assert (
+        client.get("/api/v1/profiles", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     listing = admin.client.get("/settings/workspace").text
     assert "Nightly sync" in listing and token not in listing
     with runtime.sessionmaker() as session:
@@ -45,8 +47,10 @@ def test_create_api_key_shows_it_once_and_it_works(runtime, client, admin):
     revoked = admin.post(f"/settings/workspace/keys/{key_id}/revoke")
     assert revoked.status_code == 303
     assert "revoked" in admin.client.get("/settings/workspace").text
-    assert client.get("/api/v1/profiles", headers={"Authorization": f"Bearer {token}"}
-                      ).status_code == 401
+    assert (
+        client.get("/api/v1/profiles", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_revoking_another_workspaces_key_is_not_found(runtime, admin, other_ws):
@@ -65,11 +69,13 @@ def test_write_key_is_masked_until_revealed(ws, admin):
 
 
 def test_general_settings_and_pii_keys_are_saved(runtime, ws, admin):
-    response = admin.post("/settings/workspace/general",
-                          {"name": "Acme Europe", "default_phone_region": "DE"})
+    response = admin.post(
+        "/settings/workspace/general", {"name": "Acme Europe", "default_phone_region": "DE"}
+    )
     assert response.status_code == 303
-    response = admin.post("/settings/workspace/pii-keys",
-                          {"pii_keys": "loyalty_card\ncompany_vat_id, loyalty_card"})
+    response = admin.post(
+        "/settings/workspace/pii-keys", {"pii_keys": "loyalty_card\ncompany_vat_id, loyalty_card"}
+    )
     assert response.status_code == 303
     with runtime.sessionmaker() as session:
         workspace = session.get(Workspace, ws.id)
@@ -82,8 +88,9 @@ def test_general_settings_and_pii_keys_are_saved(runtime, ws, admin):
 
 
 def test_invalid_settings_are_refused_with_the_service_message(runtime, ws, admin):
-    response = admin.post("/settings/workspace/general",
-                          {"name": "Acme", "default_phone_region": "XX"})
+    response = admin.post(
+        "/settings/workspace/general", {"name": "Acme", "default_phone_region": "XX"}
+    )
     assert response.status_code == 303
     page = admin.client.get("/settings/workspace").text
     assert "default_phone_region must be a two-letter region code" in page

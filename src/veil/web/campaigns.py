@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from veil.auth.deps import SessionDep
-from veil.errors import NotFound
+from veil.campaigns import service as campaign_service
 from veil.web import queries
-from veil.web.deps import CurrentUser
+from veil.web.deps import CurrentUser, runtime_of
 from veil.web.routing import WebRoute
 from veil.web.templating import render
 
@@ -49,16 +49,30 @@ def show_campaign(
     campaign_id: str,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    campaign = queries.get_campaign(session, workspace_id=me.workspace_id, campaign_id=campaign_id)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
-    rows, next_cursor = queries.recipients_page(
+    runtime = runtime_of(request)
+    campaign = campaign_service.get_campaign(
+        session, workspace_id=me.workspace_id, campaign_id=campaign_id
+    )
+    views, next_cursor = campaign_service.list_recipients(
         session,
         workspace_id=me.workspace_id,
         campaign_id=campaign.id,
+        base_url=runtime.settings.base_url,
+        keyring=runtime.link_keyring,
         limit=RECIPIENTS_PER_PAGE,
         cursor=cursor,
     )
+    active = queries.active_profile_ids(
+        session, workspace_id=me.workspace_id, ids={v.recipient.profile_id for v in views}
+    )
+    rows = [
+        queries.RecipientRow(
+            recipient=v.recipient,
+            profile_active=v.recipient.profile_id in active,
+            activity=queries.summarize_activity(v.recipient, v.activity),
+        )
+        for v in views
+    ]
     return render(
         request,
         "campaigns/show.html",

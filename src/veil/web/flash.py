@@ -54,7 +54,11 @@ def read_flash(request: Request, runtime: Runtime) -> list[Toast]:
         return []
     try:
         data = orjson.loads(text)
-        kind = data["kind"] if data.get("kind") in ("success", "error", "info") else "info"
+        kind: ToastKind = "info"
+        if data.get("kind") == "success":
+            kind = "success"
+        elif data.get("kind") == "error":
+            kind = "error"
         return [
             Toast(
                 kind=kind,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
+from veil.events import service as event_service
 from veil.kit.pagination import paginate
 from veil.models import Consent, Profile
 from veil.models.profile import ACTIVE
@@ -139,7 +140,7 @@ def show_profile(
     if profile.status != ACTIVE:
         # A deleted profile shows no personal data, even before the erasure job has finished.
         return render(request, "profiles/deleted.html", context)
-    rows, next_cursor = queries.events_page(
+    rows, next_cursor = event_service.profile_events(
         session,
         workspace_id=me.workspace_id,
         profile_id=profile.id,

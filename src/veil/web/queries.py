@@ -12,9 +12,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from veil.kit.pagination import paginate
+from veil.campaigns import service as campaign_service
+from veil.campaigns.repository import CampaignRepository
+from veil.events.repository import EventRepository
 from veil.models import Campaign, Event, Profile, Recipient
 from veil.models.profile import ACTIVE
+from veil.profiles.repository import ProfileRepository
 
 OPEN_TYPES = ("Opened Email",)
 CLICK_TYPES = ("Clicked Email", "Clicked SMS")
@@ -52,77 +55,32 @@ class RecipientRow:
     activity: Activity
 
 
-def events_page(
-    session: Session,
-    *,
-    workspace_id: str,
-    profile_id: str,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Event], str | None]:
-    """A profile's events, newest first, keyset-paginated on (timestamp, id)."""
-    stmt = select(Event).where(Event.workspace_id == workspace_id, Event.profile_id == profile_id)
-    return paginate(
-        session,
-        stmt,
-        keys=[Event.timestamp, Event.id],
-        descending=True,
-        limit=limit,
-        cursor=cursor,
-        key_of=lambda e: [e.timestamp, e.id],
-    )
-
-
 def event_count(session: Session, *, workspace_id: str, profile_id: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Event)
-            .where(Event.workspace_id == workspace_id, Event.profile_id == profile_id)
-        )
-        or 0
-    )
+    stmt = EventRepository(session, workspace_id).of_profile(profile_id)
+    return int(session.scalar(stmt.with_only_columns(func.count())) or 0)
 
 
 def campaign_names(session: Session, *, workspace_id: str, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
-    rows = session.execute(
-        select(Campaign.id, Campaign.name).where(
-            Campaign.workspace_id == workspace_id, Campaign.id.in_(ids)
-        )
-    ).all()
-    return {r.id: r.name for r in rows}
+    stmt = CampaignRepository(session, workspace_id).statement().where(Campaign.id.in_(ids))
+    return {c.id: c.name for c in session.scalars(stmt)}
 
 
-def _activity_of(
-    session: Session, *, workspace_id: str, recipients: list[Recipient]
-) -> dict[str, Activity]:
-    activity: dict[str, Activity] = defaultdict(Activity)
-    if not recipients:
-        return activity
-    owners = {r.id: r.profile_id for r in recipients}
-    rows = session.execute(
-        select(
-            Event.recipient_id,
-            Event.profile_id,
-            Event.type,
-            func.count(),
-            func.max(Event.timestamp),
-        )
-        .where(Event.workspace_id == workspace_id, Event.recipient_id.in_(owners))
-        .group_by(Event.recipient_id, Event.profile_id, Event.type)
-    ).all()
-    for recipient_id, profile_id, type_, count, last_at in rows:
-        item = activity[recipient_id]
-        if type_ in OPEN_TYPES:
-            item.opens += count
-        elif type_ in CLICK_TYPES:
-            item.clicks += count
-        if last_at is not None and (item.last_at is None or last_at > item.last_at):
-            item.last_at = last_at
-        if profile_id != owners[recipient_id] and profile_id not in item.other_profile_ids:
-            item.other_profile_ids.append(profile_id)
+def summarize_activity(recipient: Recipient, events: list[Event]) -> Activity:
+    """Opens, clicks and last activity of one message, from the events pointing at it."""
+    activity = Activity()
+    for event in events:
+        if event.type in OPEN_TYPES:
+            activity.opens += 1
+        elif event.type in CLICK_TYPES:
+            activity.clicks += 1
+        if activity.last_at is None or event.timestamp > activity.last_at:
+            activity.last_at = event.timestamp
+        if event.profile_id != recipient.profile_id and (
+            event.profile_id not in activity.other_profile_ids
+        ):
+            activity.other_profile_ids.append(event.profile_id)
     return activity
 
 
@@ -137,9 +95,13 @@ def messages_received(
         .order_by(Recipient.sent_at.desc(), Recipient.id.desc())
         .limit(limit)
     ).all()
-    recipients = [r for r, _c in rows]
-    activity = _activity_of(session, workspace_id=workspace_id, recipients=recipients)
-    return [ReceivedMessage(recipient=r, campaign=c, activity=activity[r.id]) for r, c in rows]
+    events: dict[str, list[Event]] = defaultdict(list)
+    for event in EventRepository(session, workspace_id).of_recipients([r.id for r, _c in rows]):
+        events[event.recipient_id or ""].append(event)
+    return [
+        ReceivedMessage(recipient=r, campaign=c, activity=summarize_activity(r, events[r.id]))
+        for r, c in rows
+    ]
 
 
 def _engaged_recipients(
@@ -163,31 +125,14 @@ def _engaged_recipients(
 def campaigns_page(
     session: Session, *, workspace_id: str, limit: int, cursor: str | None
 ) -> tuple[list[CampaignRow], str | None]:
-    stmt = select(Campaign).where(Campaign.workspace_id == workspace_id)
-    campaigns, next_cursor = paginate(
-        session,
-        stmt,
-        keys=[Campaign.id],
-        descending=True,
-        limit=limit,
-        cursor=cursor,
-        key_of=lambda c: [c.id],
+    """Newest first, each with its recipients and how many of them opened and clicked."""
+    campaigns, next_cursor = campaign_service.list_campaigns(
+        session, workspace_id=workspace_id, limit=limit, cursor=cursor
     )
     ids = [c.id for c in campaigns]
-    sent: dict[str, int] = {}
-    opened: dict[str, int] = {}
-    clicked: dict[str, int] = {}
-    if ids:
-        sent = {
-            campaign_id: count
-            for campaign_id, count in session.execute(
-                select(Recipient.campaign_id, func.count())
-                .where(Recipient.workspace_id == workspace_id, Recipient.campaign_id.in_(ids))
-                .group_by(Recipient.campaign_id)
-            ).all()
-        }
-        opened = _engaged_recipients(session, workspace_id, ids, OPEN_TYPES)
-        clicked = _engaged_recipients(session, workspace_id, ids, CLICK_TYPES)
+    sent = campaign_service.recipient_counts(session, workspace_id=workspace_id, campaign_ids=ids)
+    opened = _engaged_recipients(session, workspace_id, ids, OPEN_TYPES) if ids else {}
+    clicked = _engaged_recipients(session, workspace_id, ids, CLICK_TYPES) if ids else {}
     rows = [
         CampaignRow(
             campaign=c,
@@ -200,59 +145,29 @@ def campaigns_page(
     return rows, next_cursor
 
 
-def get_campaign(session: Session, *, workspace_id: str, campaign_id: str) -> Campaign | None:
-    return session.scalar(
-        select(Campaign).where(Campaign.workspace_id == workspace_id, Campaign.id == campaign_id)
-    )
-
-
-def recipients_page(
-    session: Session, *, workspace_id: str, campaign_id: str, limit: int, cursor: str | None
-) -> tuple[list[RecipientRow], str | None]:
-    stmt = select(Recipient).where(
-        Recipient.workspace_id == workspace_id, Recipient.campaign_id == campaign_id
-    )
-    recipients, next_cursor = paginate(
-        session,
-        stmt,
-        keys=[Recipient.id],
-        descending=False,
-        limit=limit,
-        cursor=cursor,
-        key_of=lambda r: [r.id],
-    )
-    activity = _activity_of(session, workspace_id=workspace_id, recipients=recipients)
-    profile_ids = {r.profile_id for r in recipients}
-    active: set[str] = set()
-    if profile_ids:
-        active = set(
-            session.scalars(
-                select(Profile.id).where(
-                    Profile.workspace_id == workspace_id,
-                    Profile.id.in_(profile_ids),
-                    Profile.status == ACTIVE,
-                )
-            )
+def active_profile_ids(session: Session, *, workspace_id: str, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            ProfileRepository(session, workspace_id)
+            .statement()
+            .where(Profile.id.in_(ids), Profile.status == ACTIVE)
+            .with_only_columns(Profile.id)
         )
-    rows = [
-        RecipientRow(recipient=r, profile_active=r.profile_id in active, activity=activity[r.id])
-        for r in recipients
-    ]
-    return rows, next_cursor
+    )
 
 
 def campaign_totals(session: Session, *, campaign: Campaign) -> CampaignRow:
     workspace_id = campaign.workspace_id
-    recipients = session.scalar(
-        select(func.count())
-        .select_from(Recipient)
-        .where(Recipient.workspace_id == workspace_id, Recipient.campaign_id == campaign.id)
-    )
+    recipients = campaign_service.recipient_counts(
+        session, workspace_id=workspace_id, campaign_ids=[campaign.id]
+    ).get(campaign.id, 0)
     opened = _engaged_recipients(session, workspace_id, [campaign.id], OPEN_TYPES)
     clicked = _engaged_recipients(session, workspace_id, [campaign.id], CLICK_TYPES)
     return CampaignRow(
         campaign=campaign,
-        recipients=int(recipients or 0),
+        recipients=recipients,
         opened=opened.get(campaign.id, 0),
         clicked=clicked.get(campaign.id, 0),
     )

@@ -34,7 +34,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return render(
         request,
         "error.html",
-        {"status": status, "title": _TITLES.get(status, "Something went wrong"), "message": message},
+        {
+            "status": status,
+            "title": _TITLES.get(status, "Something went wrong"),
+            "message": message,
+        },
         status_code=status,
     )
 

@@ -22,6 +22,7 @@ from veil.workspaces import service as workspaces
 router = APIRouter(route_class=WebRoute)
 
 WORKSPACE_URL = "/settings/workspace"
+MAX_KEYS_SHOWN = 200
 _SPLIT_KEYS = re.compile(r"[\n,]+")
 
 
@@ -36,9 +37,7 @@ def _regions() -> list[tuple[str, str]]:
     return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})") for code in codes]
 
 
-def _workspace_page(
-    request: Request, session: SessionDep, me: SignedIn, **extra: Any
-) -> Response:
+def _workspace_page(request: Request, session: SessionDep, me: SignedIn, **extra: Any) -> Response:
     runtime = runtime_of(request)
     workspace = workspaces.get_workspace(session, me.workspace_id)
     write_key = keys.active_write_key(session, workspace_id=me.workspace_id)
@@ -52,7 +51,9 @@ def _workspace_page(
             f"{runtime.settings.base_url.rstrip('/')}/integrations/shopify/{workspace.id}/webhooks"
         ),
         "write_key": write_key,
-        "api_keys": keys.list_api_keys(session, workspace_id=me.workspace_id),
+        "api_keys": workspaces.list_api_keys(
+            session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
+        )[0],
         "revealed_write_key": None,
         "new_key": None,
     }
@@ -82,6 +83,7 @@ def save_general(
         workspaces.update_settings(
             session,
             workspace_id=me.workspace_id,
+            actor=me.principal.actor,
             keyring=runtime_of(request).seal_keyring,
             name=name,
             default_phone_region=default_phone_region,
@@ -104,6 +106,7 @@ def save_pii_keys(
         workspaces.update_settings(
             session,
             workspace_id=me.workspace_id,
+            actor=me.principal.actor,
             keyring=runtime_of(request).seal_keyring,
             pii_keys=values,
         )
@@ -129,6 +132,7 @@ def save_shopify_secret(
         workspaces.update_settings(
             session,
             workspace_id=me.workspace_id,
+            actor=me.principal.actor,
             keyring=runtime_of(request).seal_keyring,
             shopify_webhook_secret="" if remove else secret,
         )
@@ -141,8 +145,9 @@ def save_shopify_secret(
 
 @router.post(f"{WORKSPACE_URL}/write-key/reveal")
 def reveal_write_key(request: Request, session: SessionDep, me: AdminAction) -> Response:
-    key = keys.active_write_key(session, workspace_id=me.workspace_id)
-    revealed = keys.reveal_write_key(key, runtime_of(request).seal_keyring) if key else None
+    revealed = workspaces.write_key_of(
+        session, workspace_id=me.workspace_id, keyring=runtime_of(request).seal_keyring
+    )
     return _workspace_page(request, session, me, revealed_write_key=revealed)
 
 
@@ -155,8 +160,12 @@ def create_api_key(
     role: Annotated[str, Form(max_length=16)] = "member",
 ) -> Response:
     try:
-        issued = keys.create_api_key(
-            session, workspace_id=me.workspace_id, role=role, name=name.strip()
+        issued = workspaces.issue_api_key(
+            session,
+            workspace_id=me.workspace_id,
+            actor=me.principal.actor,
+            role=role,
+            name=name.strip(),
         )
     except VeilError as exc:
         session.rollback()
@@ -167,5 +176,7 @@ def create_api_key(
 
 @router.post(f"{WORKSPACE_URL}/keys/{{key_id}}/revoke")
 def revoke_api_key(request: Request, session: SessionDep, me: AdminAction, key_id: str) -> Response:
-    key = keys.revoke_api_key(session, workspace_id=me.workspace_id, key_id=key_id)
+    key = workspaces.revoke_api_key(
+        session, workspace_id=me.workspace_id, actor=me.principal.actor, key_id=key_id
+    )
     return _redirect(request, Toast("success", f"API key “{key.name}” revoked."))

@@ -96,16 +96,20 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds} seconds"
 
 
-def erasure_summary(summary: Any) -> str:
-    """{"events_scrubbed": 12, "recipients_redacted": 3} → "12 events scrubbed · 3 …"."""
+def erasure_summary(summary: Any) -> list[tuple[str, int]]:
+    """{"events_scrubbed": 12, "exports_destroyed": 0} → [("Events scrubbed", 12)]."""
     if not isinstance(summary, dict):
-        return ""
-    parts = [
-        f"{value:,} {str(key).replace('_', ' ')}"
+        return []
+    return [
+        (str(key).replace("_", " ").capitalize(), value)
         for key, value in summary.items()
-        if isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, int) and not isinstance(value, bool) and value
     ]
-    return " · ".join(parts)
+
+
+def format_clock(value: Moment) -> str:
+    moment = as_datetime(value)
+    return "" if moment is None else f"{moment:%H:%M} UTC"
 
 
 def pretty_json(value: Any) -> str:
@@ -125,6 +129,19 @@ def scalar_text(value: Any) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value, default=str).decode()
     return str(value)
+
+
+def attribute_lines(value: Any) -> list[str]:
+    """A profile attribute as readable lines: nested objects become `key: value` lines."""
+    if isinstance(value, dict):
+        return [
+            f"{str(k).replace('_', ' ')}: {scalar_text(v)}"
+            for k, v in value.items()
+            if v not in (None, "")
+        ] or ["—"]
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return [", ".join(scalar_text(v) for v in value) or "—"]
+    return [scalar_text(value)]
 
 
 @lru_cache
@@ -148,6 +165,7 @@ def _environment() -> Environment:
     env.filters.update(
         datetime=format_datetime,
         date=format_date,
+        clock=format_clock,
         ago=format_ago,
         money=format_money,
         pretty_json=pretty_json,
@@ -155,6 +173,7 @@ def _environment() -> Environment:
         erasure_summary=erasure_summary,
         initials=initials,
         scalar=scalar_text,
+        attribute_lines=attribute_lines,
         rfc3339=lambda value: rfc3339(as_datetime(value)),
     )
     env.globals["static"] = static_url
