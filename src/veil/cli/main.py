@@ -265,6 +265,15 @@ def keys_create(
     typer.echo(json.dumps({"api_key": token}) if as_json else token)
 
 
+def _register_feature_commands() -> None:
+    from veil.cli import exports
+
+    exports.register(app)
+
+
+_register_feature_commands()
+
+
 def main() -> None:  # pragma: no cover
     logging.captureWarnings(True)
     app()

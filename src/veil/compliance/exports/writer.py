@@ -1,0 +1,315 @@
+"""The export document (SPEC §4.4) written as a stream: encrypted, chunk by chunk, to the store.
+
+Nothing here holds more than one chunk of rows: events are read in keyset chunks of
+EVENT_CHUNK rows by (timestamp, id) inside one read-only snapshot, each row is serialised with
+orjson as it comes, and the bytes are regrouped into fixed-size records for the chunked
+AES-GCM encryptor, which writes through the store's atomic `put`. Peak memory is therefore
+bounded by the chunk size, not by the number of events (tests/compliance/test_export_memory.py).
+
+Records have a fixed plaintext size (the last one excepted), so the stored file does not
+reveal the size of individual events either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
+
+import orjson
+from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from veil.db import read_only_session
+from veil.kit.time import rfc3339, utcnow
+from veil.models import Campaign, Consent, Event, Recipient, Workspace
+from veil.models.profile import ACTIVE
+from veil.profiles.repository import ProfileRepository
+from veil.runtime import Runtime
+
+FORMAT = "veil.profile-export"
+VERSION = 1
+EVENT_CHUNK = 2000
+MESSAGE_CHUNK = 500
+RECORD_SIZE = 64 * 1024
+
+Heartbeat = Callable[[], None]
+
+
+class ExportCancelled(Exception):
+    """The request stopped being ours to build (expired, erased, or claimed by another)."""
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """What the job took from the request row when it claimed it."""
+
+    export_id: str
+    workspace_id: str
+    profile_id: str
+    requested_at: datetime
+    requested_by: str
+    file_key: str
+
+
+@dataclass
+class BuildStats:
+    event_count: int = 0
+    message_count: int = 0
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    file_size: int
+    event_count: int
+
+
+def file_owner(workspace_id: str, export_id: str) -> str:
+    """Associated data of every encrypted chunk: the file opens only as this export's file."""
+    return f"{workspace_id}:{export_id}"
+
+
+def filename_of(profile_id: str) -> str:
+    return f"profile-{profile_id}-export.json"
+
+
+def write_export(runtime: Runtime, job: ExportJob, *, heartbeat: Heartbeat) -> BuildResult:
+    """Build, encrypt and store the file under `job.file_key` (atomically: all or nothing)."""
+    stats = BuildStats()
+    owner = file_owner(job.workspace_id, job.export_id)
+    with read_only_session(runtime.sessionmaker) as session:
+        _use_one_snapshot(session)
+        fragments = document_fragments(
+            session, job, generated_at=utcnow(), stats=stats, heartbeat=heartbeat
+        )
+
+        def encrypt_into(out: BinaryIO) -> None:
+            runtime.file_keyring.encrypt_stream(
+                fixed_size_chunks(fragments, RECORD_SIZE), out, owner=owner
+            )
+
+        size = runtime.export_store.put(job.file_key, encrypt_into)
+    return BuildResult(file_size=size, event_count=stats.event_count)
+
+
+def _use_one_snapshot(session: Session) -> None:
+    """PostgreSQL: one snapshot for the whole document (SQLite's deferred read transaction
+    already is one), so profile, events and messages agree with each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+
+
+def fixed_size_chunks(fragments: Iterable[bytes], size: int) -> Iterator[bytes]:
+    buffer = bytearray()
+    for fragment in fragments:
+        buffer += fragment
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def document_fragments(
+    session: Session,
+    job: ExportJob,
+    *,
+    generated_at: datetime,
+    stats: BuildStats,
+    heartbeat: Heartbeat,
+) -> Iterator[bytes]:
+    """The JSON document as a sequence of byte fragments, keys in SPEC's order."""
+    profile = ProfileRepository(session, job.workspace_id).get(job.profile_id)
+    if profile is None or profile.status != ACTIVE:
+        raise ExportCancelled("profile is no longer active")
+    workspace_name = session.scalar(select(Workspace.name).where(Workspace.id == job.workspace_id))
+    consents = session.execute(
+        select(Consent.channel, Consent.state, Consent.source, Consent.recorded_at)
+        .where(Consent.workspace_id == job.workspace_id, Consent.profile_id == profile.id)
+        .order_by(Consent.channel)
+    ).all()
+    head: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": rfc3339(generated_at),
+        "workspace": {"id": job.workspace_id, "name": workspace_name},
+        "request": {
+            "id": job.export_id,
+            "requested_at": rfc3339(job.requested_at),
+            "requested_by": job.requested_by,
+        },
+        "profile": {
+            "id": profile.id,
+            "email": profile.email,
+            "phone": profile.phone,
+            "external_id": profile.external_id,
+            "first_name": profile.first_name,
+            "last_name": profile.last_name,
+            "properties": profile.properties or {},
+            "created_at": rfc3339(profile.created_at),
+            "updated_at": rfc3339(profile.updated_at),
+        },
+        "consents": [
+            {"channel": c, "state": s, "source": src, "recorded_at": rfc3339(at)}
+            for c, s, src, at in consents
+        ],
+    }
+    session.expunge(profile)  # nothing of the subject stays in the session's identity map
+    del profile
+    # The head object without its closing brace; the streamed arrays follow.
+    yield orjson.dumps(head)[:-1]
+    del head
+
+    yield b',"events":['
+    separator = b""
+    for rows in _event_chunks(session, job):
+        for event_id, type_, timestamp, source, properties, campaign_id in rows:
+            yield separator + orjson.dumps(
+                {
+                    "id": event_id,
+                    "type": type_,
+                    "timestamp": rfc3339(timestamp),
+                    "source": source,
+                    "properties": properties or {},
+                    "campaign_id": campaign_id,
+                }
+            )
+            separator = b","
+        stats.event_count += len(rows)
+        del rows  # let the chunk go before the next one is read: one chunk alive at a time
+        heartbeat()
+
+    yield b'],"messages":['
+    separator = b""
+    for messages in _message_chunks(session, job):
+        for message in messages:
+            yield separator + orjson.dumps(message)
+            separator = b","
+        stats.message_count += len(messages)
+        del messages
+        heartbeat()
+    yield b"]}"
+
+
+def _after(
+    time_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[str],
+    after: tuple[datetime, str],
+) -> ColumnElement[bool]:
+    """Keyset condition: strictly after (time, id), oldest first."""
+    return or_(time_column > after[0], and_(time_column == after[0], id_column > after[1]))
+
+
+def _event_chunks(session: Session, job: ExportJob) -> Iterator[list[Any]]:
+    """All events of the profile, oldest first, EVENT_CHUNK rows at a time (keyset)."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        stmt = select(
+            Event.id,
+            Event.type,
+            Event.timestamp,
+            Event.source,
+            Event.properties,
+            Event.campaign_id,
+        ).where(Event.workspace_id == job.workspace_id, Event.profile_id == job.profile_id)
+        if after is not None:
+            stmt = stmt.where(_after(Event.timestamp, Event.id, after))
+        rows = list(
+            session.execute(stmt.order_by(Event.timestamp, Event.id).limit(EVENT_CHUNK)).tuples()
+        )
+        if not rows:
+            return
+        last, full = rows[-1], len(rows) == EVENT_CHUNK
+        yield rows
+        del rows
+        if not full:
+            return
+        after = (last[2], last[0])
+
+
+def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str, Any]]]:
+    """Recipient records of the profile, oldest first, each with its activity (the open and
+    click events of that message that belong to this profile)."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        stmt = (
+            select(
+                Recipient.id,
+                Recipient.campaign_id,
+                Campaign.name,
+                Campaign.kind,
+                Recipient.channel,
+                Recipient.email,
+                Recipient.phone,
+                Recipient.status,
+                Recipient.sent_at,
+            )
+            .join(
+                Campaign,
+                and_(
+                    Campaign.id == Recipient.campaign_id,
+                    Campaign.workspace_id == Recipient.workspace_id,
+                ),
+            )
+            .where(
+                Recipient.workspace_id == job.workspace_id,
+                Recipient.profile_id == job.profile_id,
+            )
+        )
+        if after is not None:
+            stmt = stmt.where(_after(Recipient.sent_at, Recipient.id, after))
+        rows = list(
+            session.execute(
+                stmt.order_by(Recipient.sent_at, Recipient.id).limit(MESSAGE_CHUNK)
+            ).tuples()
+        )
+        if not rows:
+            return
+        activity = _activity_of(session, job, [row[0] for row in rows])
+        last, full = rows[-1], len(rows) == MESSAGE_CHUNK
+        yield [
+            {
+                "id": rid,
+                "campaign_id": campaign_id,
+                "campaign_name": name,
+                "kind": kind,
+                "channel": channel,
+                "email": email,
+                "phone": phone,
+                "status": status,
+                "sent_at": rfc3339(sent_at),
+                "activity": activity.get(rid, []),
+            }
+            for rid, campaign_id, name, kind, channel, email, phone, status, sent_at in rows
+        ]
+        del rows, activity
+        if not full:
+            return
+        after = (last[8], last[0])
+
+
+def _activity_of(
+    session: Session, job: ExportJob, recipient_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    activity: dict[str, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(Event.recipient_id, Event.id, Event.type, Event.timestamp, Event.properties)
+        .where(
+            Event.workspace_id == job.workspace_id,
+            Event.profile_id == job.profile_id,
+            Event.recipient_id.in_(recipient_ids),
+        )
+        .order_by(Event.timestamp, Event.id)
+    ).tuples()
+    for recipient_id, event_id, type_, timestamp, properties in rows:
+        url = (properties or {}).get("url")
+        activity.setdefault(str(recipient_id), []).append(
+            {
+                "id": event_id,
+                "type": type_,
+                "timestamp": rfc3339(timestamp),
+                "url": url if isinstance(url, str) else None,
+            }
+        )
+    return activity
