@@ -193,3 +193,43 @@ def test_empty_compliance_tabs(admin):
         admin.client.get("/settings/compliance", follow_redirects=False).headers["location"]
         == DOWNLOADED
     )
+
+
+def test_failed_export_can_be_retried_from_the_table(runtime, ws, admin):
+    profile_id = _contact(runtime, ws.id)
+    admin.post(f"/profiles/{profile_id}/export")
+    with runtime.sessionmaker.begin() as session:
+        export = session.scalar(select(ExportRequest))
+        export.status = "failed"
+        export.last_error = "boom"
+    table = admin.client.get(DOWNLOADED).text
+    assert "Failed" in table
+    retry = re.search(r'action="(/settings/compliance/exports/[^"]+/retry)"', table)
+    assert retry
+    response = admin.post(retry.group(1))
+    assert response.status_code == 303
+    assert "Export queued again." in admin.client.get(DOWNLOADED).text
+    run_jobs(runtime)
+    assert "Download</button>" in admin.client.get(DOWNLOADED).text
+
+
+def test_downloading_an_expired_file_says_so(runtime, ws, admin):
+    from datetime import timedelta
+
+    from veil.errors import ExportExpired
+    from veil.kit.time import utcnow
+
+    profile_id = _contact(runtime, ws.id)
+    admin.post(f"/profiles/{profile_id}/export")
+    run_jobs(runtime)
+    form = _download_form(admin.client.get(DOWNLOADED).text)
+    with runtime.sessionmaker.begin() as session:
+        session.scalar(select(ExportRequest)).expires_at = utcnow() - timedelta(seconds=1)
+    response = admin.post(form)
+    assert response.status_code == 303
+    page = admin.client.get(DOWNLOADED).text
+    assert ExportExpired.message in page
+    assert "Expired" in page
+    with runtime.sessionmaker() as session:
+        export = session.scalar(select(ExportRequest))
+        assert export.status == "expired" and export.file_key is None
