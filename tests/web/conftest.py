@@ -43,15 +43,15 @@ def add_user(runtime: Runtime, *, workspace_id: str, email: str, role: str) -> N
         create_user(session, workspace_id=workspace_id, email=email, password=PASSWORD, role=role)
 
 
-def sign_in(client: TestClient, email: str, password: str = PASSWORD):
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, *, next: str | None = None):
+    """Fill in the login form (its CSRF token included) and post it; `next` as the form has it."""
     page = client.get("/login")
     token = _CSRF.search(page.text)
     assert token
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
+    form = {"email": email, "password": password, "csrf_token": token.group(1)}
+    if next is not None:
+        form["next"] = next
+    return client.post("/login", data=form, follow_redirects=False)
 
 
 @pytest.fixture

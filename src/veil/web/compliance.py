@@ -7,22 +7,25 @@ their answers into pages, toasts and downloads.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
 from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.schemas import DeletionRead
+from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.kit.pagination import paginate
 from veil.models import DeletionRequest
 from veil.profiles import service as profiles
+from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
 from veil.web.templating import format_duration, render
@@ -36,22 +39,24 @@ UI_SOURCE = "ui"
 FRAGMENT_HEADER = "x-veil-fragment"
 
 
-def _redirect(request: Request, to: str, toast: Toast) -> Response:
-    response = RedirectResponse(to, status_code=303)
-    set_flash(request, response, runtime_of(request), toast)
-    return response
-
-
 # -- the ⋯ menu on the profile page -------------------------------------------------------------
+
+
+def _export_error(exc: VeilError) -> Toast:
+    if isinstance(exc, AlreadyRequested):
+        return Toast("error", exc.message, DOWNLOADED_URL, "Open Downloaded")
+    return Toast("error", exc.message)
 
 
 @router.post("/profiles/{profile_id}/export", name="export_profile")
 def export_profile(
     request: Request, session: SessionDep, me: AdminAction, profile_id: str
 ) -> Response:
-    back = f"/profiles/{profile_id}"
-    try:
-        exports.request_export(
+    return run_action(
+        request,
+        session,
+        partial(
+            exports.request_export,
             session,
             runtime=runtime_of(request),
             workspace_id=me.workspace_id,
@@ -59,26 +64,16 @@ def export_profile(
             requested_by=me.principal.label,
             actor=me.principal.actor,
             source=UI_SOURCE,
-        )
-    except AlreadyRequested as exc:
-        session.rollback()
-        toast = Toast("error", exc.message, DOWNLOADED_URL, "Open Downloaded")
-        return _redirect(request, back, toast)
-    except VeilError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
-        return _redirect(request, back, Toast("error", exc.message))
-    return _redirect(
-        request,
-        back,
-        Toast(
+        ),
+        back=f"/profiles/{profile_id}",
+        success=Toast(
             "success",
             "Export requested. The file will be ready to download in "
             "Settings → Compliance → Downloaded.",
             DOWNLOADED_URL,
             "Open Downloaded",
         ),
+        on_error=_export_error,
     )
 
 
@@ -107,11 +102,13 @@ def delete_profile(
 ) -> Response:
     back = f"/profiles/{profile_id}"
     if confirm != "yes":
-        return _redirect(
-            request, back, Toast("error", "Confirm the deletion in the warning to go on.")
-        )
-    try:
-        deletions.request_deletion(
+        toast = Toast("error", "Confirm the deletion in the warning to go on.")
+        return redirect_with_toast(request, back, toast)
+    return run_action(
+        request,
+        session,
+        partial(
+            deletions.request_deletion,
             session,
             runtime=runtime_of(request),
             workspace_id=me.workspace_id,
@@ -119,16 +116,10 @@ def delete_profile(
             requested_by=me.principal.label,
             actor=me.principal.actor,
             source=UI_SOURCE,
-        )
-    except VeilError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
-        return _redirect(request, back, Toast("error", exc.message))
-    return _redirect(
-        request,
-        "/profiles",
-        Toast(
+        ),
+        back=back,
+        then="/profiles",  # the deleted profile's own page is a tombstone now
+        success=Toast(
             "success",
             "Deletion requested. The profile no longer matches new activity; follow the "
             "erasure in Settings → Compliance → Deleted.",
@@ -144,7 +135,10 @@ def delete_profile(
 def _tab(request: Request, template: str, context: dict[str, Any]) -> Response:
     if request.headers.get(FRAGMENT_HEADER):
         # The polling script wants the table alone (and must not eat a pending toast).
-        return render(request, template.replace(".html", "_table.html"), context, fragment=True)
+        table = template.replace(".html", "_table.html")
+        return render(
+            request, "settings/compliance_fragment.html", {**context, "table": table}, fragment=True
+        )
     return render(request, template, {"nav": "compliance", **context})
 
 
@@ -182,48 +176,31 @@ def download_export(
     request: Request, session: SessionDep, me: AdminAction, export_id: str
 ) -> Response:
     try:
-        prepared = exports.download(
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            export_id=export_id,
-            actor=me.principal.actor,
+        # The API's download, as is: same checks, audit, headers and streaming.
+        return export_endpoints.download_export(
+            export_id, session, runtime_of(request), me.principal
         )
     except (ExportExpired, ExportNotReady) as exc:
-        # Keep what the service did on the way (a file destroyed at expiry, an unreadable
-        # file queued to be rebuilt), then tell the admin.
-        session.commit()
-        return _redirect(request, DOWNLOADED_URL, Toast("error", exc.message))
-    return StreamingResponse(
-        prepared.chunks,
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{prepared.filename}"',
-            "Content-Length": str(prepared.size),
-            "Cache-Control": "no-store",
-        },
-    )
+        return redirect_with_toast(request, DOWNLOADED_URL, Toast("error", exc.message))
 
 
 @router.post("/settings/compliance/exports/{export_id}/retry", name="retry_export")
 def retry_export(
     request: Request, session: SessionDep, me: AdminAction, export_id: str
 ) -> Response:
-    try:
-        exports.retry_export(
+    return run_action(
+        request,
+        session,
+        partial(
+            exports.retry_export,
             session,
             runtime=runtime_of(request),
             workspace_id=me.workspace_id,
             export_id=export_id,
             actor=me.principal.actor,
-        )
-    except VeilError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
-        return _redirect(request, DOWNLOADED_URL, Toast("error", exc.message))
-    return _redirect(
-        request, DOWNLOADED_URL, Toast("success", "Export queued again. It is pending now.")
+        ),
+        back=DOWNLOADED_URL,
+        success=Toast("success", "Export queued again. It is pending now."),
     )
 
 

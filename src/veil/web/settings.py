@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Any
 
 import phonenumbers
@@ -12,8 +13,9 @@ from fastapi.responses import RedirectResponse
 from veil.auth import service as keys
 from veil.auth.deps import SessionDep
 from veil.errors import VeilError
+from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.flash import Toast
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn
 from veil.web.templating import render
@@ -24,12 +26,6 @@ router = APIRouter(route_class=WebRoute)
 WORKSPACE_URL = "/settings/workspace"
 MAX_KEYS_SHOWN = 200
 _SPLIT_KEYS = re.compile(r"[\n,]+")
-
-
-def _redirect(request: Request, toast: Toast, to: str = WORKSPACE_URL) -> Response:
-    response = RedirectResponse(to, status_code=303)
-    set_flash(request, response, runtime_of(request), toast)
-    return response
 
 
 def _regions() -> list[tuple[str, str]]:
@@ -71,6 +67,26 @@ def workspace_settings(request: Request, session: SessionDep, me: AdminPage) -> 
     return _workspace_page(request, session, me)
 
 
+def _save(
+    request: Request, session: SessionDep, me: SignedIn, success: str, **changes: Any
+) -> Response:
+    """Change workspace settings through the (audited) service; its refusal becomes a toast."""
+    return run_action(
+        request,
+        session,
+        partial(
+            workspaces.update_settings,
+            session,
+            workspace_id=me.workspace_id,
+            actor=me.principal.actor,
+            keyring=runtime_of(request).seal_keyring,
+            **changes,
+        ),
+        back=WORKSPACE_URL,
+        success=Toast("success", success),
+    )
+
+
 @router.post(f"{WORKSPACE_URL}/general")
 def save_general(
     request: Request,
@@ -79,19 +95,14 @@ def save_general(
     name: Annotated[str, Form(max_length=300)] = "",
     default_phone_region: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    try:
-        workspaces.update_settings(
-            session,
-            workspace_id=me.workspace_id,
-            actor=me.principal.actor,
-            keyring=runtime_of(request).seal_keyring,
-            name=name,
-            default_phone_region=default_phone_region,
-        )
-    except VeilError as exc:
-        session.rollback()
-        return _redirect(request, Toast("error", exc.message))
-    return _redirect(request, Toast("success", "Workspace settings saved."))
+    return _save(
+        request,
+        session,
+        me,
+        "Workspace settings saved.",
+        name=name,
+        default_phone_region=default_phone_region,
+    )
 
 
 @router.post(f"{WORKSPACE_URL}/pii-keys")
@@ -102,20 +113,8 @@ def save_pii_keys(
     pii_keys: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     values = [v.strip() for v in _SPLIT_KEYS.split(pii_keys) if v.strip()]
-    try:
-        workspaces.update_settings(
-            session,
-            workspace_id=me.workspace_id,
-            actor=me.principal.actor,
-            keyring=runtime_of(request).seal_keyring,
-            pii_keys=values,
-        )
-    except VeilError as exc:
-        session.rollback()
-        return _redirect(request, Toast("error", exc.message))
-    return _redirect(
-        request, Toast("success", "PII keys saved. Future erasures remove these properties too.")
-    )
+    success = "PII keys saved. Future erasures remove these properties too."
+    return _save(request, session, me, success, pii_keys=values)
 
 
 @router.post(f"{WORKSPACE_URL}/shopify-secret")
@@ -127,20 +126,15 @@ def save_shopify_secret(
     remove: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     if not remove and not secret.strip():
-        return _redirect(request, Toast("error", "Paste the webhook signing secret from Shopify."))
-    try:
-        workspaces.update_settings(
-            session,
-            workspace_id=me.workspace_id,
-            actor=me.principal.actor,
-            keyring=runtime_of(request).seal_keyring,
-            shopify_webhook_secret="" if remove else secret,
+        toast = Toast("error", "Paste the webhook signing secret from Shopify.")
+        return redirect_with_toast(request, WORKSPACE_URL, toast)
+    if remove:
+        return _save(
+            request, session, me, "Shopify webhook secret removed.", shopify_webhook_secret=""
         )
-    except VeilError as exc:
-        session.rollback()
-        return _redirect(request, Toast("error", exc.message))
-    message = "Shopify webhook secret removed." if remove else "Shopify webhook secret saved."
-    return _redirect(request, Toast("success", message))
+    return _save(
+        request, session, me, "Shopify webhook secret saved.", shopify_webhook_secret=secret
+    )
 
 
 @router.post(f"{WORKSPACE_URL}/write-key/reveal")
@@ -169,7 +163,7 @@ def create_api_key(
         )
     except VeilError as exc:
         session.rollback()
-        return _redirect(request, Toast("error", exc.message))
+        return redirect_with_toast(request, WORKSPACE_URL, Toast("error", exc.message))
     # The token is shown on this response only: it is never stored in clear or redirected.
     return _workspace_page(request, session, me, new_key=issued)
 
@@ -179,4 +173,5 @@ def revoke_api_key(request: Request, session: SessionDep, me: AdminAction, key_i
     key = workspaces.revoke_api_key(
         session, workspace_id=me.workspace_id, actor=me.principal.actor, key_id=key_id
     )
-    return _redirect(request, Toast("success", f"API key “{key.name}” revoked."))
+    toast = Toast("success", f"API key “{key.name}” revoked.")
+    return redirect_with_toast(request, WORKSPACE_URL, toast)
