@@ -215,9 +215,7 @@ def _event_chunks(session: Session, job: ExportJob) -> Iterator[list[Any]]:
         ).where(Event.workspace_id == job.workspace_id, Event.profile_id == job.profile_id)
         if after is not None:
             stmt = stmt.where(_after(Event.timestamp, Event.id, after))
-        rows = list(
-            session.execute(stmt.order_by(Event.timestamp, Event.id).limit(EVENT_CHUNK)).tuples()
-        )
+        rows = list(session.execute(stmt.order_by(Event.timestamp, Event.id).limit(EVENT_CHUNK)))
         if not rows:
             return
         last, full = rows[-1], len(rows) == EVENT_CHUNK
@@ -260,9 +258,7 @@ def _message_chunks(session: Session, job: ExportJob) -> Iterator[list[dict[str,
         if after is not None:
             stmt = stmt.where(_after(Recipient.sent_at, Recipient.id, after))
         rows = list(
-            session.execute(
-                stmt.order_by(Recipient.sent_at, Recipient.id).limit(MESSAGE_CHUNK)
-            ).tuples()
+            session.execute(stmt.order_by(Recipient.sent_at, Recipient.id).limit(MESSAGE_CHUNK))
         )
         if not rows:
             return
@@ -301,7 +297,7 @@ def _activity_of(
             Event.recipient_id.in_(recipient_ids),
         )
         .order_by(Event.timestamp, Event.id)
-    ).tuples()
+    )
     for recipient_id, event_id, type_, timestamp, properties in rows:
         url = (properties or {}).get("url")
         activity.setdefault(str(recipient_id), []).append(
