@@ -44,13 +44,18 @@ def _login_limiter(request: Request) -> RateLimiter:
 
 
 def _login_page(
-    request: Request, *, next_url: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    next_url: str,
+    error: str | None = None,
+    status_code: int = 200,
+    email: str = "",
 ) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(24)
     response = render(
         request,
         "login.html",
-        {"next": next_url, "error": error, "login_csrf": token},
+        {"next": next_url, "error": error, "login_csrf": token, "email": email},
         status_code=status_code,
     )
     response.set_cookie(
@@ -98,7 +103,11 @@ def login(
     user = authenticate(session, email=email, password=password)
     if user is None:
         return _login_page(
-            request, next_url=next_url, error="Wrong email or password.", status_code=401
+            request,
+            next_url=next_url,
+            error="Wrong email or password.",
+            status_code=401,
+            email=email.strip(),
         )
     opened = open_session(session, user=user)
     if opened is None:
