@@ -14,14 +14,11 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
+from veil.compliance.deletions import endpoints as deletion_endpoints
 from veil.compliance.deletions import service as deletions
-from veil.compliance.deletions.repository import DeletionRepository
-from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
-from veil.kit.pagination import paginate
-from veil.models import DeletionRequest
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
@@ -211,17 +208,11 @@ def deleted(
     me: AdminPage,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    requests, next_cursor = paginate(
-        session,
-        DeletionRepository(session, me.workspace_id).statement(),
-        keys=[DeletionRequest.requested_at, DeletionRequest.id],
-        descending=True,
-        limit=ROWS_PER_PAGE,
-        cursor=cursor,
-        key_of=lambda r: [r.requested_at, r.id],
+    # The API's "Deleted" table as is (the permanent record, contact details unsealed).
+    page = deletion_endpoints.list_deletions(
+        session, runtime_of(request), me.principal, limit=ROWS_PER_PAGE, cursor=cursor
     )
-    keyring = runtime_of(request).seal_keyring
-    rows = [DeletionRead.build(r, keyring) for r in requests]
+    rows = page.data
     return _tab(
         request,
         "settings/deleted.html",
@@ -229,7 +220,7 @@ def deleted(
             "tab": "deleted",
             "rows": rows,
             "pending": any(row.status in ("pending", "processing") for row in rows),
-            "next_cursor": next_cursor,
+            "next_cursor": page.next_cursor,
             "is_first_page": cursor is None,
         },
     )
