@@ -1,1 +1,1 @@
-"""Server-rendered UI (SPEC §6) on the same services as the API."""
+"""Server-rendered UI: views per feature, Jinja2 templates, a stylesheet and a little JS."""

@@ -1,0 +1,42 @@
+"""Form actions: call a service, then redirect with a toast — the service's own message when
+it refuses. Errors roll the request's transaction back, so a refusal leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from veil.errors import VeilError
+from veil.web.deps import runtime_of
+from veil.web.flash import Toast, set_flash
+
+
+def redirect_with_toast(request: Request, to: str, toast: Toast) -> Response:
+    response = RedirectResponse(to, status_code=303)
+    set_flash(request, response, runtime_of(request), toast)
+    return response
+
+
+def run_action(
+    request: Request,
+    session: Session,
+    action: Callable[[], object],
+    *,
+    back: str,
+    success: Toast,
+    then: str | None = None,
+    on_error: Callable[[VeilError], Toast] | None = None,
+) -> Response:
+    """`back` on a refusal, `then` (default `back`) on success."""
+    try:
+        action()
+    except VeilError as exc:
+        if exc.status == 404:
+            raise  # a missing object (or another workspace's): the not-found page
+        session.rollback()
+        toast = on_error(exc) if on_error else Toast("error", exc.message)
+        return redirect_with_toast(request, back, toast)
+    return redirect_with_toast(request, then or back, success)

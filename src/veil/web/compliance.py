@@ -1,0 +1,226 @@
+"""Export and Delete from the profile page, and Settings → Compliance (Downloaded / Deleted).
+
+Every rule lives in the compliance services (one open export per profile, who may ask, what
+erasure keeps); these views only call them with the signed-in admin as the principal and turn
+their answers into pages, toasts and downloads.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from veil.auth.deps import SessionDep
+from veil.compliance.deletions import endpoints as deletion_endpoints
+from veil.compliance.deletions import service as deletions
+from veil.compliance.exports import endpoints as export_endpoints
+from veil.compliance.exports import service as exports
+from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
+from veil.profiles import service as profiles
+from veil.web.actions import redirect_with_toast, run_action
+from veil.web.deps import AdminAction, AdminPage, runtime_of
+from veil.web.flash import Toast
+from veil.web.profiles import display_name
+from veil.web.routing import WebRoute
+from veil.web.templating import format_duration, render
+
+router = APIRouter(route_class=WebRoute)
+
+DOWNLOADED_URL = "/settings/compliance/downloaded"
+DELETED_URL = "/settings/compliance/deleted"
+ROWS_PER_PAGE = 50
+UI_SOURCE = "ui"
+FRAGMENT_HEADER = "x-veil-fragment"
+
+
+# -- the ⋯ menu on the profile page -------------------------------------------------------------
+
+
+def _export_error(exc: VeilError) -> Toast:
+    if isinstance(exc, AlreadyRequested):
+        return Toast("error", exc.message, DOWNLOADED_URL, "Open Downloaded")
+    return Toast("error", exc.message)
+
+
+@router.post("/profiles/{profile_id}/export", name="export_profile")
+def export_profile(
+    request: Request, session: SessionDep, me: AdminAction, profile_id: str
+) -> Response:
+    return run_action(
+        request,
+        session,
+        partial(
+            exports.request_export,
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            profile_id=profile_id,
+            requested_by=me.principal.label,
+            actor=me.principal.actor,
+            source=UI_SOURCE,
+        ),
+        back=f"/profiles/{profile_id}",
+        success=Toast(
+            "success",
+            "Export requested. The file will be ready to download in "
+            "Settings → Compliance → Downloaded.",
+            DOWNLOADED_URL,
+            "Open Downloaded",
+        ),
+        on_error=_export_error,
+    )
+
+
+@router.get("/profiles/{profile_id}/delete", name="confirm_delete_profile")
+def confirm_delete(
+    request: Request, session: SessionDep, me: AdminPage, profile_id: str
+) -> Response:
+    """The confirmation as a page, for browsers without JavaScript (the dialog's fallback)."""
+    profile = profiles.get_active_profile(
+        session, workspace_id=me.workspace_id, profile_id=profile_id
+    )
+    return render(
+        request,
+        "profiles/confirm_delete.html",
+        {"nav": "profiles", "profile": profile, "name": display_name(profile)},
+    )
+
+
+@router.post("/profiles/{profile_id}/delete", name="delete_profile")
+def delete_profile(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    profile_id: str,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    back = f"/profiles/{profile_id}"
+    if confirm != "yes":
+        toast = Toast("error", "Confirm the deletion in the warning to go on.")
+        return redirect_with_toast(request, back, toast)
+    return run_action(
+        request,
+        session,
+        partial(
+            deletions.request_deletion,
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            profile_id=profile_id,
+            requested_by=me.principal.label,
+            actor=me.principal.actor,
+            source=UI_SOURCE,
+        ),
+        back=back,
+        then="/profiles",  # the deleted profile's own page is a tombstone now
+        success=Toast(
+            "success",
+            "Deletion requested. The profile no longer matches new activity; follow the "
+            "erasure in Settings → Compliance → Deleted.",
+            DELETED_URL,
+            "Open Deleted",
+        ),
+    )
+
+
+# -- Settings → Compliance -------------------------------------------------------------------
+
+
+def _tab(request: Request, template: str, context: dict[str, Any]) -> Response:
+    if request.headers.get(FRAGMENT_HEADER):
+        # The polling script wants the table alone (and must not eat a pending toast).
+        table = template.replace(".html", "_table.html")
+        return render(
+            request, "settings/compliance_fragment.html", {**context, "table": table}, fragment=True
+        )
+    return render(request, template, {"nav": "compliance", **context})
+
+
+@router.get("/settings/compliance", name="compliance")
+def compliance_home(me: AdminPage) -> Response:
+    return RedirectResponse(DOWNLOADED_URL, status_code=303)
+
+
+@router.get(DOWNLOADED_URL, name="compliance_downloaded")
+def downloaded(
+    request: Request,
+    session: SessionDep,
+    me: AdminPage,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    page = exports.list_exports(
+        session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+    )
+    return _tab(
+        request,
+        "settings/downloaded.html",
+        {
+            "tab": "downloaded",
+            "export_ttl": format_duration(runtime_of(request).settings.export_ttl),
+            "rows": page.data,
+            "pending": any(row.status == "pending" for row in page.data),
+            "next_cursor": page.next_cursor,
+            "is_first_page": cursor is None,
+        },
+    )
+
+
+@router.post("/settings/compliance/exports/{export_id}/download", name="download_export")
+def download_export(
+    request: Request, session: SessionDep, me: AdminAction, export_id: str
+) -> Response:
+    try:
+        # The API's download, as is: same checks, audit, headers and streaming.
+        return export_endpoints.download_export(
+            export_id, session, runtime_of(request), me.principal
+        )
+    except (ExportExpired, ExportNotReady) as exc:
+        return redirect_with_toast(request, DOWNLOADED_URL, Toast("error", exc.message))
+
+
+@router.post("/settings/compliance/exports/{export_id}/retry", name="retry_export")
+def retry_export(
+    request: Request, session: SessionDep, me: AdminAction, export_id: str
+) -> Response:
+    return run_action(
+        request,
+        session,
+        partial(
+            exports.retry_export,
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            export_id=export_id,
+            actor=me.principal.actor,
+        ),
+        back=DOWNLOADED_URL,
+        success=Toast("success", "Export queued again. It is pending now."),
+    )
+
+
+@router.get(DELETED_URL, name="compliance_deleted")
+def deleted(
+    request: Request,
+    session: SessionDep,
+    me: AdminPage,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    # The API's "Deleted" table as is (the permanent record, contact details unsealed).
+    page = deletion_endpoints.list_deletions(
+        session, runtime_of(request), me.principal, limit=ROWS_PER_PAGE, cursor=cursor
+    )
+    rows = page.data
+    return _tab(
+        request,
+        "settings/deleted.html",
+        {
+            "tab": "deleted",
+            "rows": rows,
+            "pending": any(row.status in ("pending", "processing") for row in rows),
+            "next_cursor": page.next_cursor,
+            "is_first_page": cursor is None,
+        },
+    )

@@ -1,0 +1,93 @@
+"""Typed dependencies of the UI: the signed-in user, CSRF-checked actions, admin-only actions.
+
+`CurrentUser` for pages (no login → redirect to the login page), `FormAction` for every POST
+(CSRF token from the form field `csrf_token` or the `X-CSRF-Token` header, compared in
+constant time; missing or wrong → 403), `AdminAction` on top for what only admins may do.
+The role check is on the server for every admin route: hiding a button is not the guard.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from veil.auth.deps import SessionDep
+from veil.errors import Forbidden
+from veil.runtime import Runtime
+from veil.web.security import tokens_match
+from veil.web.sessions import SignedIn, resolve_session
+
+SESSION_COOKIE = "veil_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    """No valid session: the page redirects to the login form (POSTs get a 403 instead)."""
+
+
+class CsrfFailed(Forbidden):
+    message = "This form has expired or did not come from Veil. Reload the page and try again."
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_signed_in(request: Request, session: SessionDep) -> SignedIn:
+    signed_in = resolve_session(session, token=request.cookies.get(SESSION_COOKIE))
+    if signed_in is None:
+        raise LoginRequired()
+    request.state.web = signed_in
+    return signed_in
+
+
+CurrentUser = Annotated[SignedIn, Depends(get_signed_in)]
+
+
+async def submitted_csrf_token(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    form = await request.form()  # cached on the request: the endpoint's Form() reads it again
+    value = form.get(CSRF_FIELD)
+    return value if isinstance(value, str) else None
+
+
+def check_csrf(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(submitted_csrf_token)],
+) -> SignedIn:
+    signed_in = resolve_session(session, token=request.cookies.get(SESSION_COOKIE))
+    if signed_in is None or not tokens_match(signed_in.csrf_token, token):
+        # A POST never redirects to the login form: a forged or stale form is simply refused.
+        raise CsrfFailed()
+    request.state.web = signed_in
+    return signed_in
+
+
+FormAction = Annotated[SignedIn, Depends(check_csrf)]
+
+
+def require_admin_action(signed_in: FormAction) -> SignedIn:
+    if not signed_in.is_admin:
+        raise Forbidden("Only workspace admins can do this.")
+    return signed_in
+
+
+AdminAction = Annotated[SignedIn, Depends(require_admin_action)]
+
+
+def require_admin_page(signed_in: CurrentUser) -> SignedIn:
+    if not signed_in.is_admin:
+        raise Forbidden("Only workspace admins can open this page.")
+    return signed_in
+
+
+AdminPage = Annotated[SignedIn, Depends(require_admin_page)]

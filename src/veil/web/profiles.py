@@ -1,0 +1,165 @@
+"""Profiles: the list with search, and the profile insights page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from veil.auth.deps import SessionDep
+from veil.events import service as event_service
+from veil.kit.pagination import paginate
+from veil.models import Consent, Profile
+from veil.models.profile import ACTIVE
+from veil.profiles import service as profiles
+from veil.profiles.repository import ProfileRepository
+from veil.web import queries
+from veil.web.deps import CurrentUser, FormAction, runtime_of
+from veil.web.presenters import present_event
+from veil.web.routing import WebRoute
+from veil.web.security import seal_compact, unseal_compact
+from veil.web.templating import render
+
+router = APIRouter(route_class=WebRoute)
+
+PROFILES_PER_PAGE = 25
+EVENTS_PER_PAGE = 20
+_SEARCH_AAD = "veil.web.profile-search"
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    channel: str
+    label: str
+    state: str | None
+    source: str | None
+    recorded_at: Any
+
+
+def display_name(profile: Profile) -> str:
+    if profile.status != ACTIVE:
+        return "Deleted profile"
+    return profile.full_name or profile.email or profile.phone or profile.external_id or "Anonymous"
+
+
+def _search_token(request: Request, query: str, workspace_id: str) -> str:
+    # The search term is often an email or a phone number: it travels sealed, never in clear
+    # in a URL (browser history, proxy logs, Referer headers).
+    return seal_compact(
+        runtime_of(request).seal_keyring, query, aad=f"{_SEARCH_AAD}:{workspace_id}"
+    )
+
+
+def _search_query(request: Request, token: str | None, workspace_id: str) -> str:
+    if not token:
+        return ""
+    keyring = runtime_of(request).seal_keyring
+    return unseal_compact(keyring, token, aad=f"{_SEARCH_AAD}:{workspace_id}") or ""
+
+
+@router.get("/profiles", name="profiles")
+def list_profiles(
+    request: Request,
+    session: SessionDep,
+    me: CurrentUser,
+    s: Annotated[str | None, Query(max_length=2000)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    query = _search_query(request, s, me.workspace_id)
+    stmt = ProfileRepository(session, me.workspace_id).search_active(query or None)
+    rows, next_cursor = paginate(
+        session,
+        stmt,
+        keys=[Profile.id],
+        descending=True,
+        limit=PROFILES_PER_PAGE,
+        cursor=cursor,
+        key_of=lambda p: [p.id],
+    )
+    return render(
+        request,
+        "profiles/list.html",
+        {
+            "nav": "profiles",
+            "profiles": [(p, display_name(p)) for p in rows],
+            "query": query,
+            "search_token": s if query else None,
+            "next_cursor": next_cursor,
+            "is_first_page": cursor is None,
+        },
+    )
+
+
+@router.post("/profiles/search", name="search_profiles")
+def search_profiles(
+    request: Request, me: FormAction, q: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    query = q.strip()
+    if not query:
+        return RedirectResponse("/profiles", status_code=303)
+    token = _search_token(request, query, me.workspace_id)
+    return RedirectResponse(f"/profiles?s={token}", status_code=303)
+
+
+def _consents(consents: list[Consent]) -> list[ConsentView]:
+    by_channel = {c.channel: c for c in consents}
+    views = []
+    for channel, label in (("email", "Email"), ("sms", "SMS")):
+        c = by_channel.get(channel)
+        views.append(
+            ConsentView(
+                channel=channel,
+                label=label,
+                state=c.state if c else None,
+                source=c.source if c else None,
+                recorded_at=c.recorded_at if c else None,
+            )
+        )
+    return views
+
+
+@router.get("/profiles/{profile_id}", name="profile")
+def show_profile(
+    request: Request,
+    session: SessionDep,
+    me: CurrentUser,
+    profile_id: str,
+    events: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    profile = profiles.get_profile(session, workspace_id=me.workspace_id, profile_id=profile_id)
+    context: dict[str, Any] = {
+        "nav": "profiles",
+        "profile": profile,
+        "name": display_name(profile),
+        "event_total": queries.event_count(
+            session, workspace_id=me.workspace_id, profile_id=profile.id
+        ),
+    }
+    if profile.status != ACTIVE:
+        # A deleted profile shows no personal data, even before the erasure job has finished.
+        return render(request, "profiles/deleted.html", context)
+    rows, next_cursor = event_service.profile_events(
+        session,
+        workspace_id=me.workspace_id,
+        profile_id=profile.id,
+        limit=EVENTS_PER_PAGE,
+        cursor=events,
+    )
+    names = queries.campaign_names(
+        session, workspace_id=me.workspace_id, ids={e.campaign_id for e in rows if e.campaign_id}
+    )
+    context.update(
+        {
+            "consents": _consents(profiles.consents_of(session, profile=profile)),
+            "attributes": sorted((profile.properties or {}).items()),
+            "events": [present_event(e, names) for e in rows],
+            "events_next": next_cursor,
+            "events_first_page": events is None,
+            "messages": queries.messages_received(
+                session, workspace_id=me.workspace_id, profile_id=profile.id
+            ),
+        }
+    )
+    return render(request, "profiles/show.html", context)

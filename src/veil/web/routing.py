@@ -1,0 +1,67 @@
+"""The UI's route class: errors become HTML pages, a missing login becomes a redirect.
+
+The API renders VeilError as SPEC's JSON error shape; a person in a browser should see a page
+instead, with the same status code and the same message from the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+
+from veil.errors import VeilError
+from veil.web.deps import LoginRequired
+from veil.web.templating import render
+
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    410: "Gone",
+    422: "Check the form",
+    429: "Too many requests",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": _TITLES.get(status, "Something went wrong"),
+            "message": message,
+        },
+        status_code=status,
+    )
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+class WebRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def web_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return login_redirect(request)
+            except VeilError as exc:
+                return error_page(request, exc.status, exc.message)
+            except RequestValidationError:
+                return error_page(request, 400, "The form was incomplete. Go back and try again.")
+
+        return web_handler

@@ -1,0 +1,177 @@
+"""Settings → Workspace: general settings, PII keys, Shopify secret, write key and API keys."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Annotated, Any
+
+import phonenumbers
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from veil.auth import service as keys
+from veil.auth.deps import SessionDep
+from veil.errors import VeilError
+from veil.web.actions import redirect_with_toast, run_action
+from veil.web.deps import AdminAction, AdminPage, runtime_of
+from veil.web.flash import Toast
+from veil.web.routing import WebRoute
+from veil.web.sessions import SignedIn
+from veil.web.templating import render
+from veil.workspaces import service as workspaces
+
+router = APIRouter(route_class=WebRoute)
+
+WORKSPACE_URL = "/settings/workspace"
+MAX_KEYS_SHOWN = 200
+_SPLIT_KEYS = re.compile(r"[\n,]+")
+
+
+def _regions() -> list[tuple[str, str]]:
+    codes = sorted(phonenumbers.SUPPORTED_REGIONS - {"001"})
+    return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})") for code in codes]
+
+
+def _workspace_page(request: Request, session: SessionDep, me: SignedIn, **extra: Any) -> Response:
+    runtime = runtime_of(request)
+    workspace = workspaces.get_workspace(session, me.workspace_id)
+    write_key = keys.active_write_key(session, workspace_id=me.workspace_id)
+    context: dict[str, Any] = {
+        "nav": "workspace",
+        "workspace": workspace,
+        "regions": _regions(),
+        "pii_keys_text": "\n".join(str(k) for k in workspace.pii_keys or []),
+        "shopify_secret_set": workspace.shopify_webhook_secret_sealed is not None,
+        "shopify_webhook_url": (
+            f"{runtime.settings.base_url.rstrip('/')}/integrations/shopify/{workspace.id}/webhooks"
+        ),
+        "write_key": write_key,
+        "api_keys": workspaces.list_api_keys(
+            session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
+        )[0],
+        "revealed_write_key": None,
+        "new_key": None,
+    }
+    context.update(extra)
+    return render(request, "settings/workspace.html", context)
+
+
+@router.get("/settings", name="settings")
+def settings_home(me: AdminPage) -> Response:
+    return RedirectResponse(WORKSPACE_URL, status_code=303)
+
+
+@router.get(WORKSPACE_URL, name="settings_workspace")
+def workspace_settings(request: Request, session: SessionDep, me: AdminPage) -> Response:
+    return _workspace_page(request, session, me)
+
+
+def _save(
+    request: Request, session: SessionDep, me: SignedIn, success: str, **changes: Any
+) -> Response:
+    """Change workspace settings through the (audited) service; its refusal becomes a toast."""
+    return run_action(
+        request,
+        session,
+        partial(
+            workspaces.update_settings,
+            session,
+            workspace_id=me.workspace_id,
+            actor=me.principal.actor,
+            keyring=runtime_of(request).seal_keyring,
+            **changes,
+        ),
+        back=WORKSPACE_URL,
+        success=Toast("success", success),
+    )
+
+
+@router.post(f"{WORKSPACE_URL}/general")
+def save_general(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    name: Annotated[str, Form(max_length=300)] = "",
+    default_phone_region: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    return _save(
+        request,
+        session,
+        me,
+        "Workspace settings saved.",
+        name=name,
+        default_phone_region=default_phone_region,
+    )
+
+
+@router.post(f"{WORKSPACE_URL}/pii-keys")
+def save_pii_keys(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    pii_keys: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    values = [v.strip() for v in _SPLIT_KEYS.split(pii_keys) if v.strip()]
+    success = "PII keys saved. Future erasures remove these properties too."
+    return _save(request, session, me, success, pii_keys=values)
+
+
+@router.post(f"{WORKSPACE_URL}/shopify-secret")
+def save_shopify_secret(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    secret: Annotated[str, Form(max_length=1000)] = "",
+    remove: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if not remove and not secret.strip():
+        toast = Toast("error", "Paste the webhook signing secret from Shopify.")
+        return redirect_with_toast(request, WORKSPACE_URL, toast)
+    if remove:
+        return _save(
+            request, session, me, "Shopify webhook secret removed.", shopify_webhook_secret=""
+        )
+    return _save(
+        request, session, me, "Shopify webhook secret saved.", shopify_webhook_secret=secret
+    )
+
+
+@router.post(f"{WORKSPACE_URL}/write-key/reveal")
+def reveal_write_key(request: Request, session: SessionDep, me: AdminAction) -> Response:
+    revealed = workspaces.write_key_of(
+        session, workspace_id=me.workspace_id, keyring=runtime_of(request).seal_keyring
+    )
+    return _workspace_page(request, session, me, revealed_write_key=revealed)
+
+
+@router.post(f"{WORKSPACE_URL}/keys")
+def create_api_key(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=16)] = "member",
+) -> Response:
+    try:
+        issued = workspaces.issue_api_key(
+            session,
+            workspace_id=me.workspace_id,
+            actor=me.principal.actor,
+            role=role,
+            name=name.strip(),
+        )
+    except VeilError as exc:
+        session.rollback()
+        return redirect_with_toast(request, WORKSPACE_URL, Toast("error", exc.message))
+    # The token is shown on this response only: it is never stored in clear or redirected.
+    return _workspace_page(request, session, me, new_key=issued)
+
+
+@router.post(f"{WORKSPACE_URL}/keys/{{key_id}}/revoke")
+def revoke_api_key(request: Request, session: SessionDep, me: AdminAction, key_id: str) -> Response:
+    key = workspaces.revoke_api_key(
+        session, workspace_id=me.workspace_id, actor=me.principal.actor, key_id=key_id
+    )
+    toast = Toast("success", f"API key “{key.name}” revoked.")
+    return redirect_with_toast(request, WORKSPACE_URL, toast)

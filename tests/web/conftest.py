@@ -1,0 +1,84 @@
+"""UI test helpers: users with a password, and a TestClient signed in as one of them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.fixtures.factories import WorkspaceHandle
+from veil.app import create_app
+from veil.runtime import Runtime
+from veil.workspaces.service import create_user
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A TestClient with the signed-in user's CSRF token at hand."""
+
+    client: TestClient
+    email: str
+
+    def csrf(self, path: str = "/profiles") -> str:
+        page = self.client.get(path)
+        match = _CSRF.search(page.text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True):
+        form = dict(data or {})
+        if csrf:
+            form["csrf_token"] = self.csrf()
+        return self.client.post(path, data=form, follow_redirects=False)
+
+
+def add_user(runtime: Runtime, *, workspace_id: str, email: str, role: str) -> None:
+    with runtime.sessionmaker.begin() as session:
+        create_user(session, workspace_id=workspace_id, email=email, password=PASSWORD, role=role)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, *, next: str | None = None):
+    """Fill in the login form (its CSRF token included) and post it; `next` as the form has it."""
+    page = client.get("/login")
+    token = _CSRF.search(page.text)
+    assert token
+    form = {"email": email, "password": password, "csrf_token": token.group(1)}
+    if next is not None:
+        form["next"] = next
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+@pytest.fixture
+def browser_for(runtime: Runtime) -> Callable[[str], Browser]:
+    """`browser_for(email)`: a fresh signed-in client (each with its own cookie jar)."""
+    clients: list[TestClient] = []
+
+    def make(email: str) -> Browser:
+        client = TestClient(create_app(runtime), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        response = sign_in(client, email)
+        assert response.status_code == 303, response.text
+        return Browser(client=client, email=email)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def admin(runtime: Runtime, ws: WorkspaceHandle, browser_for: Callable[[str], Browser]) -> Browser:
+    add_user(runtime, workspace_id=ws.id, email="owner@acme.test", role="admin")
+    return browser_for("owner@acme.test")
+
+
+@pytest.fixture
+def member(runtime: Runtime, ws: WorkspaceHandle, browser_for: Callable[[str], Browser]) -> Browser:
+    add_user(runtime, workspace_id=ws.id, email="staff@acme.test", role="member")
+    return browser_for("staff@acme.test")
