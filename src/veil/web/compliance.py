@@ -14,8 +14,8 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
-from veil.compliance.deletions import endpoints as deletion_endpoints
 from veil.compliance.deletions import service as deletions
+from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
@@ -208,11 +208,12 @@ def deleted(
     me: AdminPage,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    # The API's "Deleted" table as is (the permanent record, contact details unsealed).
-    page = deletion_endpoints.list_deletions(
-        session, runtime_of(request), me.principal, limit=ROWS_PER_PAGE, cursor=cursor
+    # The API's "Deleted" table (the permanent record, contact details unsealed for admins).
+    records, next_cursor = deletions.page_deletions(
+        session, workspace_id=me.principal.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
-    rows = page.data
+    keyring = runtime_of(request).seal_keyring
+    rows = [DeletionRead.build(record, keyring) for record in records]
     return _tab(
         request,
         "settings/deleted.html",
@@ -220,7 +221,7 @@ def deleted(
             "tab": "deleted",
             "rows": rows,
             "pending": any(row.status in ("pending", "processing") for row in rows),
-            "next_cursor": page.next_cursor,
+            "next_cursor": next_cursor,
             "is_first_page": cursor is None,
         },
     )

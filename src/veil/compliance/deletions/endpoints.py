@@ -8,11 +8,8 @@ from fastapi import APIRouter, Body, Query
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
 from veil.compliance.deletions import service
-from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
 from veil.errors import ConfirmationRequired
-from veil.kit.pagination import paginate
-from veil.models import DeletionRequest
 
 router = APIRouter(tags=["compliance"])
 
@@ -69,14 +66,8 @@ def list_deletions(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> DeletionPage:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
-    rows, next_cursor = paginate(
-        session,
-        DeletionRepository(session, principal.workspace_id).statement(),
-        keys=[DeletionRequest.requested_at, DeletionRequest.id],
-        descending=True,
-        limit=limit,
-        cursor=cursor,
-        key_of=lambda r: [r.requested_at, r.id],
+    rows, next_cursor = service.page_deletions(
+        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
     )
     keyring = runtime.seal_keyring
     return DeletionPage(

@@ -27,6 +27,7 @@ from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, 
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
+from veil.kit.pagination import paginate
 from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, Profile, Recipient
 from veil.models.deletion_request import COMPLETED, PENDING
@@ -224,3 +225,18 @@ def get_deletion(session: Session, *, workspace_id: str, deletion_id: str) -> De
     if request is None:
         raise NotFound("Deletion request not found.")
     return request
+
+
+def page_deletions(
+    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+) -> tuple[list[DeletionRequest], str | None]:
+    """The "Deleted" table, newest first: the permanent record of every erasure."""
+    return paginate(
+        session,
+        DeletionRepository(session, workspace_id).statement(),
+        keys=[DeletionRequest.requested_at, DeletionRequest.id],
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        key_of=lambda r: [r.requested_at, r.id],
+    )
