@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from tests.compliance import realistic
 from tests.conftest import TEST_SECRET, make_settings
 from tests.fixtures.factories import make_profile, make_workspace
+from veil.db import read_only_session
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, Event
@@ -105,8 +106,11 @@ def count_personal(runtime: Runtime) -> int:
 
 
 def read(runtime: Runtime, request_id: str) -> DeletionRequest:
-    with runtime.sessionmaker() as session:
-        return session.get_one(DeletionRequest, request_id)
+    # A snapshot read: it must not queue for SQLite's write lock behind the worker's batches.
+    with read_only_session(runtime.sessionmaker) as session:
+        request = session.get_one(DeletionRequest, request_id)
+        session.expunge(request)  # keep its loaded state past the snapshot's rollback
+        return request
 
 
 def test_kill_9_mid_erasure_then_restart_completes(tmp_path: Path) -> None:
