@@ -3,8 +3,12 @@
 SQLite is the embedded default. Every connection gets WAL, foreign keys, `secure_delete`
 (freed pages are zeroed, so erased personal data does not linger in the file) and a busy
 timeout. Write transactions start with BEGIN IMMEDIATE so concurrent writers queue on the
-busy timeout instead of failing on a read-to-write lock upgrade; long read-only work (export
-streaming) opens a deferred transaction with `read_only_session`.
+busy timeout instead of failing on a read-to-write lock upgrade. Reads (GET requests, export
+streaming, verification passes) open a deferred snapshot transaction with `read_only_session`:
+it never queues behind a writer (a long erasure commits batch after batch and would starve a
+reader waiting for the write lock), and the database refuses writes in it (`PRAGMA query_only`
+on SQLite, `SET TRANSACTION READ ONLY` on PostgreSQL), so a read path that starts writing fails
+loudly in the tests instead of quietly taking the lock.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ log = logging.getLogger("veil.db")
 
 AfterCommit = Callable[[], None]
 _READ_ONLY = "veil_read_only"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -36,7 +41,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         _configure_sqlite(engine)
         return engine
     # hide_parameters: an IntegrityError message must not carry an email into the logs.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         hide_parameters=True,
@@ -44,6 +49,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         pool_size=10,
         max_overflow=20,
     )
+    _configure_postgresql(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -57,14 +64,22 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
         # Sorts and temp tables stay in memory: no personal data in stray temp files.
         cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("PRAGMA query_only=" + ("1" if read_only else "0"))
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_READ_ONLY, False):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -111,12 +126,23 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def open_read_only(factory: sessionmaker[Session]) -> Session:
+    """A session whose transaction is a read-only snapshot (see the module docstring)."""
+    session = factory()
+    session.info["read_only"] = True
+    session.connection(execution_options={_READ_ONLY: True})
+    return session
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.info.get("read_only"))
+
+
 @contextmanager
 def read_only_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A deferred (snapshot) transaction that never takes SQLite's write lock."""
-    session = factory()
+    session = open_read_only(factory)
     try:
-        session.connection(execution_options={_READ_ONLY: True})
         yield session
         session.rollback()
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from veil.auth.principal import ADMIN, Principal
 from veil.auth.service import principal_for_api_key
+from veil.db import open_read_only
 from veil.errors import Forbidden, Unauthorized
 from veil.runtime import Runtime
 
@@ -25,9 +26,10 @@ def get_runtime_dep(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime_dep)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, before the response."""
-    session = runtime.sessionmaker()
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _request_transaction(session: Session) -> Iterator[Session]:
     try:
         yield session
         session.commit()
@@ -38,7 +40,26 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         session.close()
 
 
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, before the response.
+
+    GET and HEAD read a snapshot that never waits for the write lock (see veil.db); the
+    database refuses writes in it. A GET that must write (the export download marks the
+    request `downloaded`) asks for WriteSessionDep instead.
+    """
+    if request.method in READ_METHODS:
+        yield from _request_transaction(open_read_only(runtime.sessionmaker))
+    else:
+        yield from _request_transaction(runtime.sessionmaker())
+
+
+def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A write transaction whatever the method."""
+    yield from _request_transaction(runtime.sessionmaker())
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
 def _bearer(request: Request) -> str | None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from veil.auth.principal import ROLES, Principal
+from veil.db import SQLITE_BUSY_TIMEOUT_MS, is_read_only
 from veil.errors import NotFound, Unauthorized, ValidationFailed
 from veil.kit.crypto import Keyring, hash_token
 from veil.kit.ids import new_id, new_token
 from veil.kit.time import utcnow
 from veil.models import ApiKey, WriteKey
+
+log = logging.getLogger("veil.auth")
 
 API_KEY_PREFIX = "veil_sk_"
 WRITE_KEY_PREFIX = "veil_wk_"
@@ -69,13 +75,35 @@ def principal_for_api_key(session: Session, token: str) -> Principal:
     now = utcnow()
     # Touch at most once a minute: keeps reads from turning into writes on every request.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        key.last_used_at = now
+        if is_read_only(session):
+            _touch_elsewhere(session.get_bind().engine, key.id, now)
+        else:
+            key.last_used_at = now
     return Principal(
         workspace_id=key.workspace_id,
         role=key.role,
         actor=f"key:{key.id}",
         label=f"API key {key.name}",
     )
+
+
+def _touch_elsewhere(engine: Engine, key_id: str, now: datetime) -> None:
+    """Best effort from a read-only request: record the use in a short write of its own, and
+    skip it (the next request records it) rather than make a read wait for a busy writer."""
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA busy_timeout=200")
+            try:
+                with conn.begin():
+                    conn.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+            finally:
+                if sqlite and raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    except OperationalError:
+        log.info("api key use not recorded: database busy", extra={"api_key_id": key_id})
 
 
 def create_write_key(

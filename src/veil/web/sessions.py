@@ -130,9 +130,9 @@ def resolve_session(session: Session, *, token: str | None) -> SignedIn | None:
         return None
     current = next((c for c in choices if c.id == row.workspace_id), None)
     if current is None:
-        # The membership of the workspace in view was removed: fall back to another one.
+        # The membership of the workspace in view was removed: fall back to another one
+        # (not stored: this runs on reads; switching workspaces stores the choice).
         current = choices[0]
-        row.workspace_id = current.id
     return SignedIn(
         session_id=row.id,
         user_id=user.id,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.compliance.exports import service
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.errors import ExportExpired, ExportNotReady
@@ -90,7 +90,7 @@ def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> Exp
     },
 )
 def download_export(
-    export_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+    export_id: str, session: WriteSessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> StreamingResponse:
     try:
         prepared = service.download(
