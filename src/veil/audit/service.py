@@ -53,8 +53,15 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction: it commits or rolls back with the action."""
     if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends per workspace so the chain has no forks.
-        session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
+        # Serialise appends per workspace so the chain has no forks. FOR NO KEY UPDATE, not
+        # FOR UPDATE: the caller's transaction usually inserted a row referencing the
+        # workspace first (a FOR KEY SHARE lock), and FOR UPDATE conflicts with that —
+        # concurrent requests of one workspace deadlocked.
+        session.execute(
+            select(Workspace.id)
+            .where(Workspace.id == workspace_id)
+            .with_for_update(key_share=True)
+        )
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash)
         .where(AuditEntry.workspace_id == workspace_id)
