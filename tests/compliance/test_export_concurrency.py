@@ -88,7 +88,6 @@ def test_twenty_concurrent_service_calls_store_exactly_one(
     assert count == 1
 
 
-
 def test_concurrent_requests_for_different_profiles_all_succeed(
     runtime: Runtime, ws: WorkspaceHandle
 ) -> None:

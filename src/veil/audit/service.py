@@ -58,9 +58,7 @@ def record(
         # workspace first (a FOR KEY SHARE lock), and FOR UPDATE conflicts with that —
         # concurrent requests of one workspace deadlocked.
         session.execute(
-            select(Workspace.id)
-            .where(Workspace.id == workspace_id)
-            .with_for_update(key_share=True)
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
         )
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash)

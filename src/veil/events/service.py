@@ -159,9 +159,9 @@ class _Resolutions:
             if len(identity.items()) == 1:
                 by_identity.append((key, identity))
         repo = ProfileRepository(self.session, self.workspace_id)
-        for profile in repo.get_many(list(by_id)):
-            if profile.status == ACTIVE:
-                self._profiles[by_id[profile.id]] = profile
+        for known in repo.get_many(list(by_id)):
+            if known.status == ACTIVE:
+                self._profiles[by_id[known.id]] = known
         found = profiles.resolve_many(
             self.session,
             workspace_id=self.workspace_id,

@@ -1,0 +1,72 @@
+"""Sizes of `make bench` (quick) and `make bench-full` (everything the issue asks for)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    export_events: tuple[int, ...]
+    deletion_events: tuple[int, ...]
+    deletion_recipients: int
+    bulk_profiles: int
+    bulk_events: int
+    ingest_events: int
+    ingest_batch: int
+    load_profiles: int
+    load_seconds: float
+    load_concurrency: int
+    e2e_contacts: int
+    e2e_max_events: int
+
+
+QUICK = Sizes(
+    runs=3,
+    export_events=(1_000, 10_000),
+    deletion_events=(1_000, 10_000),
+    deletion_recipients=1_000,
+    bulk_profiles=200,
+    bulk_events=50,
+    ingest_events=5_000,
+    ingest_batch=1_000,
+    load_profiles=2_000,
+    load_seconds=4,
+    load_concurrency=8,
+    e2e_contacts=20,
+    e2e_max_events=1_000,
+)
+
+FULL = Sizes(
+    runs=3,
+    export_events=(10_000, 100_000, 1_000_000),
+    deletion_events=(10_000, 100_000, 1_000_000),
+    deletion_recipients=10_000,
+    bulk_profiles=10_000,
+    bulk_events=50,
+    ingest_events=50_000,
+    ingest_batch=1_000,
+    load_profiles=100_000,
+    load_seconds=15,
+    load_concurrency=8,
+    e2e_contacts=100,
+    e2e_max_events=1_000,
+)
+
+# The smoke test's sizes: everything runs, nothing is worth timing.
+TINY = Sizes(
+    runs=1,
+    export_events=(50,),
+    deletion_events=(50,),
+    deletion_recipients=5,
+    bulk_profiles=3,
+    bulk_events=5,
+    ingest_events=20,
+    ingest_batch=10,
+    load_profiles=10,
+    load_seconds=0.5,
+    load_concurrency=2,
+    e2e_contacts=2,
+    e2e_max_events=20,
+)
