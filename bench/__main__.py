@@ -4,6 +4,7 @@ stdout, the JSON and Markdown in bench/results/ (see BENCHMARKS.md)."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -27,7 +28,20 @@ SCENARIOS = {
 }
 
 
+def _stop(signum: int, _frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C: servers stopped, databases dropped, temp dirs removed.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes, minutes (default)")
@@ -73,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-    path = report.write(args.out, mode, rows, started, ["python", "-m", "bench", *sys.argv[1:]])
+    path = report.write(args.out, mode, rows, started, ["python", "-m", "bench", *(argv or [])])
     print(report.table(rows))
     print(f"\nresults: {path}", file=sys.stderr)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
