@@ -135,6 +135,7 @@ def upsert(
     for _attempt in range(5):
         profile = resolve(session, workspace_id=workspace_id, identity=data.identity)
         created = profile is None
+        now = utcnow()
         try:
             with session.begin_nested():
                 if profile is None:
@@ -144,6 +145,7 @@ def upsert(
                         status=ACTIVE,
                         origin=origin,
                         properties={},
+                        created_at=now,
                         **{name: value for name, value in data.identity.items()},
                     )
                     session.add(profile)
@@ -155,7 +157,7 @@ def upsert(
                     profile.last_name = last_name
                 if properties:
                     profile.properties = {**(profile.properties or {}), **properties}
-                profile.updated_at = utcnow()
+                profile.updated_at = now
                 session.flush()
                 for channel, state in data.consent.items():
                     set_consent(
