@@ -1,0 +1,20 @@
+"""Tracking's one query: the recipient record a token names.
+
+Not scoped to a workspace by a caller: the unguessable, unique token is the credential, and
+it determines the workspace (every later query uses the record's own workspace_id).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veil.models import Recipient
+
+MAX_TOKEN = 64
+
+
+def recipient_by_token(session: Session, token: str) -> Recipient | None:
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    return session.scalar(select(Recipient).where(Recipient.token == token))
