@@ -70,7 +70,7 @@ class IngestResult:
 
 
 def _fail(label: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{label}: {message}" if label else message[0].upper() + message[1:])
+    return ValidationFailed(f"{label}: {message}" if label else message)
 
 
 def _optional_id(value: Any, label: str, name: str) -> str | None:
@@ -159,7 +159,7 @@ def parse_message(
 ) -> Message:
     """Check and map one call. `kind` is the endpoint's type (None inside /v1/batch)."""
     if not isinstance(raw, dict):
-        raise _fail(label, "a message must be a JSON object.")
+        raise _fail(label, "each message must be a JSON object.")
     message_type = kind or raw.get("type")
     if not isinstance(message_type, str) or message_type not in TYPES:
         raise _fail(label, "type must be one of " + ", ".join(TYPES) + ".")
