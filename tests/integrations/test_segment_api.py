@@ -74,7 +74,9 @@ def test_track_page_and_screen_become_events_and_honour_context_traits(
         assert response.status_code == 200, response.text
     profile = one_profile(client, ws, "grace@example.com")
     assert (profile["external_id"], profile["last_name"]) == ("u-7", "Hopper")
-    got = sorted((e["type"], e["source"], e["properties"]) for e in events(client, ws, profile["id"]))
+    got = sorted(
+        (e["type"], e["source"], e["properties"]) for e in events(client, ws, profile["id"])
+    )
     assert got == sorted(
         [
             ("Viewed Product", "segment", {"sku": "T-1"}),
@@ -197,7 +199,12 @@ def test_timestamps_are_corrected_for_the_clients_clock_skew(
     assert _post(client, ws, "/v1/batch", batch).status_code == 200
     after = datetime.now(UTC)
     # Unskewed, no sentAt: taken as it is.
-    _post(client, ws, "/v1/track", {"userId": "u", "event": "Plain", "timestamp": "2025-05-05T05:05:05Z"})
+    _post(
+        client,
+        ws,
+        "/v1/track",
+        {"userId": "u", "event": "Plain", "timestamp": "2025-05-05T05:05:05Z"},
+    )
     # No time at all: received time.
     _post(client, ws, "/v1/track", {"userId": "u", "event": "Untimed"})
     done = datetime.now(UTC)
@@ -253,21 +260,75 @@ def test_a_bad_message_rejects_the_whole_batch_naming_its_index(
         ("/v1/batch", {"batch": "nope"}, 422, "validation_error", "batch"),
         ("/v1/batch", {"batch": []}, 422, "validation_error", "batch"),
         ("/v1/batch", {"batch": ["text"]}, 422, "validation_error", "batch[0]"),
-        ("/v1/batch", {"batch": [{"type": "launch", "userId": "u"}]}, 422, "validation_error", "type"),
-        ("/v1/batch", {"batch": [{"type": "track", "userId": "u"}]}, 422, "validation_error", "event"),
-        ("/v1/batch", {"sentAt": 5, "batch": [{"type": "alias"}]}, 422, "validation_error", "sentAt"),
+        (
+            "/v1/batch",
+            {"batch": [{"type": "launch", "userId": "u"}]},
+            422,
+            "validation_error",
+            "type",
+        ),
+        (
+            "/v1/batch",
+            {"batch": [{"type": "track", "userId": "u"}]},
+            422,
+            "validation_error",
+            "event",
+        ),
+        (
+            "/v1/batch",
+            {"sentAt": 5, "batch": [{"type": "alias"}]},
+            422,
+            "validation_error",
+            "sentAt",
+        ),
         ("/v1/track", {"event": "X"}, 422, "validation_error", "userId or anonymousId"),
         ("/v1/track", {"userId": {"a": 1}, "event": "X"}, 422, "validation_error", "userId"),
         ("/v1/track", {"userId": True, "event": "X"}, 422, "validation_error", "userId"),
         ("/v1/track", {"userId": "u", "event": 7}, 422, "validation_error", "event"),
-        ("/v1/track", {"userId": "u", "event": "X", "properties": []}, 422, "validation_error", "properties"),
-        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "yesterday"}, 422, "validation_error", "timestamp"),
-        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "2999-01-01T00:00:00Z"}, 422, "validation_error", "timestamp"),
-        ("/v1/track", {"userId": "u", "event": "X", "context": "web"}, 422, "validation_error", "context"),
+        (
+            "/v1/track",
+            {"userId": "u", "event": "X", "properties": []},
+            422,
+            "validation_error",
+            "properties",
+        ),
+        (
+            "/v1/track",
+            {"userId": "u", "event": "X", "timestamp": "yesterday"},
+            422,
+            "validation_error",
+            "timestamp",
+        ),
+        (
+            "/v1/track",
+            {"userId": "u", "event": "X", "timestamp": "2999-01-01T00:00:00Z"},
+            422,
+            "validation_error",
+            "timestamp",
+        ),
+        (
+            "/v1/track",
+            {"userId": "u", "event": "X", "context": "web"},
+            422,
+            "validation_error",
+            "context",
+        ),
         ("/v1/track", {"userId": "u" * 300, "event": "X"}, 422, "validation_error", "userId"),
         ("/v1/track", {"userId": "u", "event": "X" * 300}, 422, "validation_error", "type"),
-        ("/v1/identify", {"userId": "u", "traits": {"email": "not-an-email"}}, 422, "validation_error", "email"),
-        ("/v1/identify", {"userId": "u", "traits": {"email": ["a@b.co"]}}, 422, "validation_error", "email"),
+        (
+            "/v1/identify",
+            {"userId": "u", "traits": {"email": "not-an-email"}},
+            422,
+            "validation_error",
+            "email",
+        ),
+        (
+            "/v1/identify",
+            {"userId": "u", "traits": {"email": ["a@b.co"]}},
+            422,
+            "validation_error",
+            "email",
+        ),
         ("/v1/identify", {"userId": "u", "traits": "vip"}, 422, "validation_error", "traits"),
     ],
 )
@@ -295,12 +356,15 @@ def test_deeply_nested_properties_are_refused(client: TestClient, ws: WorkspaceH
     assert_error(response, 422, "validation_error")
 
 
-@pytest.mark.parametrize("raw", [b"", b"not json", b"{\"userId\": ", b"\xff\xfe\x00", b"[1, 2"])
+@pytest.mark.parametrize("raw", [b"", b"not json", b'{"userId": ', b"\xff\xfe\x00", b"[1, 2"])
 def test_bodies_that_are_not_json_are_400(
     client: TestClient, ws: WorkspaceHandle, raw: bytes
 ) -> None:
     response = client.post(
-        "/v1/batch", content=raw, auth=(ws.write_key, ""), headers={"Content-Type": "application/json"}
+        "/v1/batch",
+        content=raw,
+        auth=(ws.write_key, ""),
+        headers={"Content-Type": "application/json"},
     )
     assert_error(response, 400, "bad_request")
 
@@ -330,13 +394,21 @@ def test_broken_gzip_and_unknown_encodings_are_refused(
         (body, "br", 415, "unsupported_media_type"),
     ):
         response = client.post(
-            "/v1/batch", content=raw, auth=(ws.write_key, ""), headers={"Content-Encoding": encoding}
+            "/v1/batch",
+            content=raw,
+            auth=(ws.write_key, ""),
+            headers={"Content-Encoding": encoding},
         )
         assert_error(response, status, code)
 
 
 def _batch_of(size: int) -> dict[str, Any]:
-    message = {"type": "track", "userId": "u", "event": "Viewed Product", "properties": {"p": "x" * 900}}
+    message = {
+        "type": "track",
+        "userId": "u",
+        "event": "Viewed Product",
+        "properties": {"p": "x" * 900},
+    }
     count = size // len(json.dumps(message)) + 1
     return {"batch": [message] * count}
 
@@ -387,3 +459,23 @@ def test_the_routes_are_in_the_openapi_document(client: TestClient) -> None:
         operation = paths[f"/v1/{kind}"]["post"]
         assert {"200", "401", "413", "422"} <= set(operation["responses"]), kind
         assert "requestBody" in operation
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userId": "u\u0000x", "event": "X"},
+        {"userId": "u", "event": "X\u0000"},
+        {"userId": "u", "event": "X", "messageId": "m\u0000"},
+        {"userId": "u", "event": "X", "properties": {"k\u0000": 1}},
+        {"userId": "u", "event": "X", "properties": {"k": "v\u0000"}},
+        {"userId": "u", "event": "X", "context": {"traits": {"email": "a\u0000@b.co"}}},
+        {"userId": "u", "event": "X", "context": {"traits": {"firstName": "A\u0000"}}},
+    ],
+)
+def test_nul_characters_are_refused_not_a_database_error(
+    client: TestClient, ws: WorkspaceHandle, body: dict[str, Any]
+) -> None:
+    # PostgreSQL text and JSONB cannot hold NUL: a clear 422 on every backend.
+    assert_error(_post(client, ws, "/v1/track", body), 422, "validation_error")
+    assert profiles(client, ws) == []

@@ -27,7 +27,14 @@ from segment.analytics.request import APIError
 
 from tests.web.live_server import LiveServer, server_database
 
-PII = ("seg.user@example.com", "Samira", "Segmentova", "rudy@example.com", "Rudolph", "+14155550111")
+PII = (
+    "seg.user@example.com",
+    "Samira",
+    "Segmentova",
+    "rudy@example.com",
+    "Rudolph",
+    "+14155550111",
+)
 
 
 @dataclass

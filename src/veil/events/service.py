@@ -56,6 +56,8 @@ def _validate(item: EventInput) -> None:
         raise ValidationFailed("type is required.")
     if len(item.type) > MAX_TYPE_LENGTH:
         raise ValidationFailed(f"type is longer than {MAX_TYPE_LENGTH} characters.")
+    if "\x00" in item.type or "\x00" in (item.message_id or ""):
+        raise ValidationFailed("type and messageId must not contain NUL characters.")
     if item.source not in SOURCES:
         raise ValidationFailed("source is not one of api, segment, shopify, tracking.")
     check_properties(item.properties)
