@@ -62,18 +62,12 @@ UPDATED_ORDER = "Updated Order"
 STARTED_CHECKOUT = "Started Checkout"
 _BAD_SIGNATURE = "Invalid Shopify webhook signature."
 
-# The parts of an order an event keeps, as Shopify sends them (line items, totals,
-# addresses). Client details (browser IP, user agent), notes and the embedded customer are
-# left out: the customer is the profile, the rest is not needed for marketing.
-ORDER_FIELDS = (
-    "admin_graphql_api_id",
-    "name",
-    "order_number",
+# The parts of an order or checkout an event keeps, as Shopify sends them (line items,
+# totals, addresses). Client details (browser IP, user agent), notes and the embedded
+# customer are left out: the customer is the profile, the rest is not needed for marketing.
+_CART_FIELDS = (
     "created_at",
-    "processed_at",
     "updated_at",
-    "cancelled_at",
-    "cancel_reason",
     "currency",
     "presentment_currency",
     "total_price",
@@ -81,46 +75,34 @@ ORDER_FIELDS = (
     "total_tax",
     "total_discounts",
     "total_line_items_price",
+    "discount_codes",
+    "line_items",
+    "shipping_lines",
+    "shipping_address",
+    "billing_address",
+    "source_name",
+    "landing_site",
+    "referring_site",
+)
+ORDER_FIELDS = (
+    *_CART_FIELDS,
+    "admin_graphql_api_id",
+    "name",
+    "order_number",
+    "processed_at",
+    "cancelled_at",
+    "cancel_reason",
     "total_shipping_price_set",
     "total_price_set",
     "total_weight",
     "taxes_included",
     "financial_status",
     "fulfillment_status",
-    "discount_codes",
-    "line_items",
-    "shipping_lines",
-    "shipping_address",
-    "billing_address",
     "tags",
-    "source_name",
-    "landing_site",
-    "referring_site",
     "checkout_id",
     "checkout_token",
 )
-CHECKOUT_FIELDS = (
-    "token",
-    "cart_token",
-    "created_at",
-    "updated_at",
-    "currency",
-    "presentment_currency",
-    "total_price",
-    "subtotal_price",
-    "total_tax",
-    "total_discounts",
-    "total_line_items_price",
-    "discount_codes",
-    "line_items",
-    "shipping_lines",
-    "shipping_address",
-    "billing_address",
-    "abandoned_checkout_url",
-    "landing_site",
-    "referring_site",
-    "source_name",
-)
+CHECKOUT_FIELDS = (*_CART_FIELDS, "token", "cart_token", "abandoned_checkout_url")
 CUSTOMER_FIELDS = (
     "state",
     "tags",
@@ -346,13 +328,12 @@ def _record(
     )
 
 
-def _on_order_created(session: Session, _runtime: Runtime, delivery: Delivery) -> bool:
+def _record_placed_order(
+    session: Session, delivery: Delivery, profile: Profile, properties: dict[str, Any]
+) -> None:
+    """The order's one `Placed Order` event, at the time it was placed; its message id makes a
+    second delivery of the same order (a late orders/create) a no-op."""
     order = delivery.payload
-    order_id = _required_id(order, "id", "order")
-    properties = order_properties(order)
-    profile = _order_owner(session, delivery, order)
-    if profile is None:
-        return False
     _record(
         session,
         delivery,
@@ -360,8 +341,17 @@ def _on_order_created(session: Session, _runtime: Runtime, delivery: Delivery) -
         type=PLACED_ORDER,
         properties=properties,
         timestamp=_time(order.get("processed_at")) or _time(order.get("created_at")),
-        message_id=_order_message_id(order_id),
+        message_id=_order_message_id(_required_id(order, "id", "order")),
     )
+
+
+def _on_order_created(session: Session, _runtime: Runtime, delivery: Delivery) -> bool:
+    _required_id(delivery.payload, "id", "order")
+    properties = order_properties(delivery.payload)
+    profile = _order_owner(session, delivery, delivery.payload)
+    if profile is None:
+        return False
+    _record_placed_order(session, delivery, profile, properties)
     return True
 
 
@@ -387,15 +377,7 @@ def _on_order_updated(session: Session, _runtime: Runtime, delivery: Delivery) -
     )
     updated_at = _time(order.get("updated_at"))
     if existing is None:
-        _record(
-            session,
-            delivery,
-            profile,
-            type=PLACED_ORDER,
-            properties=properties,
-            timestamp=_time(order.get("processed_at")) or _time(order.get("created_at")),
-            message_id=_order_message_id(order_id),
-        )
+        _record_placed_order(session, delivery, profile, properties)
     elif existing.profile_id == profile.id:
         known = _time((existing.properties or {}).get("updated_at"))
         if known is None or updated_at is None or updated_at >= known:
