@@ -446,33 +446,19 @@ def matching_profiles(
     return found
 
 
-def _on_data_request(session: Session, runtime: Runtime, delivery: Delivery) -> bool:
-    customer = _object(delivery.payload.get("customer"), "customer")
-    handled = False
-    for profile_id in matching_profiles(
-        session, workspace_id=delivery.workspace_id, customer=customer
-    ):
-        try:
-            request_export(
-                session,
-                runtime=runtime,
-                workspace_id=delivery.workspace_id,
-                profile_id=profile_id,
-                requested_by=REQUESTED_BY,
-                actor=ACTOR,
-                source=SOURCE,
-            )
-        except (AlreadyRequested, NotAContact):
-            continue  # one is already on its way / nothing personal to export
-        handled = True
-    return handled
-
-
-def _delete(session: Session, runtime: Runtime, delivery: Delivery, profile_ids: list[str]) -> int:
+def _request_each(
+    session: Session,
+    runtime: Runtime,
+    delivery: Delivery,
+    profile_ids: list[str],
+    request: Callable[..., object],
+    skip: tuple[type[Exception], ...],
+) -> int:
+    """Ask the compliance service for each profile, as Shopify; how many were requested."""
     requested = 0
     for profile_id in profile_ids:
         try:
-            request_deletion(
+            request(
                 session,
                 runtime=runtime,
                 workspace_id=delivery.workspace_id,
@@ -481,10 +467,24 @@ def _delete(session: Session, runtime: Runtime, delivery: Delivery, profile_ids:
                 actor=ACTOR,
                 source=SOURCE,
             )
-        except ProfileDeleted:
+        except skip:
             continue
         requested += 1
     return requested
+
+
+def _on_data_request(session: Session, runtime: Runtime, delivery: Delivery) -> bool:
+    customer = _object(delivery.payload.get("customer"), "customer")
+    ids = matching_profiles(session, workspace_id=delivery.workspace_id, customer=customer)
+    # AlreadyRequested: one is on its way; NotAContact: nothing personal to export.
+    skip = (AlreadyRequested, NotAContact)
+    return _request_each(session, runtime, delivery, ids, request_export, skip) > 0
+
+
+def _delete(session: Session, runtime: Runtime, delivery: Delivery, profile_ids: list[str]) -> int:
+    return _request_each(
+        session, runtime, delivery, profile_ids, request_deletion, (ProfileDeleted,)
+    )
 
 
 def _on_customer_redact(session: Session, runtime: Runtime, delivery: Delivery) -> bool:
