@@ -105,6 +105,8 @@ def _clean_name(value: str | None, field_name: str) -> str | None:
     text = value.strip()
     if len(text) > 200:
         raise ValidationFailed(f"{field_name} is longer than 200 characters.")
+    if "\x00" in text:
+        raise ValidationFailed(f"{field_name} contains a NUL character.")
     return text or None
 
 
