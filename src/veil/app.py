@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil import __version__
 from veil.errors import error_body, install_error_handlers
+from veil.guards import InputGuardMiddleware
 from veil.runtime import Runtime, get_runtime
 
 log = logging.getLogger("veil.http")
@@ -173,6 +174,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Outermost last: the body limit first, then security headers on every answer (the
+    # guard's refusals too), then the input guard right in front of the routes.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     return app
