@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from veil.kit.time import parse_duration
 
 _INSECURE_SECRETS = {"", "changeme", "change-me", "secret", "dev", "veil"}
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 OLD_SECRETS_FILE = "old_secret_keys"
 
 

@@ -31,7 +31,8 @@ _FORM = "application/x-www-form-urlencoded"
 def _media_type(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+            raw: bytes = value
+            return raw.decode("latin-1").split(";", 1)[0].strip().lower()
     return ""
 
 

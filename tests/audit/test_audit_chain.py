@@ -36,7 +36,8 @@ def tamper(engine: Engine, statement: str) -> None:
             return
         triggers = conn.execute(
             text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'trigger' AND tbl_name = 'audit_log'"
             )
         ).all()
         assert len(triggers) == 2
@@ -70,9 +71,8 @@ def test_the_database_refuses_to_change_or_remove_entries(
     client: TestClient, runtime: Runtime, ws: WorkspaceHandle, statement: str
 ) -> None:
     make_activity(client, ws)
-    with pytest.raises(DBAPIError, match="append-only"):
-        with runtime.engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), runtime.engine.begin() as conn:
+        conn.execute(text(statement))
     with runtime.sessionmaker() as session:
         report = verify_chain(session, workspace_id=ws.id)
     assert report.ok and report.entries == 4
