@@ -130,7 +130,9 @@ def test_rotate_secret_in_the_data_dir_keeps_everything_readable(
     # A second rotation keeps both retired secrets, newest first.
     rotate(data_dir, runtime, database_url)
     assert (data_dir / "old_secret_keys").read_text().splitlines() == [new_secret, old_secret]
-    assert_all_readable(file_secret_runtime(runtime, data_dir, database_url), ws, export_id, deletion_id)
+    assert_all_readable(
+        file_secret_runtime(runtime, data_dir, database_url), ws, export_id, deletion_id
+    )
 
     # Without the retired secrets nothing from before opens: they are what keeps it readable.
     (data_dir / "old_secret_keys").unlink()
