@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.fixtures.factories import WorkspaceHandle
-from tests.web.conftest import Browser, admin, browser_for  # noqa: F401 - fixtures
+from tests.web.conftest import Browser
 from veil.kit.crypto import Keyring
 from veil.models import ApiKey, WebSession, WriteKey
 from veil.runtime import Runtime
