@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil import __version__
-from veil.errors import error_body, install_error_handlers
+from veil.errors import document_errors, error_body, install_error_handlers
 from veil.guards import InputGuardMiddleware
 from veil.runtime import Runtime, get_runtime
 
@@ -185,6 +186,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     from veil.audit.endpoints import router as audit_router
     from veil.campaigns.endpoints import router as campaigns_router
