@@ -57,8 +57,13 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction: it commits or rolls back with the action."""
     if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends per workspace so the chain has no forks.
-        session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
+        # Serialise appends per workspace so the chain has no forks. FOR NO KEY UPDATE, not
+        # FOR UPDATE: every insert referencing the workspace holds a KEY SHARE lock on its row,
+        # and a transaction that had inserted one (an export request, an event) would deadlock
+        # here against another appender waiting for FOR UPDATE.
+        session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
+        )
     # Fresh from the database: a session kept across transactions may hold an older head.
     head = session.get(AuditHead, workspace_id, populate_existing=True)
     last = (head.seq, head.hash) if head else None
