@@ -1,6 +1,7 @@
 """No personal data in logs: a real `veil serve` (embedded worker) at DEBUG goes through the whole
 export and delete flow over HTTP — with some refused requests on the way — and no line it
-logs (stderr or VEIL_LOG_FILE) holds the subject's email, phone or name in any form."""
+logs (stderr or VEIL_LOG_FILE) holds the subject's email, phone or name in any form; nor does
+the audit log of that flow."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import re
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from tests.compliance.export_support import veil_server, wait_until
 from tests.fixtures.factories import WorkspaceHandle
+from veil.db import read_only_session
+from veil.models import AuditEntry
 from veil.runtime import Runtime
 
 EMAIL = "quintessa.marchbanks@example.org"
@@ -125,3 +129,11 @@ def test_the_export_and_delete_flow_logs_no_personal_data_at_debug(
     for line in lines:
         for needle in NEEDLES:
             assert not re.search(re.escape(needle), line, re.IGNORECASE), (needle, line[:300])
+
+    # The audit log of the same flow holds ids and counts only.
+    with read_only_session(runtime.sessionmaker) as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.workspace_id == ws.id)).all()
+        actions = {e.action for e in entries}
+        text = json.dumps([[e.actor, e.target_id, e.details] for e in entries])
+    assert {"export.requested", "export.downloaded", "deletion.requested"} <= actions, actions
+    assert not any(needle.lower() in text.lower() for needle in NEEDLES), text[:500]
