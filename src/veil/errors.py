@@ -25,6 +25,12 @@ class VeilError(Exception):
         self.headers = headers
 
 
+class BadRequest(VeilError):
+    """A body that cannot be read at all (not JSON, broken gzip); 422 is for bodies that can."""
+
+    code, status, message = "bad_request", 400, "The request body cannot be read."
+
+
 class Unauthorized(VeilError):
     code, status, message = "unauthorized", 401, "Missing or invalid credentials."
 
@@ -64,6 +70,10 @@ class Conflict(VeilError):
 
 class PayloadTooLarge(VeilError):
     code, status, message = "payload_too_large", 413, "The request body is too large."
+
+
+class UnsupportedMediaType(VeilError):
+    code, status, message = "unsupported_media_type", 415, "This content encoding is not supported."
 
 
 class NotAContact(VeilError):

@@ -37,6 +37,8 @@ def _check(value: Any, path: str, depth: int) -> None:
                 raise ValidationFailed(f"{path} has a non-string key.")
             if len(key) > 256:
                 raise ValidationFailed(f"{path} has a key longer than 256 characters.")
+            if "\x00" in key:
+                raise ValidationFailed(f"{path} has a key with a NUL character.")
             _check(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):

@@ -11,10 +11,17 @@ from veil.errors import ValidationFailed
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _no_nul(value: str, field: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail on insert.
+    if "\x00" in value:
+        raise ValidationFailed(f"{field} contains a NUL character.")
+    return value
+
+
 def normalize_email(value: str | None) -> str | None:
     if value is None:
         return None
-    email = value.strip().lower()
+    email = _no_nul(value, "email").strip().lower()
     if not email:
         return None
     if len(email) > 320 or not _EMAIL.match(email):
@@ -40,7 +47,7 @@ def normalize_phone(value: str | None, *, region: str) -> str | None:
 def normalize_external_id(value: str | int | None) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = _no_nul(str(value), "external_id").strip()
     if not text:
         return None
     if len(text) > 255:

@@ -105,6 +105,8 @@ def _clean_name(value: str | None, field_name: str) -> str | None:
     text = value.strip()
     if len(text) > 200:
         raise ValidationFailed(f"{field_name} is longer than 200 characters.")
+    if "\x00" in text:
+        raise ValidationFailed(f"{field_name} contains a NUL character.")
     return text or None
 
 
@@ -142,6 +144,7 @@ def upsert(
             if profile is None or profile.status != ACTIVE:
                 continue
         created = profile is None
+        now = utcnow()
         try:
             with session.begin_nested():
                 if profile is None:
@@ -151,6 +154,7 @@ def upsert(
                         status=ACTIVE,
                         origin=origin,
                         properties={},
+                        created_at=now,
                         **{name: value for name, value in data.identity.items()},
                     )
                     session.add(profile)
@@ -162,7 +166,7 @@ def upsert(
                     profile.last_name = last_name
                 if properties:
                     profile.properties = {**(profile.properties or {}), **properties}
-                profile.updated_at = utcnow()
+                profile.updated_at = now
                 session.flush()
                 for channel, state in data.consent.items():
                     set_consent(
