@@ -113,11 +113,14 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/static/{path}"): PUBLIC,
     # -- integrations (their own schemes) ---------------------------------------------------
-    # Added with the integration routes, for example:
-    # ("POST", "/v1/track"): write_key({"userId": "u1", "event": "Viewed Product"}),
-    # ("POST", "/v1/identify"): write_key({"userId": "u1", "traits": {"plan": "pro"}}),
-    # ("POST", "/v1/page"), ("POST", "/v1/screen"), ("POST", "/v1/batch"): write_key(...),
-    # ("POST", "/integrations/shopify/{workspace_id}/webhooks"): shopify_hmac({"id": 1}),
-    # ("GET", "/t/o/{token}"): tracking_token(200),
-    # ("GET", "/t/c/{token}"): tracking_token(400),
+    ("POST", "/v1/identify"): write_key({"userId": "u1", "traits": {"plan": "pro"}}),
+    ("POST", "/v1/track"): write_key({"userId": "u1", "event": "Viewed Product"}),
+    ("POST", "/v1/page"): write_key({"userId": "u1", "name": "Home"}),
+    ("POST", "/v1/screen"): write_key({"userId": "u1", "name": "Home"}),
+    ("POST", "/v1/alias"): write_key({"userId": "u1", "previousId": "u0"}),
+    ("POST", "/v1/group"): write_key({"userId": "u1", "groupId": "g1"}),
+    ("POST", "/v1/batch"): write_key({"batch": [{"type": "track", "userId": "u1", "event": "x"}]}),
+    ("POST", "/integrations/shopify/{workspace_id}/webhooks"): shopify_hmac({"id": 1}),
+    ("GET", "/t/o/{token}"): tracking_token(200),  # the pixel, whatever the token
+    ("GET", "/t/c/{token}"): tracking_token(400),  # no valid signature, no redirect
 }

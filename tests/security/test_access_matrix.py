@@ -363,34 +363,50 @@ def check_integration(caller: Caller, access: Access, world: World) -> None:
             {"basic": world.revoked_write_key},
             {"basic": world.victim.admin_key},
             {"bearer": world.victim.admin_key},
+            {"bearer": world.victim.write_key},
             {"session": world.victim_admin},
         ):
-            assert caller.call(**credentials, json=access.body).status_code == 401
-        allowed(caller.call(basic=world.victim.write_key, json=access.body))
-        no_victim_data(caller.call(basic=world.intruder.write_key, json=access.body))
+            response = caller.call(**credentials, json=access.body)
+            assert_error(response, 401, "unauthorized")
+        # Another workspace's write key ingests into that workspace (the snapshot shows not here).
+        intruder = caller.call(basic=world.intruder.write_key, json=access.body)
+        allowed(intruder)
+        no_victim_data(intruder)
     elif access.scheme == "shopify_hmac":
         raw = _json_bytes(access.body)
         for headers in (
             {},
             {"X-Shopify-Hmac-Sha256": _shopify_signature("not the secret", raw)},
+            {"X-Shopify-Hmac-Sha256": "not base64 at all"},
             {"Authorization": f"Bearer {world.victim.admin_key}"},
         ):
-            response = caller.call(
-                content=raw, headers={"Content-Type": "application/json", **headers}
-            )
-            assert response.status_code == 401, response.text[:300]
+            response = caller.call(content=raw, headers={**_SHOPIFY, **headers})
+            assert_error(response, 401, "unauthorized")
+        # Signed for this workspace, sent to another workspace's webhook URL.
+        other = caller.url.replace(world.victim.id, world.intruder.id)
         signed = {"X-Shopify-Hmac-Sha256": _shopify_signature(SHOPIFY_SECRET, raw)}
-        allowed(caller.call(content=raw, headers={"Content-Type": "application/json", **signed}))
+        foreign = Caller(caller.client, caller.method, other, access)
+        assert foreign.call(content=raw, headers={**_SHOPIFY, **signed}).status_code == 401
     elif access.scheme == "tracking_token":
-        unknown = Caller(
-            caller.client, caller.method, caller.url.replace(world.ids["token"], "x" * 24), access
-        )
-        response = unknown.call()
-        assert response.status_code == access.unknown_token_status
+        unknown_url = caller.url.replace(world.ids["token"], "x" * 24)
+        response = Caller(caller.client, caller.method, unknown_url, access).call()
+        assert response.status_code == access.unknown_token_status, response.text[:300]
         no_victim_data(response)
-        no_victim_data(caller.call())
+        no_victim_data(caller.call(bearer=world.intruder.admin_key))
     else:  # pragma: no cover - a typo in the matrix
         raise AssertionError(f"unknown scheme {access.scheme}")
+
+
+def admit_integration(caller: Caller, access: Access, world: World) -> None:
+    if access.scheme == "write_key":
+        allowed(caller.call(basic=world.victim.write_key, json=access.body))
+    elif access.scheme == "shopify_hmac":
+        raw = _json_bytes(access.body)
+        signed = {"X-Shopify-Hmac-Sha256": _shopify_signature(SHOPIFY_SECRET, raw)}
+        allowed(caller.call(content=raw, headers={**_SHOPIFY, **signed}))
+
+
+_SHOPIFY = {"Content-Type": "application/json", "X-Shopify-Topic": "customers/update"}
 
 
 def _json_bytes(body: Any) -> bytes:
@@ -431,6 +447,8 @@ def test_route_answers_each_caller_as_documented(
         allowed(caller.call(bearer=world.victim.admin_key, json=body))
     elif access.scheme == "session":
         allowed(caller.call(session=world.victim_admin, csrf=world.victim_admin.csrf, json=body))
+    else:
+        admit_integration(caller, access, world)
 
 
 def test_the_matrix_sees_a_route_that_forgets_its_check(runtime: Runtime, world: World) -> None:
