@@ -1,6 +1,7 @@
 """Input checks at the door, for every route at once: NUL characters, bodies that are not JSON.
 
-What it refuses, before any handler runs (so nothing can be stored partially):
+What it refuses, before any handler runs (so nothing can be stored partially), everywhere but
+on the integration edges (they validate what outside systems send themselves):
 - a NUL character in the path, the query string or an HTML form (PostgreSQL refuses NUL in
   text, and it is never meant): `422 validation_error`;
 - on the JSON API (`/api/…`): a body that is not JSON (`415 unsupported_media_type`), JSON
@@ -24,6 +25,10 @@ from veil.errors import error_body
 from veil.kit.jsonwalk import find_nul
 
 API_PREFIX = "/api/"
+# Integration edges take whatever outside systems send and answer in their own way (a tracking
+# pixel answers a GIF whatever the token, a bad click link is a 400): they check their input
+# themselves (veil.integrations), so the URL check here leaves them alone.
+_OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
 
@@ -63,15 +68,19 @@ class InputGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        if path.startswith(_OWN_INPUT_HANDLING):
+            await self.app(scope, receive, send)
+            return
         query = scope.get("query_string", b"").lower()
-        if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+        if "\x00" in path or b"%00" in query or b"\x00" in query:
             await _refuse(send, 422, "validation_error", "The URL contains a NUL character.")
             return
         if scope.get("method") not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         media_type = _media_type(scope)
-        api = scope.get("path", "").startswith(API_PREFIX)
+        api = path.startswith(API_PREFIX)
         if not api and media_type != _FORM:
             await self.app(scope, receive, send)
             return
