@@ -136,6 +136,13 @@ def upsert(
 
     for _attempt in range(5):
         profile = resolve(session, workspace_id=workspace_id, identity=data.identity)
+        if profile is not None:
+            # Lock the row for the merge below: on PostgreSQL two concurrent upserts of one
+            # person would otherwise each write the properties they read, losing the other's.
+            # A deletion that committed meanwhile is seen here, and the person gets a new profile.
+            profile = ProfileRepository(session, workspace_id).get(profile.id, for_update=True)
+            if profile is None or profile.status != ACTIVE:
+                continue
         created = profile is None
         now = utcnow()
         try:
