@@ -9,6 +9,9 @@ import phonenumbers
 from veil.errors import ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Digits and the usual formatting, optionally an extension. phonenumbers alone would pull a
+# number out of any text ("call Ada +1 415…", "+14155550143xx") and store it silently.
+_PHONE_TEXT = re.compile(r"^[+＋]?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$", re.IGNORECASE)
 
 
 def _no_nul(value: str, field: str) -> str:
@@ -35,6 +38,8 @@ def normalize_phone(value: str | None, *, region: str) -> str | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) > 64 or not _PHONE_TEXT.match(text):
+        raise ValidationFailed("phone may hold only digits, spaces and + ( ) - . / characters.")
     try:
         number = phonenumbers.parse(text, region.upper() or None)
     except phonenumbers.NumberParseException:
