@@ -30,6 +30,10 @@ test-sqlite: install
 test-pg: install
 	VEIL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The kill -9 harness: `veil serve` and `veil worker` killed at random moments, >= 20 times.
+test-crash: install
+	$(BIN)/python -m pytest -m crash $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil import __version__
-from veil.errors import error_body, install_error_handlers
+from veil.errors import document_errors, error_body, install_error_handlers
+from veil.guards import InputGuardMiddleware
 from veil.runtime import Runtime, get_runtime
 
 log = logging.getLogger("veil.http")
@@ -105,6 +108,46 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class AccessLogMiddleware:
+    """One line per request: method, the matched route's template, status and duration.
+
+    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
+    the path are already in the template's place.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+
+        async def recording(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope.get("method"),
+                        "route": route,
+                        "status": status,
+                        "ms": round((time.monotonic() - started) * 1000, 1),
+                    }
+                },
+            )
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -144,6 +187,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     from veil.audit.endpoints import router as audit_router
     from veil.campaigns.endpoints import router as campaigns_router
     from veil.compliance.endpoints import router as compliance_router
@@ -173,6 +223,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Outermost last: the body limit first, then security headers on every answer (the
+    # guard's refusals too), then the input guard right in front of the routes.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from veil.kit.time import parse_duration
 
 _INSECURE_SECRETS = {"", "changeme", "change-me", "secret", "dev", "veil"}
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+OLD_SECRETS_FILE = "old_secret_keys"
 
 
 class Settings(BaseSettings):
@@ -28,7 +30,8 @@ class Settings(BaseSettings):
     queue_url: str | None = None
     export_store: Path | None = None
     secret_key: str | None = None
-    # Retired secrets still accepted for decryption (comma separated), newest first.
+    # Retired secrets still accepted for decryption (comma separated), newest first; plus
+    # those `veil keys rotate-secret` moved into <data dir>/old_secret_keys.
     old_secret_keys: str = ""
     export_ttl: timedelta = timedelta(days=7)
     sweep_interval: timedelta = timedelta(seconds=60)
@@ -80,15 +83,18 @@ class Settings(BaseSettings):
         if weak and self.env == "prod":
             raise RuntimeError("VEIL_SECRET_KEY is missing or a default; set a long random value")
         old = [k.strip() for k in self.old_secret_keys.split(",") if k.strip()]
-        return [current, *old]
+        retired = self.data_dir / OLD_SECRETS_FILE
+        if retired.exists():
+            old += [k.strip() for k in retired.read_text().splitlines() if k.strip()]
+        return [current, *dict.fromkeys(k for k in old if k != current)]
 
 
 def _load_or_create_secret(data_dir: Path, env: str) -> str:
-    path = data_dir / "secret_key"
+    path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
+    value = new_secret()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process created it first
@@ -98,6 +104,10 @@ def _load_or_create_secret(data_dir: Path, env: str) -> str:
     finally:
         os.close(fd)
     return value
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)
 
 
 @lru_cache

@@ -25,6 +25,12 @@ class VeilError(Exception):
         self.headers = headers
 
 
+class BadRequest(VeilError):
+    """A body that cannot be read at all (not JSON, broken gzip); 422 is for bodies that can."""
+
+    code, status, message = "bad_request", 400, "The request body cannot be read."
+
+
 class Unauthorized(VeilError):
     code, status, message = "unauthorized", 401, "Missing or invalid credentials."
 
@@ -66,6 +72,10 @@ class PayloadTooLarge(VeilError):
     code, status, message = "payload_too_large", 413, "The request body is too large."
 
 
+class UnsupportedMediaType(VeilError):
+    code, status, message = "unsupported_media_type", 415, "This content encoding is not supported."
+
+
 class NotAContact(VeilError):
     code, status = "not_a_contact", 422
     message = "Only contacts (profiles with an email or a phone number) can be exported."
@@ -82,6 +92,52 @@ class ValidationFailed(VeilError):
 
 class RateLimited(VeilError):
     code, status, message = "rate_limited", 429, "Too many requests; slow down and retry later."
+
+
+_DOCUMENTED = {
+    "401": "unauthorized: no API key, or an invalid or revoked one",
+    "403": "forbidden: the key's role does not allow this",
+    "404": "not_found: no such object in this workspace",
+    "422": "validation_error: the request is not valid",
+}
+_WITH_BODY = {
+    "413": "payload_too_large: the body is over the size limit",
+    "415": "unsupported_media_type: the body is not JSON",
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Every API operation documents the errors it can answer, all in SPEC's error shape."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = _ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in openapi.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            common = {**_DOCUMENTED, **(_WITH_BODY if "requestBody" in operation else {})}
+            for status, description in common.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = content
+    return openapi
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

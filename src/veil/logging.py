@@ -45,5 +45,8 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for noisy in ("huey", "uvicorn.error", "alembic"):
+    # Libraries stay at WARNING whatever VEIL_LOG_LEVEL says: SQLAlchemy logs result rows at
+    # DEBUG (personal data), uvicorn's access log the raw URL with its query string (a
+    # search may carry an email). veil.http logs requests by route template instead.
+    for noisy in ("huey", "uvicorn.error", "uvicorn.access", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

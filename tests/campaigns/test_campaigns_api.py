@@ -309,7 +309,11 @@ def test_activity_follows_the_record_even_onto_a_new_profile_after_deletion(
         (opened_id, "Opened Email", ada_id),
         (clicked_id, "Clicked Email", newcomer_id),
     ]
-    assert set(ada_view["activity"][0]) == {"id", "type", "timestamp", "profile_id"}
+    assert set(ada_view["activity"][0]) == {"id", "type", "timestamp", "profile_id", "url"}
+    assert [a["url"] for a in ada_view["activity"]] == [None, LINKS[0]]
+    assert (ada_view["opens"], ada_view["clicks"]) == (1, 1)
+    assert ada_view["activity_profile_ids"] == [newcomer_id]
+    assert ada_view["last_activity_at"] is not None
     grace_view = next(r for r in records["data"] if r["id"] != record_id)
     assert [a["type"] for a in grace_view["activity"]] == ["Opened Email"]
 

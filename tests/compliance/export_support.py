@@ -286,5 +286,5 @@ def veil_server(
             except httpx.HTTPError:
                 return False
 
-        wait_until(up, timeout=60, what="veil serve")
+        wait_until(up, timeout=180, what="veil serve")
         yield base

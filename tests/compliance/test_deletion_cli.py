@@ -1,4 +1,4 @@
-"""`veil delete PROFILE_ID [--workspace ID] --yes [--wait]` and `veil erasure compact`."""
+"""`veil delete PROFILE_ID [--workspace ID] [--yes] [--wait]` and `veil erasure compact`."""
 
 from __future__ import annotations
 
@@ -33,14 +33,29 @@ def status_of(runtime: Runtime, profile_id: str) -> str:
         return session.get_one(Profile, profile_id).status
 
 
-def test_delete_without_yes_refuses_and_changes_nothing(
-    runtime: Runtime, ws: WorkspaceHandle
-) -> None:
+def test_delete_from_a_script_needs_no_flag(runtime: Runtime, ws: WorkspaceHandle) -> None:
+    # SPEC §7 names the command `veil delete PROFILE_ID`: a script's call is its confirmation.
     profile_id = new_profile(runtime, ws)
     result = runner.invoke(app, ["delete", profile_id])
-    assert result.exit_code == 1
-    assert "--yes" in result.output
-    assert status_of(runtime, profile_id) == "active"
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "pending"
+    assert status_of(runtime, profile_id) == "deleted"
+
+
+@pytest.mark.parametrize(("answer", "erased"), [("n\n", False), ("y\n", True)])
+def test_delete_on_a_terminal_asks_first(
+    runtime: Runtime,
+    ws: WorkspaceHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    erased: bool,
+) -> None:
+    profile_id = new_profile(runtime, ws)
+    monkeypatch.setattr("veil.cli.deletions._interactive", lambda: True)
+    result = runner.invoke(app, ["delete", profile_id], input=answer)
+    assert "cannot be undone" in result.output
+    assert (result.exit_code == 0) is erased, result.output
+    assert status_of(runtime, profile_id) == ("deleted" if erased else "active")
 
 
 def test_delete_with_yes_requests_the_erasure(runtime: Runtime, ws: WorkspaceHandle) -> None:

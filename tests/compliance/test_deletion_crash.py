@@ -124,7 +124,7 @@ def test_kill_9_mid_erasure_then_restart_completes(tmp_path: Path) -> None:
 
     first = start_worker(data_dir, log)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 900  # generous: CI shares a loaded machine
         while True:
             progress = read(runtime, request_id).progress
             scrubbed = progress.get("counts", {}).get("events_scrubbed", 0)
@@ -149,7 +149,7 @@ def test_kill_9_mid_erasure_then_restart_completes(tmp_path: Path) -> None:
 
     second = start_worker(data_dir, log)
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900
         while read(runtime, request_id).status != "completed":
             assert time.monotonic() < deadline, "the restarted worker did not finish"
             assert second.poll() is None, "the restarted worker exited"

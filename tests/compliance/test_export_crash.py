@@ -61,7 +61,7 @@ def test_worker_killed_mid_write_then_the_sweep_completes_the_request(
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
             return any(p.stat().st_size > 0 for p in store.glob(".*.part"))
 
-        wait_until(writing, timeout=60, what="the worker to start writing")
+        wait_until(writing, timeout=300, what="the worker to start writing")
         worker.kill()  # SIGKILL: no cleanup of any kind
         worker.wait()
 
@@ -82,7 +82,7 @@ def test_worker_killed_mid_write_then_the_sweep_completes_the_request(
 
         # Once the lease has run out, the sweep hands the request to a worker again.
         lease_end = row.lease_until
-        wait_until(lambda: utcnow() > lease_end, timeout=10, what="the lease to run out")
+        wait_until(lambda: utcnow() > lease_end, timeout=60, what="the lease to run out")
         hour_ago = time.time() - 3600
         os.utime(part, (hour_ago, hour_ago))  # the dead writer's file, long untouched
 
@@ -92,7 +92,7 @@ def test_worker_killed_mid_write_then_the_sweep_completes_the_request(
             return export_row(rt, export_id).status == "ready"
 
         # The sweep may wait out the hold it put on its own earlier message (next_attempt_at).
-        wait_until(completed_by_sweep, timeout=30, what="the sweep to complete the export")
+        wait_until(completed_by_sweep, timeout=300, what="the sweep to complete the export")
         assert not part.exists()
 
         done = export_row(rt, export_id)

@@ -175,6 +175,17 @@ def test_shopify_order_keeps_its_commercial_data() -> None:
     assert scrubber_for(ADA).residue(order) != []
 
 
+def test_a_numeric_postal_code_does_not_make_order_numbers_personal() -> None:
+    # The subject lives at zip 10001; order number 10001 is not their postal code. Scrubbing
+    # leaves numbers alone (only phone digits are personal in a number), and verification
+    # must agree with it, or such a profile could never be verified.
+    subject = Subject(emails=("ada@example.com",), addresses=("10001",))
+    order = {"order_number": 10001, "zip": "10001", "note": "deliver to 10001 NY"}
+    scrubbed = scrubber_for(subject).scrub(order)
+    assert scrubbed == {"order_number": 10001, "note": REDACTED}
+    assert scrubber_for(subject).residue(scrubbed) == []
+
+
 def test_scrubbing_is_idempotent_and_returns_the_same_object_when_clean() -> None:
     scrubber = scrubber_for(ADA)
     order = shopify_order(

@@ -88,3 +88,8 @@ def test_macs_verify_under_current_and_old_keys() -> None:
     assert old.verify_mac("click|tok|https://shop.example.com", tag)
     assert not old.verify_mac("click|tok|https://evil.example.com", tag)
     assert Keyring([NEWER, SECRET], "links").verify_mac("click|tok|https://shop.example.com", tag)
+
+
+def test_a_tag_with_non_ascii_characters_is_refused_not_an_error() -> None:
+    keyring = Keyring([SECRET], "links")
+    assert not keyring.verify_mac("rcp_1|https://shop.example.com/", "\x80é")

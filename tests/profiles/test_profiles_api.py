@@ -28,6 +28,7 @@ def test_post_creates_then_updates_by_identifiers(client: TestClient, ws: Worksp
     assert profile["status"] == "active"
     assert profile["is_contact"] is True
     assert profile["consent"] == {"email": "subscribed", "sms": "unsubscribed"}
+    assert profile["created_at"] == profile["updated_at"]  # a new profile: one moment
 
     updated = client.post(
         "/api/v1/profiles",
@@ -38,6 +39,7 @@ def test_post_creates_then_updates_by_identifiers(client: TestClient, ws: Worksp
     again = updated.json()
     assert again["id"] == profile["id"]
     assert again["last_name"] == "Lovelace"
+    assert again["created_at"] == profile["created_at"] < again["updated_at"]
     assert again["properties"] == {"tier": "gold", "address": {"city": "London"}, "vip": True}
 
 

@@ -1,7 +1,11 @@
 """Append to and verify the per-workspace hash chain of audit entries.
 
-Each entry's hash covers its content and the previous entry's hash, so an edited or removed
-entry breaks the chain at that point. Details hold ids and counts, never personal data.
+Each entry's hash covers its content, its sequence number and the previous entry's hash, so
+an edited entry, or one removed from the middle, breaks the chain at that point; the
+workspace's head (`audit_heads`: newest seq and hash, written with every entry) shows entries
+removed from the end. The database refuses UPDATE and DELETE on the log (triggers, see the
+`reliability_audit` migration): the chain is the evidence for what bypasses that.
+Details hold ids and counts, never personal data.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from veil.audit.repository import AuditRepository
 from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.kit.time import rfc3339, utcnow
-from veil.models import AuditEntry, Workspace
+from veil.models import AuditEntry, AuditHead, Workspace
 
 GENESIS = "0" * 64
 
@@ -54,18 +58,15 @@ def record(
     """Append one entry in the caller's transaction: it commits or rolls back with the action."""
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appends per workspace so the chain has no forks. FOR NO KEY UPDATE, not
-        # FOR UPDATE: the caller's transaction usually inserted a row referencing the
-        # workspace first (a FOR KEY SHARE lock), and FOR UPDATE conflicts with that —
-        # concurrent requests of one workspace deadlocked.
+        # FOR UPDATE: every insert referencing the workspace holds a KEY SHARE lock on its row,
+        # and a transaction that had inserted one (an export request, an event) would deadlock
+        # here against another appender waiting for FOR UPDATE.
         session.execute(
             select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
         )
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash)
-        .where(AuditEntry.workspace_id == workspace_id)
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
+    # Fresh from the database: a session kept across transactions may hold an older head.
+    head = session.get(AuditHead, workspace_id, populate_existing=True)
+    last = (head.seq, head.hash) if head else None
     entry = AuditEntry(
         id=new_id("aud"),
         workspace_id=workspace_id,
@@ -80,6 +81,10 @@ def record(
     )
     entry.hash = _entry_hash(entry)
     session.add(entry)
+    if head is None:
+        session.add(AuditHead(workspace_id=workspace_id, seq=entry.seq, hash=entry.hash))
+    else:
+        head.seq, head.hash = entry.seq, entry.hash
     session.flush()
     return entry
 
@@ -91,9 +96,11 @@ class ChainReport:
     ok: bool
     broken_at_seq: int | None = None
     reason: str | None = None
+    head_hash: str | None = None
 
 
 def verify_chain(session: Session, *, workspace_id: str) -> ChainReport:
+    """Walk the chain from its first entry; the first break found is reported."""
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -112,7 +119,21 @@ def verify_chain(session: Session, *, workspace_id: str) -> ChainReport:
             return ChainReport(workspace_id, count, False, entry.seq, "entry altered")
         prev = entry.hash
         expected_seq += 1
-    return ChainReport(workspace_id, count, True)
+    head = session.get(AuditHead, workspace_id, populate_existing=True)
+    last_seq = expected_seq - 1
+    if head is None and count:
+        return ChainReport(workspace_id, count, False, 1, "chain head missing")
+    if head is not None and head.seq != last_seq:
+        reason = "entries missing at the end" if head.seq > last_seq else "head behind the chain"
+        return ChainReport(workspace_id, count, False, min(head.seq, last_seq) + 1, reason)
+    if head is not None and head.hash != prev:
+        return ChainReport(workspace_id, count, False, last_seq, "head hash mismatch")
+    return ChainReport(workspace_id, count, True, head_hash=prev if count else None)
+
+
+def workspace_ids(session: Session) -> list[str]:
+    """Every workspace, for verifying all chains (an operator's command, not a tenant's)."""
+    return list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
 
 
 def count_entries(session: Session, *, workspace_id: str) -> int:

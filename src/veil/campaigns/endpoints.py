@@ -108,7 +108,11 @@ def list_recipients(
     return RecipientPage(
         data=[
             RecipientRead.build(
-                v.recipient, open_url=v.open_url, click_urls=v.click_urls, activity=v.activity
+                v.recipient,
+                open_url=v.open_url,
+                click_urls=v.click_urls,
+                activity=v.activity,
+                summary=v.summary,
             )
             for v in views
         ],

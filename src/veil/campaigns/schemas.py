@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from veil.campaigns.service import Activity
 from veil.kit.time import rfc3339
 from veil.models import Campaign, Event, Recipient
 
@@ -99,14 +100,17 @@ class ActivityRead(BaseModel):
     timestamp: str
     # After the recipient's profile was deleted, activity lands on a new profile (SPEC §2).
     profile_id: str
+    url: str | None = Field(default=None, description="The clicked link (clicks only).")
 
     @classmethod
     def build(cls, event: Event) -> ActivityRead:
+        url = (event.properties or {}).get("url")
         return cls(
             id=event.id,
             type=event.type,
             timestamp=rfc3339(event.timestamp) or "",
             profile_id=event.profile_id,
+            url=url if isinstance(url, str) else None,
         )
 
 
@@ -121,6 +125,13 @@ class RecipientRead(BaseModel):
     sent_at: str
     open_url: str
     click_urls: dict[str, str]
+    opens: int = Field(description="Opened Email events of this message (docs/integrations.md).")
+    clicks: int = Field(description="Clicked Email / Clicked SMS events of this message.")
+    last_activity_at: str | None
+    activity_profile_ids: list[str] = Field(
+        description="Profiles other than profile_id that this message's activity landed on "
+        "(a new profile after the recipient's was deleted)."
+    )
     activity: list[ActivityRead]
 
     @classmethod
@@ -131,6 +142,7 @@ class RecipientRead(BaseModel):
         open_url: str,
         click_urls: dict[str, str],
         activity: list[Event],
+        summary: Activity,
     ) -> RecipientRead:
         return cls(
             id=recipient.id,
@@ -143,6 +155,10 @@ class RecipientRead(BaseModel):
             sent_at=rfc3339(recipient.sent_at) or "",
             open_url=open_url,
             click_urls=click_urls,
+            opens=summary.opens,
+            clicks=summary.clicks,
+            last_activity_at=rfc3339(summary.last_at),
+            activity_profile_ids=list(summary.other_profile_ids),
             activity=[ActivityRead.build(e) for e in activity],
         )
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -27,6 +28,11 @@ from veil.kit.time import utcnow
 from veil.models import Campaign, Event, Recipient
 
 KINDS = ("campaign", "flow")
+# Tracking events (veil.integrations.tracking records them; activity summaries count them).
+OPENED_EMAIL = "Opened Email"
+CLICKED = {"email": "Clicked Email", "sms": "Clicked SMS"}
+OPEN_TYPES = (OPENED_EMAIL,)
+CLICK_TYPES = tuple(CLICKED.values())
 CHANNELS = ("email", "sms")
 SENT = "sent"
 _INSERT_CHUNK = 1000
@@ -159,11 +165,40 @@ def send_campaign(
 
 
 @dataclass
+class Activity:
+    """Opens, clicks and last activity of one message, from the events pointing at it."""
+
+    opens: int = 0
+    clicks: int = 0
+    last_at: datetime | None = None
+    # Profiles other than the recipient's own that this message's activity landed on
+    # (after an erasure, a click on an old link lands on a new profile, SPEC §2).
+    other_profile_ids: list[str] = field(default_factory=list)
+
+
+def summarize_activity(recipient: Recipient, events: list[Event]) -> Activity:
+    activity = Activity()
+    for event in events:
+        if event.type in OPEN_TYPES:
+            activity.opens += 1
+        elif event.type in CLICK_TYPES:
+            activity.clicks += 1
+        if activity.last_at is None or event.timestamp > activity.last_at:
+            activity.last_at = event.timestamp
+        if event.profile_id != recipient.profile_id and (
+            event.profile_id not in activity.other_profile_ids
+        ):
+            activity.other_profile_ids.append(event.profile_id)
+    return activity
+
+
+@dataclass
 class RecipientView:
     recipient: Recipient
     open_url: str
     click_urls: dict[str, str]
     activity: list[Event]
+    summary: Activity
 
 
 def list_recipients(
@@ -204,6 +239,7 @@ def list_recipients(
                 for url in campaign.links or []
             },
             activity=activity.get(r.id, []),
+            summary=summarize_activity(r, activity.get(r.id, [])),
         )
         for r in rows
     ]

@@ -11,17 +11,27 @@ import typer
 erasure_app = typer.Typer(help="Operator commands around erasure.", no_args_is_help=True)
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def delete(
     profile_id: Annotated[str, typer.Argument(help="The profile to erase.")],
     workspace: Annotated[
         str | None, typer.Option("--workspace", help="Workspace id (checked when given).")
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Skip the confirmation question on a terminal.")
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Erase now in this process instead of the worker.")
     ] = False,
 ) -> None:
-    """Erase a profile's personal data (SPEC §5); prints the deletion request as JSON."""
+    """Erase a profile's personal data (SPEC §5); prints the deletion request as JSON.
+
+    On a terminal it asks first (unless --yes); from a script (stdin not a terminal) the command
+    itself is the confirmation, as SPEC §7 has it: `veil delete PROFILE_ID`.
+    """
     from veil.cli.main import _migrate, _runtime, fail
     from veil.compliance.deletions.erasure import run_deletion
     from veil.compliance.deletions.schemas import DeletionRead
@@ -32,11 +42,12 @@ def delete(
 
     runtime = _runtime()
     _migrate(runtime)
-    if not yes:
-        if not sys.stdin.isatty():
-            fail("deleting a profile cannot be undone; add --yes to confirm")
-        if not typer.confirm(f"Erase profile {profile_id}? This cannot be undone.", default=False):
-            fail("not confirmed; nothing was changed")
+    if (
+        not yes
+        and _interactive()
+        and not typer.confirm(f"Erase profile {profile_id}? This cannot be undone.", default=False)
+    ):
+        fail("not confirmed; nothing was changed")
     try:
         with session_scope(runtime.sessionmaker) as session:
             workspace_id = workspace or find_profile_workspace(session, profile_id)

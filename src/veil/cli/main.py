@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help=True)
 users_app = typer.Typer(help="Create users (logins for the web UI).", no_args_is_help=True)
-keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create API keys; rotate the secret key.", no_args_is_help=True)
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
@@ -266,10 +266,12 @@ def keys_create(
 
 
 def _register_feature_commands() -> None:
-    from veil.cli import deletions, exports
+    from veil.cli import audit, deletions, exports, secret_key
 
     exports.register(app)
     deletions.register(app)
+    audit.register(app)
+    secret_key.register(keys_app)
 
 
 _register_feature_commands()

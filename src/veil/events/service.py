@@ -57,6 +57,8 @@ def _validate(item: EventInput) -> None:
         raise ValidationFailed("type is required.")
     if len(item.type) > MAX_TYPE_LENGTH:
         raise ValidationFailed(f"type is longer than {MAX_TYPE_LENGTH} characters.")
+    if "\x00" in item.type or "\x00" in (item.message_id or ""):
+        raise ValidationFailed("type and messageId must not contain NUL characters.")
     if item.source not in SOURCES:
         raise ValidationFailed("source is not one of api, segment, shopify, tracking.")
     check_properties(item.properties)
@@ -193,8 +195,28 @@ class _Resolutions:
 def record_event(
     session: Session, *, workspace_id: str, item: EventInput, origin: str | None = None
 ) -> Event:
-    _validate(item)
-    return _record(session, workspace_id, item, origin, _Resolutions(session, workspace_id))
+    return EventRecorder(session, workspace_id=workspace_id).record(item, origin=origin)
+
+
+class EventRecorder:
+    """Profiles and events of one incoming stream, one after another in one transaction.
+
+    For callers that interleave profile updates and events (a Segment batch mixing identify
+    and track calls): each plain identity is resolved once, exactly as in record_batch.
+    """
+
+    def __init__(self, session: Session, *, workspace_id: str) -> None:
+        self._session = session
+        self._workspace_id = workspace_id
+        self._resolutions = _Resolutions(session, workspace_id)
+
+    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+        """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
+        return self._resolutions.profile_for(ref, origin=origin)
+
+    def record(self, item: EventInput, *, origin: str | None = None) -> Event:
+        _validate(item)
+        return _record(self._session, self._workspace_id, item, origin, self._resolutions)
 
 
 def _record(

@@ -92,6 +92,8 @@ class Keyring:
         return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
 
     def verify_mac(self, message: str, tag: str) -> bool:
+        if not tag.isascii():  # never a tag of ours; compare_digest refuses non-ASCII str
+            return False
         for key in self._keys.values():
             digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
             expected = base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")

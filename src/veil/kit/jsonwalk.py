@@ -37,6 +37,8 @@ def _check(value: Any, path: str, depth: int) -> None:
                 raise ValidationFailed(f"{path} has a non-string key.")
             if len(key) > 256:
                 raise ValidationFailed(f"{path} has a key longer than 256 characters.")
+            if "\x00" in key:
+                raise ValidationFailed(f"{path} has a key with a NUL character.")
             _check(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -56,3 +58,26 @@ def _check(value: Any, path: str, depth: int) -> None:
             raise ValidationFailed(f"{path} is not a finite number.")
     else:
         raise ValidationFailed(f"{path} has a value that is not JSON.")
+
+
+def find_nul(value: Any, path: str = "body") -> str | None:
+    """The path of the first key or string holding a NUL character, or None.
+
+    PostgreSQL refuses NUL in text and JSONB, SQLite cuts strings at it in places: Veil
+    refuses it at the door rather than store something other than what was sent.
+    """
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return f"a key of {path}"
+            found = find_nul(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_nul(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None

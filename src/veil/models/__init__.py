@@ -2,6 +2,7 @@
 
 from veil.models.api_key import ApiKey
 from veil.models.audit_entry import AuditEntry
+from veil.models.audit_head import AuditHead
 from veil.models.base import Base
 from veil.models.campaign import Campaign
 from veil.models.consent import Consent
@@ -20,6 +21,7 @@ from veil.models.write_key import WriteKey
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "AuditHead",
     "Base",
     "Campaign",
     "Consent",

@@ -16,7 +16,15 @@ from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
 
-@router.post("", response_model=ProfileRead, status_code=201)
+@router.post(
+    "",
+    response_model=ProfileRead,
+    status_code=201,
+    responses={
+        200: {"model": ProfileRead, "description": "an existing profile, updated"},
+        409: {"description": "identifier_conflict: the identifiers belong to two profiles"},
+    },
+)
 def upsert_profile(
     body: ProfileCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> ProfileRead:

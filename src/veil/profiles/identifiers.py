@@ -9,12 +9,22 @@ import phonenumbers
 from veil.errors import ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Digits and the usual formatting, optionally an extension. phonenumbers alone would pull a
+# number out of any text ("call Ada +1 415…", "+14155550143xx") and store it silently.
+_PHONE_TEXT = re.compile(r"^[+＋]?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$", re.IGNORECASE)
+
+
+def _no_nul(value: str, field: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail on insert.
+    if "\x00" in value:
+        raise ValidationFailed(f"{field} contains a NUL character.")
+    return value
 
 
 def normalize_email(value: str | None) -> str | None:
     if value is None:
         return None
-    email = value.strip().lower()
+    email = _no_nul(value, "email").strip().lower()
     if not email:
         return None
     if len(email) > 320 or not _EMAIL.match(email):
@@ -28,6 +38,8 @@ def normalize_phone(value: str | None, *, region: str) -> str | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) > 64 or not _PHONE_TEXT.match(text):
+        raise ValidationFailed("phone may hold only digits, spaces and + ( ) - . / characters.")
     try:
         number = phonenumbers.parse(text, region.upper() or None)
     except phonenumbers.NumberParseException:
@@ -40,7 +52,7 @@ def normalize_phone(value: str | None, *, region: str) -> str | None:
 def normalize_external_id(value: str | int | None) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = _no_nul(str(value), "external_id").strip()
     if not text:
         return None
     if len(text) > 255:

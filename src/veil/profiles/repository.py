@@ -24,7 +24,8 @@ class ProfileRepository:
     def get(self, profile_id: str, *, for_update: bool = False) -> Profile | None:
         stmt = self.statement().where(Profile.id == profile_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # A locked read must see the row as it is now, not as this session last loaded it.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
     def get_many(self, profile_ids: Iterable[str]) -> list[Profile]:

@@ -124,6 +124,8 @@ def _clean_name(value: str | None, field_name: str) -> str | None:
     text = value.strip()
     if len(text) > 200:
         raise ValidationFailed(f"{field_name} is longer than 200 characters.")
+    if "\x00" in text:
+        raise ValidationFailed(f"{field_name} contains a NUL character.")
     return text or None
 
 
@@ -153,7 +155,15 @@ def upsert(
 
     for _attempt in range(5):
         profile = resolve(session, workspace_id=workspace_id, identity=data.identity)
+        if profile is not None:
+            # Lock the row for the merge below: on PostgreSQL two concurrent upserts of one
+            # person would otherwise each write the properties they read, losing the other's.
+            # A deletion that committed meanwhile is seen here, and the person gets a new profile.
+            profile = ProfileRepository(session, workspace_id).get(profile.id, for_update=True)
+            if profile is None or profile.status != ACTIVE:
+                continue
         created = profile is None
+        now = utcnow()
         try:
             with session.begin_nested():
                 if profile is None:
@@ -163,6 +173,7 @@ def upsert(
                         status=ACTIVE,
                         origin=origin,
                         properties={},
+                        created_at=now,
                         **{name: value for name, value in data.identity.items()},
                     )
                     session.add(profile)
@@ -174,7 +185,7 @@ def upsert(
                     profile.last_name = last_name
                 if properties:
                     profile.properties = {**(profile.properties or {}), **properties}
-                profile.updated_at = utcnow()
+                profile.updated_at = now
                 session.flush()
                 for channel, state in data.consent.items():
                     set_consent(

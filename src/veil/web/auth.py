@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
+from veil.auth.limits import limiter
 from veil.kit.ids import new_token
 from veil.kit.ratelimit import RateLimiter
 from veil.web.deps import SESSION_COOKIE, FormAction, runtime_of
@@ -23,7 +23,6 @@ router = APIRouter(route_class=WebRoute)
 
 # Before there is a session, the login form is protected by a double-submit token.
 LOGIN_CSRF_COOKIE = "veil_login_csrf"
-_limiter_lock = threading.Lock()
 
 
 def safe_next(value: str | None) -> str:
@@ -34,13 +33,7 @@ def safe_next(value: str | None) -> str:
 
 
 def _login_limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    with _limiter_lock:
-        limiter: RateLimiter | None = getattr(state, "login_limiter", None)
-        if limiter is None:
-            limiter = RateLimiter(runtime_of(request).settings.login_rate_per_minute)
-            state.login_limiter = limiter
-    return limiter
+    return limiter(request, "login", runtime_of(request).settings.login_rate_per_minute)
 
 
 def _login_page(

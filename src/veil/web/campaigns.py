@@ -69,7 +69,7 @@ def show_campaign(
         queries.RecipientRow(
             recipient=v.recipient,
             profile_active=v.recipient.profile_id in active,
-            activity=queries.summarize_activity(v.recipient, v.activity),
+            activity=v.summary,
         )
         for v in views
     ]

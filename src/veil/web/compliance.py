@@ -21,7 +21,7 @@ from veil.compliance.exports import service as exports
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
-from veil.web.deps import AdminAction, AdminPage, runtime_of
+from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
@@ -47,7 +47,7 @@ def _export_error(exc: VeilError) -> Toast:
 
 @router.post("/profiles/{profile_id}/export", name="export_profile")
 def export_profile(
-    request: Request, session: SessionDep, me: AdminAction, profile_id: str
+    request: Request, session: SessionDep, me: ComplianceAction, profile_id: str
 ) -> Response:
     return run_action(
         request,
@@ -93,7 +93,7 @@ def confirm_delete(
 def delete_profile(
     request: Request,
     session: SessionDep,
-    me: AdminAction,
+    me: ComplianceAction,
     profile_id: str,
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -183,7 +183,7 @@ def download_export(
 
 @router.post("/settings/compliance/exports/{export_id}/retry", name="retry_export")
 def retry_export(
-    request: Request, session: SessionDep, me: AdminAction, export_id: str
+    request: Request, session: SessionDep, me: ComplianceAction, export_id: str
 ) -> Response:
     return run_action(
         request,

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from veil.auth.deps import SessionDep
+from veil.auth.limits import check_compliance_rate
 from veil.errors import Forbidden
 from veil.runtime import Runtime
 from veil.web.security import tokens_match
@@ -82,6 +83,15 @@ def require_admin_action(signed_in: FormAction) -> SignedIn:
 
 
 AdminAction = Annotated[SignedIn, Depends(require_admin_action)]
+
+
+def compliance_admin_action(request: Request, signed_in: AdminAction) -> SignedIn:
+    check_compliance_rate(request, signed_in.workspace_id)
+    return signed_in
+
+
+# An admin's export/deletion form, counted against the workspace's limit like the API's.
+ComplianceAction = Annotated[SignedIn, Depends(compliance_admin_action)]
 
 
 def require_admin_page(signed_in: CurrentUser) -> SignedIn:

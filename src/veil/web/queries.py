@@ -6,31 +6,18 @@ They only read; every rule (who may export, what erasure keeps) lives in the fea
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from veil.campaigns import service as campaign_service
 from veil.campaigns.repository import CampaignRepository
+from veil.campaigns.service import CLICK_TYPES, OPEN_TYPES, Activity, summarize_activity
 from veil.events.repository import EventRepository
 from veil.models import Campaign, Event, Profile, Recipient
 from veil.models.profile import ACTIVE
 from veil.profiles.repository import ProfileRepository
-
-OPEN_TYPES = ("Opened Email",)
-CLICK_TYPES = ("Clicked Email", "Clicked SMS")
-
-
-@dataclass
-class Activity:
-    opens: int = 0
-    clicks: int = 0
-    last_at: datetime | None = None
-    # Profiles other than the recipient's own that this message's activity landed on
-    # (after an erasure, a click on an old link lands on a new profile).
-    other_profile_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,23 +52,6 @@ def campaign_names(session: Session, *, workspace_id: str, ids: set[str]) -> dic
         return {}
     stmt = CampaignRepository(session, workspace_id).statement().where(Campaign.id.in_(ids))
     return {c.id: c.name for c in session.scalars(stmt)}
-
-
-def summarize_activity(recipient: Recipient, events: list[Event]) -> Activity:
-    """Opens, clicks and last activity of one message, from the events pointing at it."""
-    activity = Activity()
-    for event in events:
-        if event.type in OPEN_TYPES:
-            activity.opens += 1
-        elif event.type in CLICK_TYPES:
-            activity.clicks += 1
-        if activity.last_at is None or event.timestamp > activity.last_at:
-            activity.last_at = event.timestamp
-        if event.profile_id != recipient.profile_id and (
-            event.profile_id not in activity.other_profile_ids
-        ):
-            activity.other_profile_ids.append(event.profile_id)
-    return activity
 
 
 def messages_received(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.limits import ComplianceAdmin
 from veil.compliance.deletions import service
 from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
 from veil.errors import ConfirmationRequired
@@ -28,13 +29,14 @@ _ERRORS: dict[int | str, dict[str, str]] = {
         **_ERRORS,
         409: {"description": "profile_deleted"},
         422: {"description": "confirmation_required"},
+        429: {"description": "rate_limited"},
     },
 )
 def delete_profile(
     profile_id: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    principal: AdminOnly,
+    principal: ComplianceAdmin,
     body: Annotated[DeletionConfirm | None, Body()] = None,
 ) -> DeletionRead:
     """Erase a profile's personal data (SPEC §5). Requires `{"confirm": true}`."""

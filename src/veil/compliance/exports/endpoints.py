@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
+from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.errors import ExportExpired, ExportNotReady
@@ -29,10 +30,11 @@ _ERRORS: dict[int | str, dict[str, str]] = {
         **_ERRORS,
         409: {"description": "already_requested or profile_deleted"},
         422: {"description": "not_a_contact"},
+        429: {"description": "rate_limited"},
     },
 )
 def request_export(
-    profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+    profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
 ) -> ExportRead:
     export = service.request_export(
         session,
@@ -125,10 +127,14 @@ def download_export(
     response_model=ExportRead,
     status_code=202,
     summary="Retry a failed export request",
-    responses={**_ERRORS, 409: {"description": "conflict or already_requested"}},
+    responses={
+        **_ERRORS,
+        409: {"description": "conflict or already_requested"},
+        429: {"description": "rate_limited"},
+    },
 )
 def retry_export(
-    export_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+    export_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
 ) -> ExportRead:
     export = service.retry_export(
         session,

@@ -1,0 +1,147 @@
+"""Input checks at the door, for every route at once: NUL characters, bodies that are not JSON.
+
+What it refuses, before any handler runs (so nothing can be stored partially), everywhere but
+on the integration edges (they validate what outside systems send themselves):
+- a NUL character in the path, the query string or an HTML form (PostgreSQL refuses NUL in
+  text, and it is never meant): `422 validation_error`;
+- on the JSON API (`/api/…`): a body that is not JSON (`415 unsupported_media_type`), JSON
+  that is not strict RFC 8259 — NaN, Infinity, numbers that overflow a double, unpaired
+  surrogates, bad UTF-8 (`422 validation_error`) — and a NUL character in any key or string,
+  whose place the message names.
+
+The semantic limits (batch size, nesting depth, property size, string lengths, integer range)
+live with the data they limit: the Pydantic schemas and `veil.kit.jsonwalk.check_properties`.
+Messages name where the problem is, never the value (it may be personal data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from veil.errors import error_body
+from veil.kit.jsonwalk import find_nul
+
+API_PREFIX = "/api/"
+# Integration edges take whatever outside systems send and answer in their own way (a tracking
+# pixel answers a GIF whatever the token, a bad click link is a 400): they check their input
+# themselves (veil.integrations), so the URL check here leaves them alone.
+_OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _media_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            raw: bytes = value
+            return raw.decode("latin-1").split(";", 1)[0].strip().lower()
+    return ""
+
+
+def is_json_media_type(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def json_body_problem(body: bytes) -> str | None:
+    """Why this body is not acceptable JSON for the API, or None."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})."
+    if b"\\u0000" in body:  # JSON must escape NUL; only then is a walk worth it
+        where = find_nul(value)
+        if where:
+            return f"{where} contains a NUL character (\\u0000); Veil does not store it."
+    return None
+
+
+class InputGuardMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path.startswith(_OWN_INPUT_HANDLING):
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").lower()
+        if "\x00" in path or b"%00" in query or b"\x00" in query:
+            await _refuse(send, 422, "validation_error", "The URL contains a NUL character.")
+            return
+        if scope.get("method") not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        media_type = _media_type(scope)
+        api = path.startswith(API_PREFIX)
+        if not api and media_type != _FORM:
+            await self.app(scope, receive, send)
+            return
+
+        body, more = await _read_body(receive)
+        problem: tuple[int, str, str] | None = None
+        if body and api and not is_json_media_type(media_type):
+            problem = (
+                415,
+                "unsupported_media_type",
+                "Send the request body as JSON with 'Content-Type: application/json'.",
+            )
+        elif body and api:
+            message = json_body_problem(body)
+            if message:
+                problem = (422, "validation_error", message)
+        elif body and b"%00" in body.lower():
+            problem = (422, "validation_error", "The form contains a NUL character.")
+        if problem:
+            await _refuse(send, *problem)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await more()
+
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body (BodyLimitMiddleware, outside this one, bounds its size)."""
+    chunks: list[bytes] = []
+    pending: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            pending.append(message)  # a disconnect: hand it on after the body
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+
+    async def more() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return b"".join(chunks), more
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = orjson.dumps(error_body(code, message))
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    start: dict[str, Any] = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,14 @@
+"""Shapes of the Shopify webhook endpoint's answer (bodies are Shopify's, read raw)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class WebhookReceived(BaseModel):
+    status: Literal["processed", "duplicate", "ignored"] = Field(
+        description="processed: stored; duplicate: this X-Shopify-Webhook-Id was seen before; "
+        "ignored: a topic Veil does not use, or a payload naming nobody."
+    )
