@@ -61,7 +61,7 @@ def run(ctx: Context) -> list[Row]:
                 f"{built['download_s']:.2f}s, floor {floor['seconds']:.2f}s"
             )
         for row in (ready, download):
-            row.peak_rss_mib = mib(max(row.extra.pop("rss_runs")))
+            row.peak_rss_mib = mib(max(row.extra.pop("rss_runs", []), default=None))
             row.extra["floor_peak_rss_mib"] = mib(max(floor_rss))
         rows += [ready, download]
     return rows
