@@ -116,18 +116,20 @@ def run(ctx: Context) -> list[Row]:
         f"{sizes.ingest_events:,} events in batches of {sizes.ingest_batch:,}",
         units=sizes.ingest_events,
     )
+    segment_events = min(sizes.ingest_events, sizes.segment_events)
     segment = ctx.row(
         "4 ingestion: POST /v1/batch (Segment)",
-        f"{sizes.ingest_events:,} track calls in batches of {segment_batch:,}",
-        units=sizes.ingest_events,
+        f"{segment_events:,} track calls in batches of {segment_batch:,}",
+        units=segment_events,
     )
-    routes: list[tuple[Row, str, Any, dict[str, str], int]] = [
+    routes: list[tuple[Row, str, Any, dict[str, str], int, int]] = [
         (
             api,
             "/api/v1/events/batch",
             api_body,
             {"Authorization": f"Bearer {ws.admin_key}"},
             sizes.ingest_batch,
+            sizes.ingest_events,
         )
     ]
     env = inst.env(queue_url="memory://")
@@ -135,16 +137,18 @@ def run(ctx: Context) -> list[Row]:
         if segment_available(server.url):
             basic = base64.b64encode(f"{ws.write_key}:".encode()).decode()
             headers = {"Authorization": f"Basic {basic}"}
-            routes.append((segment, SEGMENT_BATCH, segment_body, headers, segment_batch))
+            routes.append(
+                (segment, SEGMENT_BATCH, segment_body, headers, segment_batch, segment_events)
+            )
         else:
             segment.skipped = "/v1/batch not available"
             ctx.log("  skipped: /v1/batch not available")
-        for row, path, build, headers, batch_size in routes:
+        for row, path, build, headers, batch_size, count in routes:
             rss: list[int] = []
             for run_no in range(sizes.runs):
                 seed = 1000 * (len(rss) + 1) + (0 if row is api else 500)
                 gen_run = Generator(ws.id, seed=seed)
-                batch_items = items(gen_run, people, sizes.ingest_events, run=seed)
+                batch_items = items(gen_run, people, count, run=seed)
                 bodies = [build(chunk) for chunk in _chunks(batch_items, batch_size)]
                 server.reset_peak()
                 with httpx.Client(base_url=server.url, headers=headers, timeout=300) as client:
@@ -162,7 +166,7 @@ def run(ctx: Context) -> list[Row]:
                     env,
                     workspace_id=ws.id,
                     seed=seed,
-                    count=sizes.ingest_events,
+                    count=count,
                     batch=batch_size,
                     people=[[p.index, p.profile_id] for p in people],
                 )
@@ -170,8 +174,8 @@ def run(ctx: Context) -> list[Row]:
                 row.floor_runs.append(floor["seconds"])
                 row.extra["body_mib"] = mib(sum(len(b) for b in bodies))
                 ctx.log(
-                    f"  {path} run {run_no + 1}: {sizes.ingest_events / seconds:,.0f} events/s "
-                    f"(floor {sizes.ingest_events / floor['seconds']:,.0f}/s)"
+                    f"  {path} run {run_no + 1}: {count / seconds:,.0f} events/s "
+                    f"(floor {count / floor['seconds']:,.0f}/s)"
                 )
             row.peak_rss_mib = mib(max(rss))
             row.extra["notes"] = "peak RSS of the server process"
