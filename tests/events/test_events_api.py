@@ -230,3 +230,57 @@ def test_profile_events_of_another_workspace_are_not_found(
     assert client.get(f"/api/v1/profiles/{theirs_id}/events", headers=other_ws.member).json()[
         "data"
     ]
+
+
+def test_batch_resolves_known_profiles_and_records_each_message_once(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """Batches resolve known people in bulk: by id, email, phone or external id they land on
+    the existing profile (which is touched), new identifiers create a profile, and a
+    message_id repeated in the batch or sent again later is recorded once."""
+    with runtime.sessionmaker.begin() as session:
+        known = make_profile(
+            session, workspace_id=ws.id, email="known@example.com", phone="+14155550123"
+        )
+        known.external_id = "c-1"
+        gone = make_profile(session, workspace_id=ws.id, email="gone@example.com")
+        gone.status = "deleted"
+        known_id, gone_id, touched_before = known.id, gone.id, known.updated_at
+    refs = [
+        {"email": " KNOWN@example.com"},
+        {"phone": "(415) 555-0123"},
+        {"external_id": "c-1"},
+        {"id": known_id},
+        {"email": "new@example.com"},
+        {"email": "new@example.com"},
+    ]
+    events = [{"type": "Viewed Product", "profile": ref} for ref in refs]
+    events += [
+        {"type": "Placed Order", "profile": {"email": "known@example.com"}, "message_id": "m-1"},
+        {"type": "Placed Order", "profile": {"email": "known@example.com"}, "message_id": "m-1"},
+    ]
+    first = client.post("/api/v1/events/batch", json={"events": events}, headers=ws.member)
+    assert first.status_code == 202, first.text
+    assert first.json() == {"accepted": len(events)}
+    retry = client.post("/api/v1/events/batch", json={"events": events[-1:]}, headers=ws.member)
+    assert retry.status_code == 202
+    with runtime.sessionmaker() as session:
+        rows = session.execute(
+            select(Event.profile_id, Event.message_id).where(Event.workspace_id == ws.id)
+        ).all()
+        profiles = session.scalars(select(Profile).where(Profile.workspace_id == ws.id)).all()
+        touched = session.get_one(Profile, known_id).updated_at
+    assert len(rows) == 7  # 6 views + the order once
+    assert sum(1 for _p, m in rows if m == "m-1") == 1
+    new = [p for p in profiles if p.email == "new@example.com"]
+    assert len(new) == 1 and len(profiles) == 3
+    assert sorted(p for p, _m in rows) == sorted([known_id] * 5 + [new[0].id] * 2)
+    assert touched > touched_before
+
+    deleted = client.post(
+        "/api/v1/events/batch",
+        json={"events": [events[0], {"type": "Viewed Product", "profile": {"id": gone_id}}]},
+        headers=ws.member,
+    )
+    assert_error(deleted, 409, "profile_deleted")
+    assert "events[1]" in deleted.json()["error"]["message"]

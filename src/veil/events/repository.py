@@ -27,6 +27,23 @@ class EventRepository:
     def by_message_id(self, message_id: str) -> Event | None:
         return self.session.scalar(self.statement().where(Event.message_id == message_id))
 
+    def known_message_ids(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys were delivered before (queried in chunks)."""
+        wanted = sorted(set(message_ids))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            known.update(
+                m
+                for m in self.session.scalars(
+                    select(Event.message_id).where(
+                        Event.workspace_id == self.workspace_id,
+                        Event.message_id.in_(wanted[start : start + 500]),
+                    )
+                )
+                if m is not None
+            )
+        return known
+
     def of_recipients(self, recipient_ids: Sequence[str]) -> list[Event]:
         """Campaign activity of these recipient records, oldest first."""
         if not recipient_ids:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
@@ -124,9 +125,59 @@ class _Resolutions:
             self._region = profiles.workspace_region(self.session, self.workspace_id)
         return self._region
 
+    @staticmethod
+    def _key(ref: ProfileRef) -> tuple[str | None, ...]:
+        return (ref.id, ref.email, ref.phone, ref.external_id, ref.anonymous_id)
+
+    def prefetch(self, refs: list[ProfileRef]) -> None:
+        """Resolve a batch's plain references in bulk: by id, and by their one identifier.
+
+        For such a reference `resolve_profile` finds the profile and changes nothing but its
+        `updated_at` (there are no names, traits or other identifiers to attach), so that
+        is all done here, with one query per identifier kind instead of several per person.
+        Anything else — several identifiers, no match yet (a new profile), an unparseable
+        identifier, a deleted profile — is left to `profile_for`, which resolves it one by one
+        and reports errors with the item's index.
+        """
+        by_id: dict[str, tuple[str | None, ...]] = {}
+        by_identity: list[tuple[tuple[str | None, ...], profiles.Identity]] = []
+        for ref in refs:
+            key = self._key(ref)
+            if ref.first_name or ref.last_name or ref.traits or key in self._profiles:
+                continue
+            if ref.id is not None:
+                by_id[ref.id] = key
+                continue
+            try:
+                identity = profiles.Identity.parse(
+                    region=self.region,
+                    email=ref.email,
+                    phone=ref.phone,
+                    external_id=ref.external_id,
+                    anonymous_id=ref.anonymous_id,
+                )
+            except VeilError:
+                continue
+            if len(identity.items()) == 1:
+                by_identity.append((key, identity))
+        repo = ProfileRepository(self.session, self.workspace_id)
+        for known in repo.get_many(list(by_id)):
+            if known.status == ACTIVE:
+                self._profiles[by_id[known.id]] = known
+        found = profiles.resolve_many(
+            self.session,
+            workspace_id=self.workspace_id,
+            identities=[identity for _key, identity in by_identity],
+        )
+        now = utcnow()
+        for (key, _identity), profile in zip(by_identity, found, strict=True):
+            if profile is not None:
+                profile.updated_at = now
+                self._profiles[key] = profile
+
     def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
         plain = not (ref.first_name or ref.last_name or ref.traits)
-        key = (ref.id, ref.email, ref.phone, ref.external_id, ref.anonymous_id)
+        key = self._key(ref)
         if plain and key in self._profiles:
             return self._profiles[key]
         profile = resolve_profile(
@@ -180,21 +231,25 @@ def _record(
         if existing is not None:
             return existing  # delivered before: idempotent
     profile = resolutions.profile_for(item.profile, origin=origin or item.source)
-    event = Event(
-        id=new_id("evt"),
-        workspace_id=workspace_id,
-        profile_id=profile.id,
-        type=item.type.strip(),
-        timestamp=as_utc(item.timestamp) if item.timestamp else utcnow(),
-        received_at=utcnow(),
-        properties=item.properties or {},
-        source=item.source,
-        campaign_id=item.campaign_id,
-        recipient_id=item.recipient_id,
-        message_id=item.message_id,
-    )
+    event = Event(**_event_values(workspace_id, item, profile))
     session.add(event)
     return event
+
+
+def _event_values(workspace_id: str, item: EventInput, profile: Profile) -> dict[str, Any]:
+    return {
+        "id": new_id("evt"),
+        "workspace_id": workspace_id,
+        "profile_id": profile.id,
+        "type": item.type.strip(),
+        "timestamp": as_utc(item.timestamp) if item.timestamp else utcnow(),
+        "received_at": utcnow(),
+        "properties": item.properties or {},
+        "source": item.source,
+        "campaign_id": item.campaign_id,
+        "recipient_id": item.recipient_id,
+        "message_id": item.message_id,
+    }
 
 
 def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]) -> int:
@@ -207,12 +262,26 @@ def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
     resolutions = _Resolutions(session, workspace_id)
+    resolutions.prefetch([item.profile for item in items])
+    # Delivered before (or earlier in this batch): idempotent, recorded once.
+    seen = EventRepository(session, workspace_id).known_message_ids(
+        [item.message_id for item in items if item.message_id is not None]
+    )
+    rows: list[dict[str, Any]] = []
     for index, item in enumerate(items):
+        if item.message_id is not None:
+            if item.message_id in seen:
+                continue
+            seen.add(item.message_id)
         try:
-            _record(session, workspace_id, item, None, resolutions)
+            profile = resolutions.profile_for(item.profile, origin=item.source)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
+        rows.append(_event_values(workspace_id, item, profile))
     session.flush()
+    if rows:
+        # One executemany INSERT instead of a unit of work over thousands of objects.
+        session.execute(insert(Event), rows)
     return len(items)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from veil.models import Profile
 from veil.models.profile import ACTIVE
+
+_IN_CHUNK = 500
 
 
 class ProfileRepository:
@@ -24,11 +28,33 @@ class ProfileRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
+    def get_many(self, profile_ids: Iterable[str]) -> list[Profile]:
+        wanted = sorted(set(profile_ids))
+        found: list[Profile] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found.extend(self.session.scalars(self.statement().where(Profile.id.in_(chunk))))
+        return found
+
     def find_active(self, column: str, value: str) -> Profile | None:
         attr = getattr(Profile, column)
         return self.session.scalar(
             self.statement().where(Profile.status == ACTIVE, attr == value).limit(1)
         )
+
+    def active_by(self, column: str, values: Iterable[str]) -> list[Profile]:
+        """Active profiles whose `column` is one of `values` (queried in chunks)."""
+        attr = getattr(Profile, column)
+        wanted = sorted(set(values))
+        found: list[Profile] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found.extend(
+                self.session.scalars(
+                    self.statement().where(Profile.status == ACTIVE, attr.in_(chunk))
+                )
+            )
+        return found
 
     def search_active(self, query: str | None) -> Select[Profile]:
         stmt = self.statement().where(Profile.status == ACTIVE)

@@ -8,6 +8,7 @@ savepoint and simply resolves again to the winner's row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,24 @@ def resolve(session: Session, *, workspace_id: str, identity: Identity) -> Profi
         if profile is not None:
             return profile
     return None
+
+
+def resolve_many(
+    session: Session, *, workspace_id: str, identities: Sequence[Identity]
+) -> list[Profile | None]:
+    """What `resolve` answers for each identity (same lookup order), with one query per
+    identifier kind instead of one per identity and identifier (batch ingestion)."""
+    repo = ProfileRepository(session, workspace_id)
+    found: dict[tuple[str, str], Profile] = {}
+    for column in LOOKUP_ORDER:
+        values = [v for identity in identities if (v := getattr(identity, column)) is not None]
+        if values:
+            for profile in repo.active_by(column, values):
+                found[(column, getattr(profile, column))] = profile
+    return [
+        next((found[item] for item in identity.items() if item in found), None)
+        for identity in identities
+    ]
 
 
 def _clean_name(value: str | None, field_name: str) -> str | None:

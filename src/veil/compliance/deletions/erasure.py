@@ -71,6 +71,7 @@ COUNT_KEYS = ("events_scrubbed", "recipients_redacted", "consents_deleted", "exp
 
 _ALPHANUMERIC = string.ascii_lowercase + string.digits
 _EVENTS = cast(Table, Event.__table__)
+_RECIPIENTS = cast(Table, Recipient.__table__)
 
 
 class LeaseLost(Exception):
@@ -372,16 +373,27 @@ def _erase_recipients(session: Session, ctx: _Context, progress: Progress) -> No
         .limit(ctx.batch_size)
     ).all()
     now = utcnow()
+    changes: list[dict[str, Any]] = []
     for row in rows:
-        values: dict[str, Any] = {"redacted_at": now}
+        change: dict[str, Any] = {"b_id": row.id, "b_redacted_at": now}
         for column in columns:
-            if getattr(row, column.column) is not None:
-                values[column.column] = _REDACTORS[column.rule]()
+            value = getattr(row, column.column)
+            # Every row gets every column, so one executemany serves the batch; a column
+            # that held nothing stays empty.
+            change[f"b_{column.column}"] = None if value is None else _REDACTORS[column.rule]()
+        changes.append(change)
+    if changes:
         session.execute(
-            update(Recipient)
-            .where(Recipient.id == row.id, Recipient.workspace_id == ctx.claim.workspace_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            update(_RECIPIENTS)
+            .where(
+                _RECIPIENTS.c.id == bindparam("b_id"),
+                _RECIPIENTS.c.workspace_id == ctx.claim.workspace_id,
+            )
+            .values(
+                redacted_at=bindparam("b_redacted_at", type_=_RECIPIENTS.c.redacted_at.type),
+                **{c.column: bindparam(f"b_{c.column}") for c in columns},
+            ),
+            changes,
         )
     progress.add("recipients_redacted", len(rows))
     if len(rows) < ctx.batch_size:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +29,11 @@ MIN_TOKEN_LENGTH = 5  # shorter ids/addresses would match ordinary words
 _PHONE_SEPARATORS = r"\s().\-/_\u2010-\u2015\u2212"
 _DIGIT_RUN = re.compile(rf"\d(?:[{_PHONE_SEPARATORS}]*\d)*")
 _HAS_DIGIT = re.compile(r"\d")
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
+# One erasure sees the same short strings (titles, currencies, statuses, keys) over and over:
+# its matcher remembers up to this many answers for strings up to this long.
+_MEMO_ENTRIES = 20_000
+_MEMO_LENGTH = 128
 
 
 def fold(text: str) -> str:
@@ -44,6 +49,9 @@ def digit_runs(text: str) -> Iterator[str]:
     """Every run of digits joined by phone separators, as plain ASCII digits."""
     for match in _DIGIT_RUN.finditer(text):
         run = match.group()
+        if run.isascii():
+            yield _NOT_ASCII_DIGIT.sub("", run)
+            continue
         yield "".join(
             ch if ch.isascii() else str(unicodedata.decimal(ch, 0)) for ch in run if ch.isdecimal()
         )
@@ -164,12 +172,22 @@ class SubjectMatcher:
         self._pattern = (
             re.compile("|".join(_bounded(p) for p in dict.fromkeys(patterns))) if patterns else None
         )
+        self._memo: dict[str, bool] = {}
 
     @property
     def is_empty(self) -> bool:
         return not (self._needles or self._phone_digits or self._pattern)
 
     def in_text(self, text: str) -> bool:
+        known = self._memo.get(text)
+        if known is not None:
+            return known
+        found = self._search(text)
+        if len(text) <= _MEMO_LENGTH and len(self._memo) < _MEMO_ENTRIES:
+            self._memo[text] = found
+        return found
+
+    def _search(self, text: str) -> bool:
         folded = fold(text)
         if any(needle in folded for needle in self._needles):
             return True
@@ -185,7 +203,8 @@ class SubjectMatcher:
         return self._contains_phone_digits(str(value))
 
     def _contains_phone_digits(self, text: str) -> bool:
-        if not _HAS_DIGIT.search(text):
+        # A run of at least _min_digits digits needs at least that many characters.
+        if len(text) < self._min_digits or not _HAS_DIGIT.search(text):
             return False
         for run in digit_runs(text):
             if len(run) >= self._min_digits and any(d in run for d in self._phone_digits):
@@ -200,6 +219,9 @@ class Scrubber:
     keys: PiiKeys
     matcher: SubjectMatcher
     redacted: str = REDACTED
+    _personal_keys: dict[tuple[str, bool], bool] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def scrub(self, value: JSON) -> JSON:
         """A scrubbed copy; the very same object when nothing in it was personal."""
@@ -230,6 +252,15 @@ class Scrubber:
         return out if changed else obj
 
     def key_is_personal(self, key: str, *, personal_context: bool) -> bool:
+        memo = (key, personal_context)
+        known = self._personal_keys.get(memo)
+        if known is None:
+            known = self._key_is_personal(key, personal_context=personal_context)
+            if len(self._personal_keys) < _MEMO_ENTRIES:
+                self._personal_keys[memo] = known
+        return known
+
+    def _key_is_personal(self, key: str, *, personal_context: bool) -> bool:
         if self.keys.matches(key):
             return True
         if personal_context and self.keys.is_contextual_name(key):

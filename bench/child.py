@@ -1,0 +1,367 @@
+"""`python -m bench.child TASK ARGS_JSON`: one measured job in a fresh process.
+
+The process connects and imports everything first, then resets its peak RSS counter (VmHWM)
+so the reported peak belongs to the job alone, runs the job with the jobs queue in memory
+(`runtime.queue.drain()`, as the tests do), and prints one JSON line: seconds, peak RSS and
+what the job produced. Floors run here too, under the same conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.measure import read_hwm, reset_hwm
+from veil.compliance.deletions import service as deletions
+from veil.compliance.exports import service as exports
+from veil.config import Settings
+from veil.db import session_scope
+from veil.models import DeletionRequest, ExportRequest
+from veil.runtime import Runtime
+from veil.worker.queue import load_feature_tasks
+
+Task = Callable[[Runtime, dict[str, Any]], dict[str, Any]]
+TASKS: dict[str, Task] = {}
+
+
+def task(fn: Task) -> Task:
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
+    """(seconds, peak RSS during the call, result)."""
+    reset_hwm()
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, read_hwm(), value
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+@task
+def export(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """Request → ready (request committed, job run), then the download streamed to a file."""
+    ws, pid = args["workspace_id"], args["profile_id"]
+
+    def request_and_build() -> str:
+        with session_scope(runtime.sessionmaker) as session:
+            export_id = exports.request_export(
+                session,
+                runtime=runtime,
+                workspace_id=ws,
+                profile_id=pid,
+                requested_by="bench",
+                actor="bench",
+            ).id
+        runtime.queue.drain()
+        return export_id
+
+    ready_s, ready_rss, export_id = _timed(request_and_build)
+    with session_scope(runtime.sessionmaker) as session:
+        row = session.get_one(ExportRequest, export_id)
+        if row.status != "ready":
+            raise RuntimeError(f"export ended {row.status}: {row.last_error}")
+        events, size = row.event_count, row.file_size
+
+    target = Path(args["out"])
+
+    def download() -> int:
+        written = 0
+        with session_scope(runtime.sessionmaker) as session:
+            prepared = exports.download(
+                session, runtime=runtime, workspace_id=ws, export_id=export_id, actor="bench"
+            )
+        with target.open("wb") as out:
+            for chunk in prepared.chunks:
+                out.write(chunk)
+                written += len(chunk)
+        return written
+
+    download_s, download_rss, written = _timed(download)
+    target.unlink()
+    return {
+        "seconds": ready_s,
+        "rss": ready_rss,
+        "download_s": download_s,
+        "download_rss": download_rss,
+        "events": events,
+        "file_size": size,
+        "document_bytes": written,
+    }
+
+
+@task
+def export_floor(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """The cheapest way to the same document body: one bare SELECT of the same rows through
+    the driver, each row written with orjson (the stored JSON spliced in as is), to a file."""
+    ws, pid = args["workspace_id"], args["profile_id"]
+    target = Path(args["out"])
+    postgres = runtime.engine.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    properties = "properties::text" if postgres else "properties"
+    sql = (
+        f"SELECT id, type, timestamp, source, {properties}, campaign_id FROM events "
+        f"WHERE workspace_id = {mark} AND profile_id = {mark} ORDER BY timestamp, id"
+    )
+
+    def run() -> int:
+        raw = runtime.engine.raw_connection()
+        rows = 0
+        try:
+            # PostgreSQL: a server-side cursor, so memory stays flat like the export's.
+            cursor = raw.cursor(name="floor") if postgres else raw.cursor()
+            cursor.execute(sql, (ws, pid))
+            with target.open("wb") as out:
+                out.write(b"[")
+                separator = b""
+                while batch := cursor.fetchmany(2000):
+                    for event_id, type_, at, source, props, campaign_id in batch:
+                        out.write(
+                            separator
+                            + orjson.dumps(
+                                {
+                                    "id": event_id,
+                                    "type": type_,
+                                    "timestamp": at,
+                                    "source": source,
+                                    "properties": orjson.Fragment(props),
+                                    "campaign_id": campaign_id,
+                                }
+                            )
+                        )
+                        separator = b","
+                    rows += len(batch)
+                out.write(b"]")
+            cursor.close()
+        finally:
+            raw.rollback()
+            raw.close()
+        return rows
+
+    seconds, rss, rows = _timed(run)
+    target.unlink()
+    return {"seconds": seconds, "rss": rss, "events": rows}
+
+
+# -- deletion ------------------------------------------------------------------------------------
+
+
+def _request_deletion(runtime: Runtime, ws: str, pid: str) -> str:
+    with session_scope(runtime.sessionmaker) as session:
+        return deletions.request_deletion(
+            session,
+            runtime=runtime,
+            workspace_id=ws,
+            profile_id=pid,
+            requested_by="bench",
+            actor="bench",
+        ).id
+
+
+def _completed(runtime: Runtime, request_ids: list[str]) -> list[dict[str, Any]]:
+    summaries = []
+    with session_scope(runtime.sessionmaker) as session:
+        for request_id in request_ids:
+            row = session.get_one(DeletionRequest, request_id)
+            if row.status != "completed" or not (row.summary or {}).get("verified"):
+                raise RuntimeError(f"deletion ended {row.status}: {row.last_error}")
+            summaries.append(row.summary)
+    return summaries
+
+
+@task
+def deletion(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """Request → completed (and verified) for one profile."""
+    ws, pid = args["workspace_id"], args["profile_id"]
+
+    def run() -> str:
+        request_id = _request_deletion(runtime, ws, pid)
+        runtime.queue.drain()
+        return request_id
+
+    seconds, rss, request_id = _timed(run)
+    (summary,) = _completed(runtime, [request_id])
+    return {"seconds": seconds, "rss": rss, "summary": summary}
+
+
+def _update_pass_sql(postgres: bool) -> list[str]:
+    mark = "%s" if postgres else "?"
+    scope = f"workspace_id = {mark} AND profile_id = {mark}"
+    return [
+        f"UPDATE events SET properties = properties, type = type WHERE {scope}",
+        f"UPDATE recipients SET email = email, phone = phone WHERE {scope}",
+    ]
+
+
+@task
+def deletion_floor(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """One bare UPDATE pass over the same rows (every event and recipient record of the
+    profile rewritten in place, values unchanged), one transaction."""
+    postgres = runtime.engine.dialect.name == "postgresql"
+    statements = _update_pass_sql(postgres)
+    ids: list[str] = args.get("profile_ids") or [args["profile_id"]]
+    ws = args["workspace_id"]
+
+    def run() -> int:
+        raw = runtime.engine.raw_connection()
+        touched = 0
+        try:
+            cursor = raw.cursor()
+            for pid in ids:  # one transaction per profile: each deletion commits on its own
+                if not postgres:
+                    cursor.execute("BEGIN IMMEDIATE")
+                for statement in statements:
+                    cursor.execute(statement, (ws, pid))
+                    touched += max(cursor.rowcount, 0)
+                if postgres:
+                    raw.commit()
+                else:
+                    cursor.execute("COMMIT")
+            cursor.close()
+        finally:
+            raw.close()
+        return touched
+
+    seconds, rss, touched = _timed(run)
+    return {"seconds": seconds, "rss": rss, "rows": touched}
+
+
+@task
+def bulk_deletion(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """Many deletions end to end: each requested in its own transaction (as the API does),
+    then every job run; seconds until the last one completed."""
+    ws, ids = args["workspace_id"], args["profile_ids"]
+    timings: dict[str, float] = {}
+
+    def run() -> list[str]:
+        started = time.perf_counter()
+        request_ids = [_request_deletion(runtime, ws, pid) for pid in ids]
+        timings["requests_s"] = time.perf_counter() - started
+        runtime.queue.drain(max_tasks=len(ids) + 10)
+        return request_ids
+
+    seconds, rss, request_ids = _timed(run)
+    summaries = _completed(runtime, request_ids)
+    return {
+        "seconds": seconds,
+        "rss": rss,
+        "deletions": len(summaries),
+        "events_scrubbed": sum(s.get("events_scrubbed", 0) for s in summaries),
+        **timings,
+    }
+
+
+# -- ingestion -----------------------------------------------------------------------------------
+
+
+@task
+def ingest_floor(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """executemany INSERT of the rows the API stored (profiles already resolved, JSON by
+    orjson), one transaction per batch, through the driver."""
+    from datetime import datetime
+
+    from bench.datagen import Generator, _converter
+    from bench.scenarios.ingestion import items
+    from veil.models import Event
+
+    ws = args["workspace_id"]
+    template = Generator(ws, seed=0)
+    people = []
+    for index, profile_id in args["people"]:
+        person = template.person(index, tag="m")
+        people.append(type(person)(**{**person.__dict__, "profile_id": profile_id}))
+    gen = Generator(ws, seed=args["seed"])
+    source = items(gen, people, args["count"], run=args["seed"])
+    engine = runtime.engine
+    postgres = engine.dialect.name == "postgresql"
+    table = Event.__table__
+    names = list(table.c.keys())
+    convert = [_converter(table.c[name], engine.dialect) for name in names]
+    rows = []
+    for item in source:
+        at = datetime.fromisoformat(item.timestamp.replace("Z", "+00:00"))
+        values = {
+            "id": gen.ids("evt"),
+            "workspace_id": ws,
+            "profile_id": item.person.profile_id,
+            "type": item.type,
+            "timestamp": at,
+            "received_at": at,
+            "properties": item.properties,
+            "source": "api",
+            "campaign_id": None,
+            "recipient_id": None,
+            "message_id": None,
+        }
+        rows.append(values)
+    if postgres:
+        marks = ", ".join("%s::jsonb" if n == "properties" else "%s" for n in names)
+    else:
+        marks = ", ".join("?" for _ in names)
+    sql = f"INSERT INTO events ({', '.join(names)}) VALUES ({marks})"
+    size = args["batch"]
+
+    def run() -> int:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for start in range(0, len(rows), size):
+                # Serialising is part of the work (the API gets objects, not JSON text).
+                batch = [
+                    tuple(fn(row[name]) for name, fn in zip(names, convert, strict=True))
+                    for row in rows[start : start + size]
+                ]
+                if not postgres:
+                    cursor.execute("BEGIN IMMEDIATE")
+                cursor.executemany(sql, batch)
+                if postgres:
+                    raw.commit()
+                else:
+                    cursor.execute("COMMIT")
+            cursor.close()
+        finally:
+            raw.close()
+        return len(rows)
+
+    seconds, rss, count = _timed(run)
+    return {"seconds": seconds, "rss": rss, "events": count}
+
+
+# -- profiling -----------------------------------------------------------------------------------
+
+
+def _profiled(name: str, runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    answer = TASKS[name](runtime, args)
+    profiler.stop()
+    Path(args["profile_out"]).write_text(profiler.output_text(unicode=True, show_all=False))
+    return answer
+
+
+def main() -> None:
+    name, raw_args = sys.argv[1], sys.argv[2]
+    args: dict[str, Any] = json.loads(raw_args)
+    load_feature_tasks()
+    runtime = Runtime(Settings(queue_url="memory://"))
+    with runtime.engine.connect():  # connected and imported before anything is measured
+        pass
+    answer = (
+        _profiled(name, runtime, args) if args.get("profile_out") else TASKS[name](runtime, args)
+    )
+    runtime.dispose()
+    print(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    main()

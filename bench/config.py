@@ -1,0 +1,82 @@
+"""Sizes of `make bench` (quick) and `make bench-full` (everything the issue asks for)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    export_events: tuple[int, ...]
+    deletion_events: tuple[int, ...]
+    deletion_recipients: int
+    bulk_profiles: int
+    bulk_events: int
+    ingest_events: int
+    ingest_batch: int
+    load_profiles: int
+    load_seconds: float
+    load_concurrency: int
+    e2e_contacts: int
+    e2e_max_events: int
+    # Segment's /v1/batch records call by call (150 to 350 calls/s here): fewer of them.
+    segment_events: int = 10**9
+    # Erasing 10^6 events takes minutes per run: sizes from here on run once, and are left
+    # out on PostgreSQL above `deletion_pg_max` (BENCHMARKS.md says what did not fit).
+    deletion_single_run_from: int = 10**9
+    deletion_pg_max: int = 10**9
+
+
+QUICK = Sizes(
+    runs=3,
+    export_events=(1_000, 10_000),
+    deletion_events=(1_000, 10_000),
+    deletion_recipients=1_000,
+    bulk_profiles=100,
+    bulk_events=50,
+    ingest_events=5_000,
+    ingest_batch=1_000,
+    load_profiles=2_000,
+    load_seconds=3,
+    load_concurrency=8,
+    e2e_contacts=20,
+    e2e_max_events=1_000,
+    segment_events=2_000,
+)
+
+FULL = Sizes(
+    runs=3,
+    export_events=(10_000, 100_000, 1_000_000),
+    deletion_events=(10_000, 100_000, 1_000_000),
+    deletion_recipients=10_000,
+    bulk_profiles=1_000,
+    bulk_events=50,
+    ingest_events=50_000,
+    ingest_batch=1_000,
+    load_profiles=100_000,
+    load_seconds=10,
+    load_concurrency=8,
+    e2e_contacts=100,
+    e2e_max_events=1_000,
+    segment_events=10_000,
+    deletion_single_run_from=1_000_000,
+    deletion_pg_max=100_000,
+)
+
+# The smoke test's sizes: everything runs, nothing is worth timing.
+TINY = Sizes(
+    runs=1,
+    export_events=(50,),
+    deletion_events=(50,),
+    deletion_recipients=5,
+    bulk_profiles=3,
+    bulk_events=5,
+    ingest_events=20,
+    ingest_batch=10,
+    load_profiles=10,
+    load_seconds=0.5,
+    load_concurrency=2,
+    e2e_contacts=2,
+    e2e_max_events=20,
+)
