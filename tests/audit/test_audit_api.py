@@ -22,7 +22,7 @@ def _make_activity(client: TestClient, ws: WorkspaceHandle) -> None:
     client.post(f"/api/v1/campaigns/{campaign['id']}/send", headers=ws.admin)
     key = client.post("/api/v1/workspace/keys", json={"role": "member"}, headers=ws.admin).json()
     client.delete(f"/api/v1/workspace/keys/{key['id']}", headers=ws.admin)
-    client.patch("/api/v1/workspace/settings", json={"pii_keys": ["vat"]}, headers=ws.admin)
+    client.patch("/api/v1/workspace/settings", json={"pii_keys": ["vat_number"]}, headers=ws.admin)
 
 
 def test_admin_reads_the_log_newest_first(
@@ -46,7 +46,7 @@ def test_admin_reads_the_log_newest_first(
     assert sent["actor"].startswith("key:key_")
     assert sent["created_at"].endswith("Z")
     # Ids and counts only: nobody's email or the workspace's settings values.
-    assert "ada@example.com" not in response.text and "vat" not in response.text
+    assert "ada@example.com" not in response.text and "vat_number" not in response.text
     with runtime.sessionmaker() as session:
         assert verify_chain(session, workspace_id=ws.id).ok
 
