@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     export_ttl: timedelta = timedelta(days=7)
     sweep_interval: timedelta = timedelta(seconds=60)
     job_lease: timedelta = timedelta(minutes=5)
+    # How long delivery ids (Segment messageId, Shopify webhook id, open counters) are kept
+    # for de-duplication; the sweep prunes older ones.
+    dedup_retention: timedelta = timedelta(days=7)
     job_max_attempts: int = 5
     max_body_bytes: int = 5 * 1024 * 1024
     log_level: str = "INFO"
@@ -51,7 +54,7 @@ class Settings(BaseSettings):
     # Force cookies `Secure` even when the request itself arrived over HTTP (behind TLS proxies).
     cookie_secure: bool | None = None
 
-    @field_validator("export_ttl", "sweep_interval", "job_lease", mode="before")
+    @field_validator("export_ttl", "sweep_interval", "job_lease", "dedup_retention", mode="before")
     @classmethod
     def _duration(cls, value: object) -> timedelta:
         if isinstance(value, str | int | float | timedelta):

@@ -1,4 +1,5 @@
-"""Idempotency keys of incoming deliveries (Shopify webhook ids), unique per workspace and scope."""
+"""Idempotency keys of incoming deliveries (Segment messageIds, Shopify webhook ids, opens),
+unique per workspace and scope; pruned after VEIL_DEDUP_RETENTION (indexed by created_at)."""
 
 from __future__ import annotations
 
@@ -19,4 +20,4 @@ class DedupKey(Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -49,7 +49,8 @@ def register_sweeper(name: str) -> Callable[[Sweeper], Sweeper]:
 
 def load_feature_tasks() -> None:
     """Import every module that registers jobs, so a bare `veil worker` knows them all."""
-    import veil.compliance.tasks  # noqa: F401
+    import veil.compliance.tasks
+    import veil.integrations.tasks  # noqa: F401
 
 
 class SecureSqliteStorage(SqliteStorage):
