@@ -26,7 +26,13 @@ from tests.compliance.export_support import (
     request_export,
 )
 from tests.conftest import run_jobs
-from tests.fixtures.factories import WorkspaceHandle, make_profile
+from tests.fixtures.factories import (
+    WorkspaceHandle,
+    make_campaign,
+    make_event,
+    make_profile,
+    make_recipient,
+)
 from veil.compliance.exports import writer
 from veil.compliance.exports.writer import _EVENTS
 from veil.db import read_only_session
@@ -329,3 +335,64 @@ def test_postgresql_timestamps_in_another_session_zone_come_out_in_utc() -> None
     written = orjson.dumps(writer._postgres_timestamp(at), option=orjson.OPT_UTC_Z)
     assert written == b'"2025-06-02T06:30:00.000007Z"'
     assert written == orjson.dumps(rfc3339(at))
+
+
+def test_message_activity_is_this_messages_events_oldest_first(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """Each message lists its own opens and clicks (this profile's), oldest first, with the
+    url when it is a string; a long history around them changes nothing."""
+    base = datetime(2025, 5, 1, 8, 0, 0, tzinfo=UTC)
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=ws.id, email="reader@example.com")
+        other = make_profile(session, workspace_id=ws.id, email="forwarded@example.com")
+        campaign = make_campaign(session, workspace_id=ws.id, name="Spring")
+        first = make_recipient(session, campaign=campaign, profile=profile, sent_at=base)
+        second = make_recipient(
+            session, campaign=campaign, profile=profile, sent_at=base + timedelta(hours=1)
+        )
+
+        def track(who: Any, recipient: Any, minutes: int, micro: int, props: Any) -> str:
+            return make_event(
+                session,
+                profile=who,
+                type="Clicked Email" if props else "Opened Email",
+                source="tracking",
+                timestamp=base + timedelta(minutes=minutes, microseconds=micro),
+                properties=props,
+                campaign_id=campaign.id,
+                recipient_id=recipient.id,
+            ).id
+
+        for minute in range(300):  # history that is not activity
+            make_event(session, profile=profile, timestamp=base + timedelta(minutes=minute))
+        late_click = track(profile, first, 90, 0, {"url": "https://shop.example.com/ü"})
+        open_first = track(profile, first, 5, 250, {})
+        odd_url = track(profile, second, 70, 999999, {"url": 42})
+        track(other, first, 6, 0, {"url": "https://shop.example.com/forwarded"})
+        profile_id = profile.id
+    doc = _export(client, runtime, ws, profile_id)
+    by_id = {m["id"]: m["activity"] for m in doc["messages"]}
+    assert [m["id"] for m in doc["messages"]] == [first.id, second.id]
+    assert by_id[first.id] == [
+        {
+            "id": open_first,
+            "type": "Opened Email",
+            "timestamp": "2025-05-01T08:05:00.000250Z",
+            "url": None,
+        },
+        {
+            "id": late_click,
+            "type": "Clicked Email",
+            "timestamp": "2025-05-01T09:30:00Z",
+            "url": "https://shop.example.com/ü",
+        },
+    ]
+    assert by_id[second.id] == [
+        {
+            "id": odd_url,
+            "type": "Clicked Email",
+            "timestamp": "2025-05-01T09:10:00.999999Z",
+            "url": None,
+        }
+    ]
