@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
-from sqlalchemy import insert
+from sqlalchemy import Text, cast, insert, select, text
+from sqlalchemy.dialects import sqlite
 
 from tests.compliance.export_support import (
     EMAIL,
@@ -23,8 +26,16 @@ from tests.compliance.export_support import (
     request_export,
 )
 from tests.conftest import run_jobs
-from tests.fixtures.factories import WorkspaceHandle, make_profile
+from tests.fixtures.factories import (
+    WorkspaceHandle,
+    make_campaign,
+    make_event,
+    make_profile,
+    make_recipient,
+)
 from veil.compliance.exports import writer
+from veil.compliance.exports.writer import _EVENTS
+from veil.db import read_only_session
 from veil.kit.ids import new_id
 from veil.kit.time import rfc3339, utcnow
 from veil.models import Event
@@ -195,3 +206,193 @@ def test_only_this_profiles_data_is_in_the_file(
             assert event_id.encode() not in raw
         assert foreign.recipient_id.encode() not in raw
     assert b"neighbour@example.com" not in raw
+
+
+# Input timestamps in several zones and precisions; the document has each in UTC, RFC 3339.
+_INPUT_TIMES = [
+    "2025-03-30T01:59:59.999999+01:00",
+    "2025-03-30T00:59:59.999999Z",  # the same instant as the one above, written in UTC
+    "2025-06-01T23:30:00-07:00",
+    "2025-06-02T06:30:00.000001Z",
+    "2025-12-31T23:59:59.5+05:45",
+    "2024-02-29T12:00:00+00:00",
+    "2025-01-01T00:00:00.120000-03:30",
+    "2025-07-15T10:11:12.654321+14:00",
+]
+
+
+def _zoned_events(client: TestClient, runtime: Runtime, ws: WorkspaceHandle) -> tuple[str, bytes]:
+    """A profile whose events came in with _INPUT_TIMES and non-ASCII text, and the bytes
+    its events array must have: each event as orjson writes {id, type, timestamp (rfc3339 of
+    the input instant, in UTC), source, properties (the stored JSON text), campaign_id},
+    ordered by (instant, id)."""
+    with runtime.sessionmaker.begin() as session:
+        profile_id = make_profile(session, workspace_id=ws.id, email="zones@example.com").id
+    instants: dict[str, datetime] = {}
+    for index, at in enumerate(_INPUT_TIMES):
+        response = client.post(
+            "/api/v1/events",
+            headers=ws.admin,
+            json={
+                "type": "Commande passée ✓" if index % 2 else "Viewed Product",
+                "profile": {"id": profile_id},
+                "timestamp": at,
+                "properties": {
+                    "note": f'Grüße — 東京 🚚 "quoted" \\ {index}',
+                    "nested": {"ü": [1.5, None, True, "\u2028"]},
+                },
+            },
+        )
+        assert response.status_code == 202, response.text
+        instants[response.json()["id"]] = datetime.fromisoformat(at).astimezone(UTC)
+    with runtime.sessionmaker() as session:
+        stored = session.execute(
+            select(Event.id, Event.type, Event.source, cast(Event.properties, Text)).where(
+                Event.profile_id == profile_id
+            )
+        ).all()
+    assert {row[0] for row in stored} == set(instants)
+    expected = b",".join(
+        orjson.dumps(
+            {
+                "id": event_id,
+                "type": type_,
+                "timestamp": rfc3339(instants[event_id]),
+                "source": source,
+                "properties": orjson.Fragment(properties),
+                "campaign_id": None,
+            }
+        )
+        for event_id, type_, source, properties in sorted(
+            stored, key=lambda row: (instants[row[0]], row[0])
+        )
+    )
+    return profile_id, b',"events":[' + expected + b'],"messages":['
+
+
+def test_event_bytes_are_exactly_the_stored_values_in_the_spec_format(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """The events array byte for byte, for non-ASCII text, microseconds and inputs in other
+    time zones."""
+    profile_id, expected = _zoned_events(client, runtime, ws)
+    response = request_export(client, ws, profile_id)
+    run_jobs(runtime)
+    raw = download(client, ws, response.json()["id"]).content
+    assert expected in raw
+    events = json.loads(raw)["events"]
+    assert "Grüße — 東京 🚚" in events[0]["properties"]["note"]
+    assert [e["timestamp"] for e in events][4:6] == [
+        "2025-06-02T06:30:00Z",  # 23:30-07:00, before the microsecond after it
+        "2025-06-02T06:30:00.000001Z",
+    ]
+
+
+def test_postgresql_session_time_zone_does_not_change_the_document(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle, is_postgres: bool
+) -> None:
+    """psycopg returns timestamps in the connection's zone: the document still says UTC."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL session time zones")
+    profile_id, expected = _zoned_events(client, runtime, ws)
+    job = writer.ExportJob(
+        export_id="exp_zone",
+        workspace_id=ws.id,
+        profile_id=profile_id,
+        requested_at=utcnow(),
+        requested_by="test",
+        file_key="unused",
+    )
+    with read_only_session(runtime.sessionmaker) as session:
+        session.execute(text("SET LOCAL TIME ZONE 'Asia/Kathmandu'"))
+        fragments = writer.document_fragments(
+            session, job, generated_at=utcnow(), stats=writer.BuildStats(), heartbeat=lambda: None
+        )
+        raw = b"".join(fragments)
+    assert expected in raw
+
+
+def test_sqlite_timestamp_text_becomes_rfc3339_by_slicing_or_by_parsing() -> None:
+    """SQLite keeps timestamps as text; the export turns that text into rfc3339()'s output
+    without building datetimes, and parses anything not in the usual format."""
+    dialect = sqlite.dialect()
+    write = _EVENTS.c.timestamp.type._cached_bind_processor(dialect)
+    to_text = writer._SqliteTimestamp(dialect)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))]
+    for micro in (0, 1, 10, 120000, 999999):
+        for zone in zones:
+            at = datetime(2025, 12, 31, 23, 59, 58, micro, tzinfo=zone)
+            assert to_text(write(at)) == rfc3339(at)
+    # Other text SQLite may hold (CURRENT_TIMESTAMP, hand-written rows): parsed, same output.
+    assert to_text("2025-01-02 03:04:05") == "2025-01-02T03:04:05Z"
+    assert to_text("2025-01-02 03:04:05.5") == "2025-01-02T03:04:05.500000Z"
+    assert to_text("2025-01-02 03:04:05.000000") == "2025-01-02T03:04:05Z"
+
+
+def test_postgresql_timestamps_in_another_session_zone_come_out_in_utc() -> None:
+    """psycopg hands back datetimes in the connection's time zone; orjson then writes UTC."""
+    at = datetime(2025, 6, 1, 23, 30, 0, 7, tzinfo=timezone(timedelta(hours=-7)))
+    written = orjson.dumps(writer._postgres_timestamp(at), option=orjson.OPT_UTC_Z)
+    assert written == b'"2025-06-02T06:30:00.000007Z"'
+    assert written == orjson.dumps(rfc3339(at))
+
+
+def test_message_activity_is_this_messages_events_oldest_first(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """Each message lists its own opens and clicks (this profile's), oldest first, with the
+    url when it is a string; a long history around them changes nothing."""
+    base = datetime(2025, 5, 1, 8, 0, 0, tzinfo=UTC)
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=ws.id, email="reader@example.com")
+        other = make_profile(session, workspace_id=ws.id, email="forwarded@example.com")
+        campaign = make_campaign(session, workspace_id=ws.id, name="Spring")
+        first = make_recipient(session, campaign=campaign, profile=profile, sent_at=base)
+        second = make_recipient(
+            session, campaign=campaign, profile=profile, sent_at=base + timedelta(hours=1)
+        )
+
+        def track(who: Any, recipient: Any, minutes: int, micro: int, props: Any) -> str:
+            return make_event(
+                session,
+                profile=who,
+                type="Clicked Email" if props else "Opened Email",
+                source="tracking",
+                timestamp=base + timedelta(minutes=minutes, microseconds=micro),
+                properties=props,
+                campaign_id=campaign.id,
+                recipient_id=recipient.id,
+            ).id
+
+        for minute in range(300):  # history that is not activity
+            make_event(session, profile=profile, timestamp=base + timedelta(minutes=minute))
+        late_click = track(profile, first, 90, 0, {"url": "https://shop.example.com/ü"})
+        open_first = track(profile, first, 5, 250, {})
+        odd_url = track(profile, second, 70, 999999, {"url": 42})
+        track(other, first, 6, 0, {"url": "https://shop.example.com/forwarded"})
+        profile_id = profile.id
+    doc = _export(client, runtime, ws, profile_id)
+    by_id = {m["id"]: m["activity"] for m in doc["messages"]}
+    assert [m["id"] for m in doc["messages"]] == [first.id, second.id]
+    assert by_id[first.id] == [
+        {
+            "id": open_first,
+            "type": "Opened Email",
+            "timestamp": "2025-05-01T08:05:00.000250Z",
+            "url": None,
+        },
+        {
+            "id": late_click,
+            "type": "Clicked Email",
+            "timestamp": "2025-05-01T09:30:00Z",
+            "url": "https://shop.example.com/ü",
+        },
+    ]
+    assert by_id[second.id] == [
+        {
+            "id": odd_url,
+            "type": "Clicked Email",
+            "timestamp": "2025-05-01T09:10:00.999999Z",
+            "url": None,
+        }
+    ]
