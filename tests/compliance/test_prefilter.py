@@ -286,3 +286,29 @@ def test_texts_it_cannot_read_safely_are_walked() -> None:
     assert verdict_for({"x": 4.4e12}, serialise=lambda d: '{"x": 4.4e12}') is Verdict.FULL
     assert verdict_for({}, serialise=lambda _: '{"x": 4155550131.99999999}') is Verdict.FULL
     assert verdict_for({"total": 12.5, "qty": 3}) is Verdict.CLEAN
+
+
+# -- the walk's own shortcuts ---------------------------------------------------------------
+
+
+@SETTINGS
+@given(any_subject, st.data())
+def test_integers_are_judged_as_their_digit_runs(subject: Subject, data: st.DataObject) -> None:
+    matcher = SubjectMatcher(subject)
+    value = data.draw(st.one_of(st.integers(), identifier_numbers(subject).filter(_is_int)))
+    assert matcher.in_number(value) == matcher._contains_phone_digits(str(value))
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def test_objects_of_one_shape_share_their_personal_keys() -> None:
+    scrubber = Scrubber(PiiKeys(), SubjectMatcher(ADA))
+    items = [{"name": "Tent", "sku": "T1"}, {"name": "Mug", "sku": "M2"}]
+    people = [{"name": "Ada", "email": "a@x"}, {"name": "Bob", "email": "b@x"}]
+    assert scrubber.scrub(items) is items
+    assert scrubber.scrub(people) == [{}, {}]
+    assert scrubber.personal_keys_of(items[1]) == frozenset()
+    assert scrubber.personal_keys_of(people[1]) == {"name", "email"}
+    assert scrubber.residue(people) == ["$[0].<key>", "$[0].<key>", "$[1].<key>", "$[1].<key>"]

@@ -223,6 +223,10 @@ class SubjectMatcher:
     def in_number(self, value: int | float) -> bool:
         if not self._phone_digits or isinstance(value, bool):
             return False
+        if type(value) is int:
+            # Its text is one run of ASCII digits (after a sign): search it directly.
+            digits = str(value)
+            return len(digits) >= self._min_digits and any(d in digits for d in self._phone_digits)
         if isinstance(value, float) and value != value:  # NaN
             return False
         return self._contains_phone_digits(str(value))
@@ -245,6 +249,10 @@ class Scrubber:
     matcher: SubjectMatcher
     redacted: str = REDACTED
     _personal_keys: dict[tuple[str, bool], bool] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # The personal keys of an object, by its keys in order (line items share one shape).
+    _shapes: dict[tuple[str, ...], frozenset[str]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -270,17 +278,28 @@ class Scrubber:
         return value
 
     def _scrub_object(self, obj: dict[str, Any], leaves: bool) -> dict[str, Any]:
-        personal_context = any(self.keys.matches(k) for k in obj)
+        personal = self.personal_keys_of(obj)
         out: dict[str, Any] = {}
-        changed = False
+        changed = bool(personal)
         for key, item in obj.items():
-            if self.key_is_personal(key, personal_context=personal_context):
-                changed = True
+            if key in personal:
                 continue
             new = self.scrub(item, leaves=leaves)
-            changed = changed or new is not item
+            if new is not item:
+                changed = True
             out[key] = new
         return out if changed else obj
+
+    def personal_keys_of(self, obj: dict[str, Any]) -> frozenset[str]:
+        """The keys of `obj` whose properties go (`key_is_personal` in the object's context)."""
+        shape = tuple(obj)
+        known = self._shapes.get(shape)
+        if known is None:
+            context = any(self.keys.matches(k) for k in shape)
+            known = frozenset(k for k in shape if self.key_is_personal(k, personal_context=context))
+            if len(self._shapes) < _MEMO_ENTRIES:
+                self._shapes[shape] = known
+        return known
 
     def key_is_personal(self, key: str, *, personal_context: bool) -> bool:
         memo = (key, personal_context)
@@ -322,9 +341,9 @@ class Scrubber:
 
     def _walk_residue(self, value: JSON, path: str, leaves: bool) -> Iterable[str]:
         if isinstance(value, dict):
-            context = any(self.keys.matches(k) for k in value)
+            personal = self.personal_keys_of(value)
             for key, item in value.items():
-                if self.key_is_personal(key, personal_context=context):
+                if key in personal:
                     yield f"{path}.<key>"
                 else:
                     yield from self._walk_residue(item, f"{path}.{key}", leaves)
