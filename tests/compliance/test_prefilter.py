@@ -312,3 +312,11 @@ def test_objects_of_one_shape_share_their_personal_keys() -> None:
     assert scrubber.personal_keys_of(items[1]) == frozenset()
     assert scrubber.personal_keys_of(people[1]) == {"name", "email"}
     assert scrubber.residue(people) == ["$[0].<key>", "$[0].<key>", "$[1].<key>", "$[1].<key>"]
+
+
+def test_strings_without_letters_spell_no_key_unless_the_workspace_has_such_a_key() -> None:
+    doc = '{"ref": "12-34", "n": 5}'
+    assert Prefilter(Scrubber(PiiKeys(), SubjectMatcher(ADA))).verdict(doc) is Verdict.CLEAN
+    odd = Scrubber(PiiKeys.for_workspace(["12_34"]), SubjectMatcher(ADA))
+    assert odd.scrub({"12-34": 1, "n": 5}) == {"n": 5}
+    assert Prefilter(odd).verdict('{"12-34": 1, "n": 5}') is Verdict.KEYS

@@ -405,6 +405,7 @@ class Prefilter:
         self._digits = tuple(d.encode("ascii") for d in matcher.phone_digits if d.isascii())
         self._pattern = matcher.loose_pattern
         self._anchors = matcher.anchors
+        self._keys_have_letters = all(any(ch.isalpha() for ch in k) for k in self._pii_keys.keys)
         self._clean_strings: set[str] = set()  # no PII key
 
     def verdict(self, text: str | None) -> Verdict:
@@ -441,7 +442,9 @@ class Prefilter:
         strings = set(parts[1::2])
         strings.difference_update(self._clean_strings)
         for string in strings:
-            if self._pii_keys.matches(string):
+            if self._keys_have_letters and string.lower() == string.upper():
+                pass  # no letter (ASCII): "12.50", "#1001" cannot spell a PII key
+            elif self._pii_keys.matches(string):
                 return Verdict.KEYS
             if len(self._clean_strings) < self._MAX_CLEAN_STRINGS:
                 self._clean_strings.add(string)
