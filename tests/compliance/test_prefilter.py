@@ -27,7 +27,7 @@ from tests.compliance.test_scrubber import (
     subjects,
 )
 from veil.compliance.deletions.scrubber import Prefilter, Scrubber, Subject, SubjectMatcher, Verdict
-from veil.compliance.erasure_rules import PiiKeys
+from veil.compliance.erasure_rules import REDACTED, PiiKeys
 
 ASCII_FIRST = ["Ada", "Grace", "Mary Ann", "Li", "Jean-Luc", "Jo"]
 ASCII_LAST = ["Lovelace", "Hopper", "O'Brien", "van der Berg", "Ng", "Smith"]
@@ -320,3 +320,39 @@ def test_strings_without_letters_spell_no_key_unless_the_workspace_has_such_a_ke
     odd = Scrubber(PiiKeys.for_workspace(["12_34"]), SubjectMatcher(ADA))
     assert odd.scrub({"12-34": 1, "n": 5}) == {"n": 5}
     assert Prefilter(odd).verdict('{"12-34": 1, "n": 5}') is Verdict.KEYS
+
+
+def test_a_repeated_text_gets_the_same_verdict() -> None:
+    prefilter = Prefilter(Scrubber(PiiKeys(), SubjectMatcher(ADA)))
+    texts = ['{"sku": "T1"}', '{"ip": "1.2.3.4"}', '{"note": "Ada Lovelace"}']
+    first = [prefilter.verdict(t) for t in texts]
+    assert first == [Verdict.CLEAN, Verdict.KEYS, Verdict.FULL]
+    assert [prefilter.verdict(t) for t in texts] == first
+
+
+def reference_scrub(scrubber: Scrubber, value: Any) -> Any:
+    """The rules of `Scrubber.scrub` written plainly, without its memos and shortcuts."""
+    keys, matcher = scrubber.keys, scrubber.matcher
+    if isinstance(value, dict):
+        context = any(keys.matches(k) for k in value)
+        return {
+            k: reference_scrub(scrubber, v)
+            for k, v in value.items()
+            if not (keys.matches(k) or (context and keys.is_contextual_name(k)))
+            and not matcher.in_text(k)
+        }
+    if isinstance(value, list):
+        return [reference_scrub(scrubber, v) for v in value]
+    if isinstance(value, str):
+        return REDACTED if matcher.in_text(value) else value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return REDACTED if matcher._contains_phone_digits(str(value)) else value
+    return value
+
+
+@SETTINGS
+@given(any_subject, st.data())
+def test_the_walk_applies_exactly_the_rules(subject: Subject, data: st.DataObject) -> None:
+    scrubber = Scrubber(PiiKeys(), SubjectMatcher(subject))
+    for doc in data.draw(st.lists(docs_for(subject), min_size=1, max_size=3)):
+        assert scrubber.scrub(doc) == reference_scrub(scrubber, doc)

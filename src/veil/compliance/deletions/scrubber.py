@@ -281,10 +281,20 @@ class Scrubber:
         personal = self.personal_keys_of(obj)
         out: dict[str, Any] = {}
         changed = bool(personal)
+        in_text, in_number = self.matcher.in_text, self.matcher.in_number
         for key, item in obj.items():
             if key in personal:
                 continue
-            new = self.scrub(item, leaves=leaves)
+            # The leaves JSON decodes to, inline (what `scrub` does for them); the rest recurses.
+            kind = type(item)
+            if kind is str:
+                new = self.redacted if leaves and in_text(item) else item
+            elif kind is int or kind is float:
+                new = self.redacted if leaves and in_number(item) else item
+            elif item is None or kind is bool:
+                new = item
+            else:
+                new = self.scrub(item, leaves=leaves)
             if new is not item:
                 changed = True
             out[key] = new
@@ -369,6 +379,9 @@ class Verdict(IntEnum):
 
 
 # Between the strings of a JSON text: numbers, literals and these, which separate them.
+# The prefilter remembers its verdict on up to this many texts up to this long (~4 MB).
+_MEMO_TEXTS = 4_096
+_MEMO_TEXT_LENGTH = 1_024
 _SYNTAX_TO_SPACE = str.maketrans({ch: " " for ch in ":,[]{}"})
 # Every ASCII character that can stand between the digits of a phone number (the ASCII part
 # of _PHONE_SEPARATORS, all of \s), and more: control characters and the space.
@@ -407,10 +420,20 @@ class Prefilter:
         self._anchors = matcher.anchors
         self._keys_have_letters = all(any(ch.isalpha() for ch in k) for k in self._pii_keys.keys)
         self._clean_strings: set[str] = set()  # no PII key
+        self._verdicts: dict[str, Verdict] = {}
 
     def verdict(self, text: str | None) -> Verdict:
         if text is None:  # no properties: scrubbed as {}, which is clean
             return Verdict.CLEAN
+        # Views, opens and clicks repeat the same payload: one answer per text.
+        known = self._verdicts.get(text)
+        if known is None:
+            known = self._verdict(text)
+            if len(text) <= _MEMO_TEXT_LENGTH and len(self._verdicts) < _MEMO_TEXTS:
+                self._verdicts[text] = known
+        return known
+
+    def _verdict(self, text: str) -> Verdict:
         if not text.isascii() or "\\" in text or not text.startswith("{"):
             return Verdict.FULL
         # Without backslashes no string holds a quote: the odd parts are exactly the strings
