@@ -18,22 +18,24 @@ once more; `summary.verified` is true only when the final search finds nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Table, Text, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
 from veil import db
 from veil.audit import service as audit
 from veil.compliance.deletions.compaction import compact
-from veil.compliance.deletions.scrubber import Scrubber, SubjectMatcher
+from veil.compliance.deletions.scrubber import Prefilter, Scrubber, SubjectMatcher, Verdict
 from veil.compliance.deletions.service import JOB, unseal_subject
 from veil.compliance.erasure_rules import (
     REDACTED,
@@ -207,7 +209,13 @@ class _Context:
     runtime: Runtime
     claim: Claim
     scrubber: Scrubber
+    prefilter: Prefilter
     batch_size: int
+    loads: Callable[[str], Any]  # the engine's JSON decoder, as for the properties column
+
+    def properties(self, text: str | None) -> Any:
+        """The event's properties decoded from their stored text, as the ORM would."""
+        return None if text is None else self.loads(text)
 
 
 @contextmanager
@@ -250,11 +258,14 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
             }
         },
     )
+    scrubber = Scrubber(PiiKeys.for_workspace(pii_keys), SubjectMatcher(subject))
     ctx = _Context(
         runtime=runtime,
         claim=claim,
-        scrubber=Scrubber(PiiKeys.for_workspace(pii_keys), SubjectMatcher(subject)),
+        scrubber=scrubber,
+        prefilter=Prefilter(scrubber),
         batch_size=max(1, runtime.settings.erasure_batch_size),
+        loads=getattr(runtime.engine.dialect, "_json_deserializer", None) or json.loads,
     )
     while True:
         if progress.phase == "verify":
@@ -290,9 +301,15 @@ def _erase_exports(session: Session, ctx: _Context, progress: Progress) -> None:
 
 
 def _events_page(ctx: _Context, cursor: dict[str, str] | None) -> Any:
-    stmt = select(Event.id, Event.timestamp, Event.type, Event.message_id, Event.properties).where(
-        Event.workspace_id == ctx.claim.workspace_id, Event.profile_id == ctx.claim.profile_id
-    )
+    # The properties as their stored JSON text: the prefilter reads it, and only the events it
+    # cannot clear are decoded (ctx.properties) and walked.
+    stmt = select(
+        Event.id,
+        Event.timestamp,
+        Event.type,
+        Event.message_id,
+        cast_(Event.properties, Text).label("properties_text"),
+    ).where(Event.workspace_id == ctx.claim.workspace_id, Event.profile_id == ctx.claim.profile_id)
     if cursor:
         # Keyset on (timestamp, id): exactly the order of ix_events_profile_timestamp, so each
         # batch is an index range scan however many events the profile has.
@@ -326,11 +343,20 @@ def _erase_events(session: Session, ctx: _Context, progress: Progress) -> None:
     rows = session.execute(_events_page(ctx, progress.cursor)).all()
     changes: list[dict[str, Any]] = []
     scrubber = ctx.scrubber
+    prefilter = ctx.prefilter
     for row in rows:
-        properties, changed = scrubber.scrub_properties(row.properties)
+        verdict = prefilter.verdict(row.properties_text)
+        if verdict is Verdict.CLEAN:
+            properties, changed = None, False
+        else:
+            properties, changed = scrubber.scrub_properties(
+                ctx.properties(row.properties_text), leaves=verdict is Verdict.FULL
+            )
         event_type = REDACTED if scrubber.text_is_personal(row.type) else row.type
         message_id = None if scrubber.text_is_personal(row.message_id) else row.message_id
         if changed or event_type != row.type or message_id != row.message_id:
+            if properties is None:  # left unread by the prefilter: as it was (or {})
+                properties, _ = scrubber.scrub_properties(ctx.properties(row.properties_text))
             changes.append(
                 {
                     "b_id": row.id,
@@ -455,13 +481,21 @@ def verify(ctx: _Context) -> list[str]:
 def _events_with_residue(ctx: _Context) -> int:
     found = 0
     cursor: dict[str, str] | None = None
-    scrubber = ctx.scrubber
+    scrubber, prefilter = ctx.scrubber, ctx.prefilter
     while True:
         with db.read_only_session(ctx.runtime.sessionmaker) as session:
             rows = session.execute(_events_page(ctx, cursor)).all()
         for row in rows:
+            # Events the prefilter clears provably hold nothing residue() would report.
+            verdict = prefilter.verdict(row.properties_text)
             if (
-                scrubber.residue(row.properties or {})
+                (
+                    verdict is not Verdict.CLEAN
+                    and scrubber.residue(
+                        ctx.properties(row.properties_text) or {},
+                        leaves=verdict is Verdict.FULL,
+                    )
+                )
                 or scrubber.text_is_personal(row.type)
                 or scrubber.text_is_personal(row.message_id)
             ):

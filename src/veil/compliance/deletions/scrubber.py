@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -127,6 +128,11 @@ def _phrase(text: str) -> str:
     return r"\s+".join(re.escape(word) for word in fold(text).split())
 
 
+def _anchor(text: str) -> str:
+    """The longest folded word of a phrase: a literal part of every match of `_phrase`."""
+    return max(fold(text).split(), key=len, default="")  # "": no anchor, always search
+
+
 def _bounded(pattern: str) -> str:
     return rf"(?<!\w){pattern}(?!\w)"
 
@@ -157,22 +163,41 @@ class SubjectMatcher:
         self._min_digits = min((len(d) for d in digits), default=0)
 
         patterns: list[str] = []
+        # One word of each phrase group that every match of it contains (the longest).
+        anchors: list[str] = []
         first, last = subject.first_name, subject.last_name
         if first and first.strip() and last and last.strip():
             f, la = _phrase(first), _phrase(last)
             patterns += [rf"{f}\s+{la}", rf"{la}\s*,\s*{f}", rf"{la}\s+{f}"]
+            anchors.append(_anchor(f"{first} {last}"))
         else:
             # Only a multi-word single field is specific enough to search in free text.
             only = (first or last or "").strip()
             if len(only.split()) > 1:
                 patterns.append(_phrase(only))
+                anchors.append(_anchor(only))
         for token in (*subject.identifiers, *subject.addresses):
             if token and len(token.strip()) >= MIN_TOKEN_LENGTH:
                 patterns.append(_phrase(token))
-        self._pattern = (
-            re.compile("|".join(_bounded(p) for p in dict.fromkeys(patterns))) if patterns else None
-        )
+                anchors.append(_anchor(token))
+        unique = list(dict.fromkeys(patterns))
+        self._pattern = re.compile("|".join(_bounded(p) for p in unique)) if unique else None
+        # The same phrases without the word boundaries: matches wherever `_pattern` matches
+        # inside any string of a serialised document (the prefilter's search), and only where
+        # one of the anchors occurs.
+        self.loose_pattern = re.compile("|".join(unique)) if unique else None
+        self.anchors = tuple(dict.fromkeys(anchors))
         self._memo: dict[str, bool] = {}
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """The folded literal forms searched for as substrings (emails, phone formats)."""
+        return tuple(self._needles)
+
+    @property
+    def phone_digits(self) -> tuple[str, ...]:
+        """The digit strings a run of digits must contain to be the phone number."""
+        return tuple(self._phone_digits)
 
     @property
     def is_empty(self) -> bool:
@@ -198,6 +223,10 @@ class SubjectMatcher:
     def in_number(self, value: int | float) -> bool:
         if not self._phone_digits or isinstance(value, bool):
             return False
+        if type(value) is int:
+            # Its text is one run of ASCII digits (after a sign): search it directly.
+            digits = str(value)
+            return len(digits) >= self._min_digits and any(d in digits for d in self._phone_digits)
         if isinstance(value, float) and value != value:  # NaN
             return False
         return self._contains_phone_digits(str(value))
@@ -222,34 +251,65 @@ class Scrubber:
     _personal_keys: dict[tuple[str, bool], bool] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # The personal keys of an object, by its keys in order (line items share one shape).
+    _shapes: dict[tuple[str, ...], frozenset[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def scrub(self, value: JSON) -> JSON:
-        """A scrubbed copy; the very same object when nothing in it was personal."""
+    def scrub(self, value: JSON, *, leaves: bool = True) -> JSON:
+        """A scrubbed copy; the very same object when nothing in it was personal.
+
+        `leaves=False` only removes personal keys and leaves strings and numbers unsearched:
+        the same result whenever no leaf holds an identifier (the prefilter's `KEYS` verdict).
+        """
         if isinstance(value, dict):
-            return self._scrub_object(value)
+            return self._scrub_object(value, leaves)
         if isinstance(value, list):
-            items = [self.scrub(item) for item in value]
+            items = [self.scrub(item, leaves=leaves) for item in value]
             if all(new is old for new, old in zip(items, value, strict=True)):
                 return value
             return items
+        if not leaves:
+            return value
         if isinstance(value, str):
             return self.redacted if self.matcher.in_text(value) else value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return self.redacted if self.matcher.in_number(value) else value
         return value
 
-    def _scrub_object(self, obj: dict[str, Any]) -> dict[str, Any]:
-        personal_context = any(self.keys.matches(k) for k in obj)
+    def _scrub_object(self, obj: dict[str, Any], leaves: bool) -> dict[str, Any]:
+        personal = self.personal_keys_of(obj)
         out: dict[str, Any] = {}
-        changed = False
+        changed = bool(personal)
+        in_text, in_number = self.matcher.in_text, self.matcher.in_number
         for key, item in obj.items():
-            if self.key_is_personal(key, personal_context=personal_context):
-                changed = True
+            if key in personal:
                 continue
-            new = self.scrub(item)
-            changed = changed or new is not item
+            # The leaves JSON decodes to, inline (what `scrub` does for them); the rest recurses.
+            kind = type(item)
+            if kind is str:
+                new = self.redacted if leaves and in_text(item) else item
+            elif kind is int or kind is float:
+                new = self.redacted if leaves and in_number(item) else item
+            elif item is None or kind is bool:
+                new = item
+            else:
+                new = self.scrub(item, leaves=leaves)
+            if new is not item:
+                changed = True
             out[key] = new
         return out if changed else obj
+
+    def personal_keys_of(self, obj: dict[str, Any]) -> frozenset[str]:
+        """The keys of `obj` whose properties go (`key_is_personal` in the object's context)."""
+        shape = tuple(obj)
+        known = self._shapes.get(shape)
+        if known is None:
+            context = any(self.keys.matches(k) for k in shape)
+            known = frozenset(k for k in shape if self.key_is_personal(k, personal_context=context))
+            if len(self._shapes) < _MEMO_ENTRIES:
+                self._shapes[shape] = known
+        return known
 
     def key_is_personal(self, key: str, *, personal_context: bool) -> bool:
         memo = (key, personal_context)
@@ -267,39 +327,163 @@ class Scrubber:
             return True
         return self.matcher.in_text(key)
 
-    def scrub_properties(self, properties: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    def scrub_properties(
+        self, properties: dict[str, Any] | None, *, leaves: bool = True
+    ) -> tuple[dict[str, Any], bool]:
         """(scrubbed properties, whether anything changed)."""
         source = properties or {}
-        scrubbed = self.scrub(source)
+        scrubbed = self.scrub(source, leaves=leaves)
         return scrubbed, scrubbed is not source
 
     def text_is_personal(self, text: str | None) -> bool:
         return bool(text) and self.matcher.in_text(text or "")
 
-    def residue(self, value: JSON, path: str = "$") -> list[str]:
+    def residue(self, value: JSON, path: str = "$", *, leaves: bool = True) -> list[str]:
         """Paths of whatever personal data is still in `value` (empty when clean).
 
         Visits every key and every leaf with the matcher `scrub` uses (strings for every
         identifier, numbers for phone digits). It does not search the serialised document as
         one text: there a number next to a key (order number 10001 beside a zip of 10001)
         reads like an identifier that `scrub` rightly leaves alone, and the profile could
-        never verify.
+        never verify. `leaves=False` looks at the keys only (see `scrub`).
         """
-        return list(self._walk_residue(value, path))
+        return list(self._walk_residue(value, path, leaves))
 
-    def _walk_residue(self, value: JSON, path: str) -> Iterable[str]:
+    def _walk_residue(self, value: JSON, path: str, leaves: bool) -> Iterable[str]:
         if isinstance(value, dict):
-            context = any(self.keys.matches(k) for k in value)
+            personal = self.personal_keys_of(value)
             for key, item in value.items():
-                if self.key_is_personal(key, personal_context=context):
+                if key in personal:
                     yield f"{path}.<key>"
                 else:
-                    yield from self._walk_residue(item, f"{path}.{key}")
+                    yield from self._walk_residue(item, f"{path}.{key}", leaves)
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                yield from self._walk_residue(item, f"{path}[{index}]")
+                yield from self._walk_residue(item, f"{path}[{index}]", leaves)
+        elif not leaves:
+            return
         elif isinstance(value, str):
             if value != self.redacted and self.matcher.in_text(value):
                 yield path
         elif isinstance(value, int | float) and self.matcher.in_number(value):
             yield path
+
+
+# -- the prefilter: which stored events the scrubber could change at all ---------------------
+
+
+class Verdict(IntEnum):
+    CLEAN = 0  # nothing in the document is personal: `scrub` returns it unchanged
+    KEYS = 1  # personal keys may be there, but no string or number holds an identifier
+    FULL = 2  # anything may be personal (or the text could not be read safely): walk it all
+
+
+# Between the strings of a JSON text: numbers, literals and these, which separate them.
+# The prefilter remembers its verdict on up to this many texts up to this long (~4 MB).
+_MEMO_TEXTS = 4_096
+_MEMO_TEXT_LENGTH = 1_024
+_SYNTAX_TO_SPACE = str.maketrans({ch: " " for ch in ":,[]{}"})
+# Every ASCII character that can stand between the digits of a phone number (the ASCII part
+# of _PHONE_SEPARATORS, all of \s), and more: control characters and the space.
+_DIGIT_GAPS = bytes(range(0x21)) + b"().-/_"
+
+
+class Prefilter:
+    """A conservative verdict on one event's stored JSON text, before it is decoded.
+
+    Sound for the text of any JSON object: CLEAN only if `Scrubber.scrub` would return the
+    decoded object unchanged (and `residue` would find nothing), KEYS only if scrubbing it
+    with `leaves=False` gives the same result as the full scrub. It reads the text only when
+    it is plain ASCII without a backslash escape — then every key and string value appears in
+    it literally, whichever serialiser wrote it (stdlib json with or without `ensure_ascii`,
+    orjson, PostgreSQL's jsonb output) — and says FULL otherwise. On such a text `fold` is
+    `str.lower`, so each search of the matcher, applied to the whole lowered text, finds at
+    least what it finds in any one string of it:
+    - the email and phone needles as substrings;
+    - the phone digits, with every character that may separate them deleted first;
+    - the name / address phrases without their word boundaries (where an anchor word occurs);
+    - numbers: an integer prints its own digits (the digit search covers it); a float token
+      that might print other digits says FULL.
+    A key is personal by `PiiKeys.matches` (checked on every string), by containing an
+    identifier (the searches above cover keys too), or as a bare `name` next to a key that
+    matches (covered by that key). Anything else found means at most a false alarm.
+    """
+
+    _MAX_CLEAN_STRINGS = 20_000
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        matcher = scrubber.matcher
+        self._pii_keys = scrubber.keys
+        self._needles = matcher.needles
+        self._digits = tuple(d.encode("ascii") for d in matcher.phone_digits if d.isascii())
+        self._pattern = matcher.loose_pattern
+        self._anchors = matcher.anchors
+        self._keys_have_letters = all(any(ch.isalpha() for ch in k) for k in self._pii_keys.keys)
+        self._clean_strings: set[str] = set()  # no PII key
+        self._verdicts: dict[str, Verdict] = {}
+
+    def verdict(self, text: str | None) -> Verdict:
+        if text is None:  # no properties: scrubbed as {}, which is clean
+            return Verdict.CLEAN
+        # Views, opens and clicks repeat the same payload: one answer per text.
+        known = self._verdicts.get(text)
+        if known is None:
+            known = self._verdict(text)
+            if len(text) <= _MEMO_TEXT_LENGTH and len(self._verdicts) < _MEMO_TEXTS:
+                self._verdicts[text] = known
+        return known
+
+    def _verdict(self, text: str) -> Verdict:
+        if not text.isascii() or "\\" in text or not text.startswith("{"):
+            return Verdict.FULL
+        # Without backslashes no string holds a quote: the odd parts are exactly the strings
+        # (keys and values), the even ones the JSON around them (numbers, literals, syntax).
+        parts = text.split('"')
+        if len(parts) % 2 == 0:  # pragma: no cover - not JSON; decoding it will say so
+            return Verdict.FULL
+        lowered = text.lower()
+        if any(needle in lowered for needle in self._needles):
+            return Verdict.FULL
+        if self._digits:
+            squeezed = text.encode("ascii").translate(None, _DIGIT_GAPS)
+            if any(digits in squeezed for digits in self._digits):
+                return Verdict.FULL
+            syntax = "".join(parts[0::2])
+            floats = "." in syntax or "E" in syntax
+            if not floats and "e" in syntax:  # other than in true and false
+                floats = "e" in syntax.replace("true", "").replace("false", "")
+            if floats and _has_risky_number(syntax):
+                return Verdict.FULL
+        if (
+            self._pattern is not None
+            and any(anchor in lowered for anchor in self._anchors)
+            and self._pattern.search(lowered)
+        ):
+            return Verdict.FULL
+        # Every key is one of the strings; a value that reads like a PII key (`"mobile"`) is
+        # a false alarm, answered by the keys-only walk.
+        strings = set(parts[1::2])
+        strings.difference_update(self._clean_strings)
+        for string in strings:
+            if self._keys_have_letters and string.lower() == string.upper():
+                pass  # no letter (ASCII): "12.50", "#1001" cannot spell a PII key
+            elif self._pii_keys.matches(string):
+                return Verdict.KEYS
+            if len(self._clean_strings) < self._MAX_CLEAN_STRINGS:
+                self._clean_strings.add(string)
+        return Verdict.CLEAN
+
+
+def _has_risky_number(syntax: str) -> bool:
+    """A number token whose float value might print other digits than the text holds: with an
+    exponent (`4.4e12` prints `4400000000000.0`), or a fraction of six or more characters
+    (excess precision rounds: `4479460012344.9999999999` prints `4479460012345.0`). Shorter
+    fractions (at most five digits) round-trip digit for digit, so they hold no phone number.
+    """
+    for token in syntax.translate(_SYNTAX_TO_SPACE).split():
+        if "e" in token or "E" in token:
+            if token not in ("true", "false"):
+                return True
+        elif "." in token and len(token) >= MIN_PHONE_DIGITS:
+            return True
+    return False
