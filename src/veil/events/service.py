@@ -52,7 +52,8 @@ class EventInput:
     message_id: str | None = None
 
 
-def _validate(item: EventInput) -> None:
+def validate(item: EventInput) -> None:
+    """Refuse an event that does not fit Veil's limits (type, properties, time, message id)."""
     if not item.type or not item.type.strip():
         raise ValidationFailed("type is required.")
     if len(item.type) > MAX_TYPE_LENGTH:
@@ -215,7 +216,7 @@ class EventRecorder:
         return self._resolutions.profile_for(ref, origin=origin)
 
     def record(self, item: EventInput, *, origin: str | None = None) -> Event:
-        _validate(item)
+        validate(item)
         return _record(self._session, self._workspace_id, item, origin, self._resolutions)
 
 
@@ -252,36 +253,81 @@ def _event_values(workspace_id: str, item: EventInput, profile: Profile) -> dict
     }
 
 
+class BatchWriter:
+    """Events of one incoming batch, written together: profiles resolved in bulk, message ids
+    checked in one query, one executemany INSERT at the end (`finish`).
+
+    For callers that interleave profile updates and events (a Segment batch mixing identify
+    and track calls): `profile_for` and `add` resolve in the order they are called, exactly as
+    EventRecorder does; only the INSERT of the events waits for `finish`. Validation is the
+    caller's (`validate`), so it can choose the order in which errors are reported.
+    """
+
+    def __init__(self, session: Session, *, workspace_id: str) -> None:
+        self._session = session
+        self._workspace_id = workspace_id
+        self._resolutions = _Resolutions(session, workspace_id)
+        self._seen: set[str] = set()
+        self._rows: list[dict[str, Any]] = []
+
+    def prefetch(self, refs: list[ProfileRef], message_ids: list[str]) -> None:
+        """Resolve the batch's plain references and look its message ids up, in bulk.
+
+        Safe before any profile is touched: a plain reference names one identifier, and an
+        identifier an active profile holds stays with it for the transaction (upserts never
+        take an identifier from a profile or merge two), so resolving it now or at its turn
+        finds the same profile; one not held yet is left to `profile_for` at its turn.
+        """
+        self._resolutions.prefetch(refs)
+        # Delivered before (or earlier in this batch): idempotent, recorded once. An id with a
+        # NUL fails `validate` before `add` asks, and PostgreSQL refuses it even in a query.
+        self._seen = EventRepository(self._session, self._workspace_id).known_message_ids(
+            [m for m in message_ids if "\x00" not in m]
+        )
+
+    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+        """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
+        return self._resolutions.profile_for(ref, origin=origin)
+
+    def add(self, item: EventInput, *, origin: str | None = None) -> bool:
+        """Queue one validated event; False when its message id was delivered before."""
+        if item.message_id is not None:
+            if item.message_id in self._seen:
+                return False
+            self._seen.add(item.message_id)
+        profile = self._resolutions.profile_for(item.profile, origin=origin or item.source)
+        self._rows.append(_event_values(self._workspace_id, item, profile))
+        return True
+
+    def finish(self) -> None:
+        """Insert the queued events (after the profiles they name are flushed)."""
+        self._session.flush()
+        if self._rows:
+            # One executemany INSERT instead of a unit of work over thousands of objects.
+            self._session.execute(insert(Event), self._rows)
+        self._rows = []
+
+
 def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]) -> int:
     """All or nothing: the first bad item rejects the batch, naming its index."""
     if len(items) > MAX_BATCH:
         raise ValidationFailed(f"A batch holds at most {MAX_BATCH} events.")
     for index, item in enumerate(items):
         try:
-            _validate(item)
+            validate(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
-    resolutions = _Resolutions(session, workspace_id)
-    resolutions.prefetch([item.profile for item in items])
-    # Delivered before (or earlier in this batch): idempotent, recorded once.
-    seen = EventRepository(session, workspace_id).known_message_ids(
-        [item.message_id for item in items if item.message_id is not None]
+    writer = BatchWriter(session, workspace_id=workspace_id)
+    writer.prefetch(
+        [item.profile for item in items],
+        [item.message_id for item in items if item.message_id is not None],
     )
-    rows: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        if item.message_id is not None:
-            if item.message_id in seen:
-                continue
-            seen.add(item.message_id)
         try:
-            profile = resolutions.profile_for(item.profile, origin=item.source)
+            writer.add(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
-        rows.append(_event_values(workspace_id, item, profile))
-    session.flush()
-    if rows:
-        # One executemany INSERT instead of a unit of work over thousands of objects.
-        session.execute(insert(Event), rows)
+    writer.finish()
     return len(items)
 
 
