@@ -118,7 +118,7 @@ class _Resolutions:
         self.session = session
         self.workspace_id = workspace_id
         self._region: str | None = None
-        self._profiles: dict[tuple[str | None, ...], Profile] = {}
+        self._profiles: dict[tuple[str | None, ...], str] = {}  # reference -> profile id
 
     @property
     def region(self) -> str:
@@ -137,7 +137,7 @@ class _Resolutions:
         `updated_at` (there are no names, traits or other identifiers to attach), so that
         is all done here, with one query per identifier kind instead of several per person.
         Anything else — several identifiers, no match yet (a new profile), an unparseable
-        identifier, a deleted profile — is left to `profile_for`, which resolves it one by one
+        identifier, a deleted profile — is left to `profile_id_for`, which resolves it one by one
         and reports errors with the item's index.
         """
         by_id: dict[str, tuple[str | None, ...]] = {}
@@ -161,36 +161,38 @@ class _Resolutions:
                 continue
             if len(identity.items()) == 1:
                 by_identity.append((key, identity))
+        # Ids only, and one UPDATE for the touch: no Profile objects to load and flush back.
         repo = ProfileRepository(self.session, self.workspace_id)
-        for known in repo.get_many(list(by_id)):
-            if known.status == ACTIVE:
-                self._profiles[by_id[known.id]] = known
+        for profile_id in repo.active_ids(by_id):
+            self._profiles[by_id[profile_id]] = profile_id
         found = profiles.resolve_many(
             self.session,
             workspace_id=self.workspace_id,
             identities=[identity for _key, identity in by_identity],
         )
-        now = utcnow()
-        for (key, _identity), profile in zip(by_identity, found, strict=True):
-            if profile is not None:
-                profile.updated_at = now
-                self._profiles[key] = profile
+        touched: list[str] = []
+        for (key, _identity), match in zip(by_identity, found, strict=True):
+            if match is not None:
+                touched.append(match)
+                self._profiles[key] = match
+        if touched:
+            repo.touch(touched, utcnow())
 
-    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+    def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
         plain = not (ref.first_name or ref.last_name or ref.traits)
         key = self._key(ref)
         if plain and key in self._profiles:
             return self._profiles[key]
-        profile = resolve_profile(
+        profile_id = resolve_profile(
             self.session,
             workspace_id=self.workspace_id,
             ref=ref,
             origin=origin,
             region=self.region,
-        )
+        ).id
         if plain:
-            self._profiles[key] = profile
-        return profile
+            self._profiles[key] = profile_id
+        return profile_id
 
 
 def record_event(
@@ -200,20 +202,13 @@ def record_event(
 
 
 class EventRecorder:
-    """Profiles and events of one incoming stream, one after another in one transaction.
-
-    For callers that interleave profile updates and events (a Segment batch mixing identify
-    and track calls): each plain identity is resolved once, exactly as in record_batch.
-    """
+    """Events recorded one after another in one transaction, each plain identity resolved once
+    (a stream that mixes profile updates and events in bulk: BatchWriter)."""
 
     def __init__(self, session: Session, *, workspace_id: str) -> None:
         self._session = session
         self._workspace_id = workspace_id
         self._resolutions = _Resolutions(session, workspace_id)
-
-    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
-        """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
-        return self._resolutions.profile_for(ref, origin=origin)
 
     def record(self, item: EventInput, *, origin: str | None = None) -> Event:
         validate(item)
@@ -231,17 +226,17 @@ def _record(
         existing = EventRepository(session, workspace_id).by_message_id(item.message_id)
         if existing is not None:
             return existing  # delivered before: idempotent
-    profile = resolutions.profile_for(item.profile, origin=origin or item.source)
-    event = Event(**_event_values(workspace_id, item, profile))
+    profile_id = resolutions.profile_id_for(item.profile, origin=origin or item.source)
+    event = Event(**_event_values(workspace_id, item, profile_id))
     session.add(event)
     return event
 
 
-def _event_values(workspace_id: str, item: EventInput, profile: Profile) -> dict[str, Any]:
+def _event_values(workspace_id: str, item: EventInput, profile_id: str) -> dict[str, Any]:
     return {
         "id": new_id("evt"),
         "workspace_id": workspace_id,
-        "profile_id": profile.id,
+        "profile_id": profile_id,
         "type": item.type.strip(),
         "timestamp": as_utc(item.timestamp) if item.timestamp else utcnow(),
         "received_at": utcnow(),
@@ -258,7 +253,7 @@ class BatchWriter:
     checked in one query, one executemany INSERT at the end (`finish`).
 
     For callers that interleave profile updates and events (a Segment batch mixing identify
-    and track calls): `profile_for` and `add` resolve in the order they are called, exactly as
+    and track calls): `profile_id_for` and `add` resolve in the order they are called, exactly as
     EventRecorder does; only the INSERT of the events waits for `finish`. Validation is the
     caller's (`validate`), so it can choose the order in which errors are reported.
     """
@@ -276,7 +271,7 @@ class BatchWriter:
         Safe before any profile is touched: a plain reference names one identifier, and an
         identifier an active profile holds stays with it for the transaction (upserts never
         take an identifier from a profile or merge two), so resolving it now or at its turn
-        finds the same profile; one not held yet is left to `profile_for` at its turn.
+        finds the same profile; one not held yet is left to `profile_id_for` at its turn.
         """
         self._resolutions.prefetch(refs)
         # Delivered before (or earlier in this batch): idempotent, recorded once. An id with a
@@ -285,9 +280,9 @@ class BatchWriter:
             [m for m in message_ids if "\x00" not in m]
         )
 
-    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+    def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
         """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
-        return self._resolutions.profile_for(ref, origin=origin)
+        return self._resolutions.profile_id_for(ref, origin=origin)
 
     def add(self, item: EventInput, *, origin: str | None = None) -> bool:
         """Queue one validated event; False when its message id was delivered before."""
@@ -295,8 +290,8 @@ class BatchWriter:
             if item.message_id in self._seen:
                 return False
             self._seen.add(item.message_id)
-        profile = self._resolutions.profile_for(item.profile, origin=origin or item.source)
-        self._rows.append(_event_values(self._workspace_id, item, profile))
+        profile_id = self._resolutions.profile_id_for(item.profile, origin=origin or item.source)
+        self._rows.append(_event_values(self._workspace_id, item, profile_id))
         return True
 
     def finish(self) -> None:

@@ -259,7 +259,7 @@ def ingest(session: Session, *, workspace_id: str, messages: list[Message]) -> I
 
 def _apply(writer: BatchWriter, message: Message) -> None:
     if message.type == "identify":
-        writer.profile_for(message.ref, origin=ORIGIN)
+        writer.profile_id_for(message.ref, origin=ORIGIN)
     elif message.event is not None:
         item = EventInput(
             type=message.event,
