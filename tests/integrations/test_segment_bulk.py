@@ -153,23 +153,28 @@ def test_a_nul_in_a_later_message_id_is_a_validation_error_on_every_backend(
     assert profiles(client, ws) == []
 
 
-def test_first_deliveries_falls_back_to_one_by_one_when_a_key_is_taken_meanwhile(
-    runtime: Runtime, ws: WorkspaceHandle
+def test_first_deliveries_lets_the_unique_constraint_decide(
+    runtime: Runtime, ws: WorkspaceHandle, other_ws: WorkspaceHandle
 ) -> None:
-    with runtime.sessionmaker() as session:
-        with session.no_autoflush:
-            # Stands for a concurrent delivery: invisible to the lookup, stored before the INSERT.
-            session.add(
-                DedupKey(
-                    id="ddk_taken",
-                    workspace_id=ws.id,
-                    scope=dedup.SEGMENT,
-                    key=dedup._digest("m-1"),
-                )
-            )
-            fresh = dedup.first_deliveries(
-                session, workspace_id=ws.id, scope=dedup.SEGMENT, keys=["m-1", "m-2", "m-2"]
-            )
-        assert fresh == {"m-2"}
-        session.commit()
-    assert _dedup_keys(runtime) == 2
+    with runtime.sessionmaker.begin() as session:
+        assert dedup.first_delivery(session, workspace_id=ws.id, scope=dedup.SEGMENT, key="m-1")
+    with runtime.sessionmaker.begin() as session:
+        # Seen in an earlier transaction (m-1), earlier in this one (m-3), repeated (m-2), in
+        # another scope (m-4 is new here) or workspace: each decided by the stored keys.
+        assert dedup.first_delivery(session, workspace_id=ws.id, scope=dedup.SEGMENT, key="m-3")
+        assert dedup.first_delivery(session, workspace_id=ws.id, scope=dedup.SHOPIFY, key="m-4")
+        fresh = dedup.first_deliveries(
+            session,
+            workspace_id=ws.id,
+            scope=dedup.SEGMENT,
+            keys=["m-1", "m-2", "m-2", "m-3", "m-4", *(f"n-{i}" for i in range(250))],
+        )
+        assert fresh == {"m-2", "m-4", *(f"n-{i}" for i in range(250))}
+        assert dedup.first_deliveries(
+            session, workspace_id=other_ws.id, scope=dedup.SEGMENT, keys=["m-1"]
+        ) == {"m-1"}
+        assert not dedup.first_delivery(session, workspace_id=ws.id, scope=dedup.SEGMENT, key="n-7")
+        nothing = dedup.first_deliveries(session, workspace_id=ws.id, scope=dedup.SEGMENT, keys=[])
+        assert nothing == set()
+    # Segment m-1, m-3, m-2, m-4 and n-0..n-249, Shopify m-4, the other workspace's m-1.
+    assert _dedup_keys(runtime) == 4 + 250 + 1 + 1
