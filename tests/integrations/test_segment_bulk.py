@@ -178,3 +178,32 @@ def test_first_deliveries_lets_the_unique_constraint_decide(
         assert nothing == set()
     # Segment m-1, m-3, m-2, m-4 and n-0..n-249, Shopify m-4, the other workspace's m-1.
     assert _dedup_keys(runtime) == 4 + 250 + 1 + 1
+
+
+def test_only_profiles_that_a_call_resolves_are_touched(
+    client: TestClient, ws: WorkspaceHandle
+) -> None:
+    first = _batch(client, ws, _track("u-1", "First", "m-1"), _track("u-2", "First"))
+    assert first.status_code == 200, first.text
+    api = client.post(
+        "/api/v1/events",
+        json={"type": "Stored", "profile": {"external_id": "u-3"}, "message_id": "m-3"},
+        headers=ws.admin,
+    )
+    assert api.status_code == 202, api.text
+    before = {p["external_id"]: p["updated_at"] for p in profiles(client, ws)}
+    response = _batch(
+        client,
+        ws,
+        _track("u-1", "Repeat", "m-1"),  # a duplicate: skipped, its profile left alone
+        {"type": "alias", "userId": "u-2", "previousId": "x"},  # nothing stored
+        _track("u-3", "Same id as a stored event", "m-3"),  # idempotent: nothing stored
+    )
+    assert response.status_code == 200, response.text
+    after = {p["external_id"]: p["updated_at"] for p in profiles(client, ws)}
+    assert after == before
+    touched = _batch(client, ws, _track("u-1", "New"), {"type": "identify", "userId": "u-2"})
+    assert touched.status_code == 200
+    again = {p["external_id"]: p["updated_at"] for p in profiles(client, ws)}
+    assert again["u-1"] > before["u-1"] and again["u-2"] > before["u-2"]
+    assert again["u-3"] == before["u-3"]

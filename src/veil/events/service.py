@@ -265,8 +265,20 @@ class BatchWriter:
         self._seen: set[str] = set()
         self._rows: list[dict[str, Any]] = []
 
-    def prefetch(self, refs: list[ProfileRef], message_ids: list[str]) -> None:
-        """Resolve the batch's plain references and look its message ids up, in bulk.
+    def look_up_message_ids(self, message_ids: list[str]) -> None:
+        """Which of these message ids earlier events carry, in one query (see `add`)."""
+        # An id with a NUL fails `validate` before `add` asks; PostgreSQL refuses it even in
+        # a query.
+        self._seen = EventRepository(self._session, self._workspace_id).known_message_ids(
+            [m for m in message_ids if "\x00" not in m]
+        )
+
+    def delivered_before(self, message_id: str | None) -> bool:
+        """Whether `add` would skip an event with this message id (after look_up_message_ids)."""
+        return message_id is not None and message_id in self._seen
+
+    def prefetch_profiles(self, refs: list[ProfileRef]) -> None:
+        """Resolve plain references in bulk (and touch their profiles), before their turn.
 
         Safe before any profile is touched: a plain reference names one identifier, and an
         identifier an active profile holds stays with it for the transaction (upserts never
@@ -274,11 +286,6 @@ class BatchWriter:
         finds the same profile; one not held yet is left to `profile_id_for` at its turn.
         """
         self._resolutions.prefetch(refs)
-        # Delivered before (or earlier in this batch): idempotent, recorded once. An id with a
-        # NUL fails `validate` before `add` asks, and PostgreSQL refuses it even in a query.
-        self._seen = EventRepository(self._session, self._workspace_id).known_message_ids(
-            [m for m in message_ids if "\x00" not in m]
-        )
 
     def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
         """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
@@ -313,10 +320,9 @@ def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
     writer = BatchWriter(session, workspace_id=workspace_id)
-    writer.prefetch(
-        [item.profile for item in items],
-        [item.message_id for item in items if item.message_id is not None],
-    )
+    writer.prefetch_profiles([item.profile for item in items])
+    # Delivered before (or earlier in this batch): idempotent, recorded once.
+    writer.look_up_message_ids([item.message_id for item in items if item.message_id is not None])
     for index, item in enumerate(items):
         try:
             writer.add(item)

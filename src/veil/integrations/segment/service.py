@@ -238,14 +238,20 @@ def ingest(session: Session, *, workspace_id: str, messages: list[Message]) -> I
     first = dedup.first_deliveries(
         session, workspace_id=workspace_id, scope=dedup.SEGMENT, keys=ids
     )
-    writer.prefetch([m.ref for m in messages], ids)
     result = IngestResult()
+    to_apply: list[Message] = []
     for message in messages:
         if message.message_id is not None:
             if message.message_id not in first:
                 result.duplicates += 1
                 continue
             first.discard(message.message_id)  # a repeat later in the batch is a duplicate
+        to_apply.append(message)
+    writer.look_up_message_ids([m.message_id for m in to_apply if m.message_id is not None])
+    # Only the profiles that call by call would have been resolved (and touched): not those
+    # of duplicates, of alias/group calls, or of events already stored under their messageId.
+    writer.prefetch_profiles([m.ref for m in to_apply if _resolves(writer, m)])
+    for message in to_apply:
         try:
             _apply(writer, message)
         except VeilError as exc:
@@ -255,6 +261,12 @@ def ingest(session: Session, *, workspace_id: str, messages: list[Message]) -> I
         result.accepted += 1
     writer.finish()
     return result
+
+
+def _resolves(writer: BatchWriter, message: Message) -> bool:
+    if message.type == "identify":
+        return True
+    return message.event is not None and not writer.delivered_before(message.message_id)
 
 
 def _apply(writer: BatchWriter, message: Message) -> None:
