@@ -13,11 +13,13 @@ loudly in the tests instead of quietly taking the lock.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,12 +30,35 @@ _READ_ONLY = "veil_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' text, by orjson (several times the stdlib's speed on event payloads).
+
+    UTF-8 as it is rather than `\\uXXXX` escapes, compact separators: still one valid JSON
+    text for SQLite's TEXT and PostgreSQL's JSONB. What orjson refuses (integers beyond 64 bits,
+    unpaired surrogates, non-JSON types) goes to the stdlib, which answers as it always did.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """The inverse of `json_dumps`; rows the stdlib wrote with NaN or Infinity still load."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             echo=echo,
             hide_parameters=True,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=16,
@@ -45,6 +70,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url,
         echo=echo,
         hide_parameters=True,
+        json_serializer=json_dumps,
+        json_deserializer=json_loads,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,

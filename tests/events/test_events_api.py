@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
+import starlette.requests
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -284,3 +287,37 @@ def test_batch_resolves_known_profiles_and_records_each_message_once(
     )
     assert_error(deleted, 409, "profile_deleted")
     assert "events[1]" in deleted.json()["error"]["message"]
+
+
+def test_the_batch_body_is_parsed_once_unless_a_big_integer_needs_the_stdlib(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard's orjson parse is reused where it equals the stdlib's; a run of 19 digits
+    (a possible integer beyond 64 bits, which orjson would turn into a float) is parsed again."""
+    stdlib_parse = starlette.requests.Request.json
+    calls: list[int] = []
+
+    async def counting_parse(self: starlette.requests.Request) -> Any:
+        calls.append(1)
+        return await stdlib_parse(self)
+
+    monkeypatch.setattr(starlette.requests.Request, "json", counting_parse)
+    plain = {"type": "Viewed", "profile": {"email": "a@example.com"}, "properties": {"n": 12}}
+    ok = client.post("/api/v1/events/batch", json={"events": [plain]}, headers=ws.member)
+    assert ok.status_code == 202, ok.text
+    assert calls == []
+    big = {**plain, "properties": {"n": 2**64}}
+    refused = client.post("/api/v1/events/batch", json={"events": [big]}, headers=ws.member)
+    assert "out of range" in assert_error(refused, 422, "validation_error")
+    assert calls == [1]
+    # 19 digits inside a string also takes the careful way, and stores the same thing.
+    text = {**plain, "properties": {"s": "1234567890123456789", "f": 0.1, "u": "Zoë"}}
+    stored = client.post("/api/v1/events/batch", json={"events": [text]}, headers=ws.member)
+    assert stored.status_code == 202, stored.text
+    assert calls == [1, 1]
+    with runtime.sessionmaker() as session:
+        properties = list(
+            session.scalars(select(Event.properties).where(Event.workspace_id == ws.id))
+        )
+    assert len(properties) == 2
+    assert {"n": 12} in properties and text["properties"] in properties

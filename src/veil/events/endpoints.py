@@ -16,8 +16,9 @@ from veil.events.schemas import (
     EventPage,
     EventRead,
 )
+from veil.guards import ParsedBodyRoute
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], route_class=ParsedBodyRoute)
 
 
 @router.post("/events", response_model=EventAccepted, status_code=202)

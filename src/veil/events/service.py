@@ -52,7 +52,8 @@ class EventInput:
     message_id: str | None = None
 
 
-def _validate(item: EventInput) -> None:
+def validate(item: EventInput) -> None:
+    """Refuse an event that does not fit Veil's limits (type, properties, time, message id)."""
     if not item.type or not item.type.strip():
         raise ValidationFailed("type is required.")
     if len(item.type) > MAX_TYPE_LENGTH:
@@ -117,7 +118,7 @@ class _Resolutions:
         self.session = session
         self.workspace_id = workspace_id
         self._region: str | None = None
-        self._profiles: dict[tuple[str | None, ...], Profile] = {}
+        self._profiles: dict[tuple[str | None, ...], str] = {}  # reference -> profile id
 
     @property
     def region(self) -> str:
@@ -136,7 +137,7 @@ class _Resolutions:
         `updated_at` (there are no names, traits or other identifiers to attach), so that
         is all done here, with one query per identifier kind instead of several per person.
         Anything else — several identifiers, no match yet (a new profile), an unparseable
-        identifier, a deleted profile — is left to `profile_for`, which resolves it one by one
+        identifier, a deleted profile — is left to `profile_id_for`, which resolves it one by one
         and reports errors with the item's index.
         """
         by_id: dict[str, tuple[str | None, ...]] = {}
@@ -160,36 +161,38 @@ class _Resolutions:
                 continue
             if len(identity.items()) == 1:
                 by_identity.append((key, identity))
+        # Ids only, and one UPDATE for the touch: no Profile objects to load and flush back.
         repo = ProfileRepository(self.session, self.workspace_id)
-        for known in repo.get_many(list(by_id)):
-            if known.status == ACTIVE:
-                self._profiles[by_id[known.id]] = known
+        for profile_id in repo.active_ids(by_id):
+            self._profiles[by_id[profile_id]] = profile_id
         found = profiles.resolve_many(
             self.session,
             workspace_id=self.workspace_id,
             identities=[identity for _key, identity in by_identity],
         )
-        now = utcnow()
-        for (key, _identity), profile in zip(by_identity, found, strict=True):
-            if profile is not None:
-                profile.updated_at = now
-                self._profiles[key] = profile
+        touched: list[str] = []
+        for (key, _identity), match in zip(by_identity, found, strict=True):
+            if match is not None:
+                touched.append(match)
+                self._profiles[key] = match
+        if touched:
+            repo.touch(touched, utcnow())
 
-    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
+    def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
         plain = not (ref.first_name or ref.last_name or ref.traits)
         key = self._key(ref)
         if plain and key in self._profiles:
             return self._profiles[key]
-        profile = resolve_profile(
+        profile_id = resolve_profile(
             self.session,
             workspace_id=self.workspace_id,
             ref=ref,
             origin=origin,
             region=self.region,
-        )
+        ).id
         if plain:
-            self._profiles[key] = profile
-        return profile
+            self._profiles[key] = profile_id
+        return profile_id
 
 
 def record_event(
@@ -199,23 +202,16 @@ def record_event(
 
 
 class EventRecorder:
-    """Profiles and events of one incoming stream, one after another in one transaction.
-
-    For callers that interleave profile updates and events (a Segment batch mixing identify
-    and track calls): each plain identity is resolved once, exactly as in record_batch.
-    """
+    """Events recorded one after another in one transaction, each plain identity resolved once
+    (a stream that mixes profile updates and events in bulk: BatchWriter)."""
 
     def __init__(self, session: Session, *, workspace_id: str) -> None:
         self._session = session
         self._workspace_id = workspace_id
         self._resolutions = _Resolutions(session, workspace_id)
 
-    def profile_for(self, ref: ProfileRef, *, origin: str) -> Profile:
-        """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
-        return self._resolutions.profile_for(ref, origin=origin)
-
     def record(self, item: EventInput, *, origin: str | None = None) -> Event:
-        _validate(item)
+        validate(item)
         return _record(self._session, self._workspace_id, item, origin, self._resolutions)
 
 
@@ -230,17 +226,17 @@ def _record(
         existing = EventRepository(session, workspace_id).by_message_id(item.message_id)
         if existing is not None:
             return existing  # delivered before: idempotent
-    profile = resolutions.profile_for(item.profile, origin=origin or item.source)
-    event = Event(**_event_values(workspace_id, item, profile))
+    profile_id = resolutions.profile_id_for(item.profile, origin=origin or item.source)
+    event = Event(**_event_values(workspace_id, item, profile_id))
     session.add(event)
     return event
 
 
-def _event_values(workspace_id: str, item: EventInput, profile: Profile) -> dict[str, Any]:
+def _event_values(workspace_id: str, item: EventInput, profile_id: str) -> dict[str, Any]:
     return {
         "id": new_id("evt"),
         "workspace_id": workspace_id,
-        "profile_id": profile.id,
+        "profile_id": profile_id,
         "type": item.type.strip(),
         "timestamp": as_utc(item.timestamp) if item.timestamp else utcnow(),
         "received_at": utcnow(),
@@ -252,36 +248,87 @@ def _event_values(workspace_id: str, item: EventInput, profile: Profile) -> dict
     }
 
 
+class BatchWriter:
+    """Events of one incoming batch, written together: profiles resolved in bulk, message ids
+    checked in one query, one executemany INSERT at the end (`finish`).
+
+    For callers that interleave profile updates and events (a Segment batch mixing identify
+    and track calls): `profile_id_for` and `add` resolve in the order they are called, exactly as
+    EventRecorder does; only the INSERT of the events waits for `finish`. Validation is the
+    caller's (`validate`), so it can choose the order in which errors are reported.
+    """
+
+    def __init__(self, session: Session, *, workspace_id: str) -> None:
+        self._session = session
+        self._workspace_id = workspace_id
+        self._resolutions = _Resolutions(session, workspace_id)
+        self._seen: set[str] = set()
+        self._rows: list[dict[str, Any]] = []
+
+    def look_up_message_ids(self, message_ids: list[str]) -> None:
+        """Which of these message ids earlier events carry, in one query (see `add`)."""
+        # An id with a NUL fails `validate` before `add` asks; PostgreSQL refuses it even in
+        # a query.
+        self._seen = EventRepository(self._session, self._workspace_id).known_message_ids(
+            [m for m in message_ids if "\x00" not in m]
+        )
+
+    def delivered_before(self, message_id: str | None) -> bool:
+        """Whether `add` would skip an event with this message id (after look_up_message_ids)."""
+        return message_id is not None and message_id in self._seen
+
+    def prefetch_profiles(self, refs: list[ProfileRef]) -> None:
+        """Resolve plain references in bulk (and touch their profiles), before their turn.
+
+        Safe before any profile is touched: a plain reference names one identifier, and an
+        identifier an active profile holds stays with it for the transaction (upserts never
+        take an identifier from a profile or merge two), so resolving it now or at its turn
+        finds the same profile; one not held yet is left to `profile_id_for` at its turn.
+        """
+        self._resolutions.prefetch(refs)
+
+    def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
+        """Resolve (or create, SPEC §2) the profile a reference names, applying its traits."""
+        return self._resolutions.profile_id_for(ref, origin=origin)
+
+    def add(self, item: EventInput, *, origin: str | None = None) -> bool:
+        """Queue one validated event; False when its message id was delivered before."""
+        if item.message_id is not None:
+            if item.message_id in self._seen:
+                return False
+            self._seen.add(item.message_id)
+        profile_id = self._resolutions.profile_id_for(item.profile, origin=origin or item.source)
+        self._rows.append(_event_values(self._workspace_id, item, profile_id))
+        return True
+
+    def finish(self) -> None:
+        """Insert the queued events (after the profiles they name are flushed)."""
+        self._session.flush()
+        if self._rows:
+            # One executemany INSERT instead of a unit of work over thousands of objects.
+            self._session.execute(insert(Event), self._rows)
+        self._rows = []
+
+
 def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]) -> int:
     """All or nothing: the first bad item rejects the batch, naming its index."""
     if len(items) > MAX_BATCH:
         raise ValidationFailed(f"A batch holds at most {MAX_BATCH} events.")
     for index, item in enumerate(items):
         try:
-            _validate(item)
+            validate(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
-    resolutions = _Resolutions(session, workspace_id)
-    resolutions.prefetch([item.profile for item in items])
+    writer = BatchWriter(session, workspace_id=workspace_id)
+    writer.prefetch_profiles([item.profile for item in items])
     # Delivered before (or earlier in this batch): idempotent, recorded once.
-    seen = EventRepository(session, workspace_id).known_message_ids(
-        [item.message_id for item in items if item.message_id is not None]
-    )
-    rows: list[dict[str, Any]] = []
+    writer.look_up_message_ids([item.message_id for item in items if item.message_id is not None])
     for index, item in enumerate(items):
-        if item.message_id is not None:
-            if item.message_id in seen:
-                continue
-            seen.add(item.message_id)
         try:
-            profile = resolutions.profile_for(item.profile, origin=item.source)
+            writer.add(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
-        rows.append(_event_values(workspace_id, item, profile))
-    session.flush()
-    if rows:
-        # One executemany INSERT instead of a unit of work over thousands of objects.
-        session.execute(insert(Event), rows)
+    writer.finish()
     return len(items)
 
 

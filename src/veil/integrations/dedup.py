@@ -8,16 +8,22 @@ deliveries of the same message store it once.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil.kit.ids import new_id
+from veil.kit.time import utcnow
 from veil.models import DedupKey
 
 SEGMENT = "segment"
 SHOPIFY = "shopify"
 EMAIL_OPEN = "email_open"
+_IN_CHUNK = 100
 
 
 def first_delivery(session: Session, *, workspace_id: str, scope: str, key: str) -> bool:
@@ -26,7 +32,7 @@ def first_delivery(session: Session, *, workspace_id: str, scope: str, key: str)
     Runs in a savepoint, so a duplicate leaves the caller's transaction intact; a rollback of
     that transaction forgets the key again (a rejected batch can be resent as it was).
     """
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = _digest(key)
     try:
         with session.begin_nested():
             session.add(
@@ -36,3 +42,62 @@ def first_delivery(session: Session, *, workspace_id: str, scope: str, key: str)
     except IntegrityError:
         return False
     return True
+
+
+def first_deliveries(
+    session: Session, *, workspace_id: str, scope: str, keys: Sequence[str]
+) -> set[str]:
+    """`first_delivery` for many keys at once: the keys not seen before, now recorded.
+
+    One executemany INSERT ... ON CONFLICT DO NOTHING, then the rows this call inserted (by
+    RETURNING on PostgreSQL, read back by primary key on SQLite): the unique constraint
+    decides, as for `first_delivery` (on PostgreSQL a concurrent delivery of the same key is
+    waited for; if it commits, the key is not new here). A key repeated in `keys` is one key
+    (the caller decides which occurrence counts). Keys are inserted sorted, so two batches
+    sharing keys lock them in one order.
+    """
+    digests = {key: _digest(key) for key in keys}
+    if not digests:
+        return set()
+    attempted: dict[str, str] = {}  # row id -> digest
+    rows = []
+    now = utcnow()
+    for digest in sorted(set(digests.values())):
+        row_id = new_id("ddk")
+        attempted[row_id] = digest
+        rows.append(
+            {
+                "id": row_id,
+                "workspace_id": workspace_id,
+                "scope": scope,
+                "key": digest,
+                "created_at": now,
+            }
+        )
+    insert = _insert_ignoring_duplicates(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # The inserted rows answer themselves (no read that a planner could make slow).
+        inserted = set(session.scalars(insert.returning(DedupKey.key), rows))
+        return {key for key, digest in digests.items() if digest in inserted}
+    session.execute(insert, rows)  # one executemany; SQLite < 3.35 has no RETURNING
+    ids = sorted(attempted)
+    inserted = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        inserted.update(
+            attempted[row_id]
+            for row_id in session.scalars(
+                select(DedupKey.id).where(DedupKey.id.in_(ids[start : start + _IN_CHUNK]))
+            )
+        )
+    return {key for key, digest in digests.items() if digest in inserted}
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    columns = ["workspace_id", "scope", "key"]
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(DedupKey).on_conflict_do_nothing(index_elements=columns)
+    return sqlite.insert(DedupKey).on_conflict_do_nothing(index_elements=columns)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from veil.models import Profile
@@ -28,33 +29,61 @@ class ProfileRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
-    def get_many(self, profile_ids: Iterable[str]) -> list[Profile]:
-        wanted = sorted(set(profile_ids))
-        found: list[Profile] = []
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
-            found.extend(self.session.scalars(self.statement().where(Profile.id.in_(chunk))))
-        return found
-
     def find_active(self, column: str, value: str) -> Profile | None:
         attr = getattr(Profile, column)
         return self.session.scalar(
             self.statement().where(Profile.status == ACTIVE, attr == value).limit(1)
         )
 
-    def active_by(self, column: str, values: Iterable[str]) -> list[Profile]:
-        """Active profiles whose `column` is one of `values` (queried in chunks)."""
-        attr = getattr(Profile, column)
-        wanted = sorted(set(values))
-        found: list[Profile] = []
+    def active_ids(self, profile_ids: Iterable[str]) -> set[str]:
+        """Which of these profile ids are active profiles (ids only: no objects loaded)."""
+        wanted = sorted(set(profile_ids))
+        found: set[str] = set()
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            found.extend(
+            found.update(
                 self.session.scalars(
-                    self.statement().where(Profile.status == ACTIVE, attr.in_(chunk))
+                    select(Profile.id).where(
+                        Profile.workspace_id == self.workspace_id,
+                        Profile.status == ACTIVE,
+                        Profile.id.in_(chunk),
+                    )
                 )
             )
         return found
+
+    def active_ids_by(self, column: str, values: Iterable[str]) -> list[tuple[str, str]]:
+        """(id, value) of the active profiles whose `column` is one of `values` (in chunks)."""
+        attr = getattr(Profile, column)
+        wanted = sorted(set(values))
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found.extend(
+                (row[0], row[1])
+                for row in self.session.execute(
+                    select(Profile.id, attr).where(
+                        Profile.workspace_id == self.workspace_id,
+                        Profile.status == ACTIVE,
+                        # Implied by IN, but PostgreSQL proves a partial index's predicate
+                        # from an IN list of at most 100 values: said, the index serves.
+                        attr.is_not(None),
+                        attr.in_(chunk),
+                    )
+                )
+            )
+        return found
+
+    def touch(self, profile_ids: Iterable[str], at: datetime) -> None:
+        """Set `updated_at` of these profiles, one UPDATE per chunk (objects loaded follow)."""
+        wanted = sorted(set(profile_ids))
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            self.session.execute(
+                update(Profile)
+                .where(Profile.workspace_id == self.workspace_id, Profile.id.in_(chunk))
+                .values(updated_at=at)
+            )
 
     def search_active(self, query: str | None) -> Select[Profile]:
         stmt = self.statement().where(Profile.status == ACTIVE)

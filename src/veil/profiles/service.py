@@ -102,16 +102,16 @@ def resolve(session: Session, *, workspace_id: str, identity: Identity) -> Profi
 
 def resolve_many(
     session: Session, *, workspace_id: str, identities: Sequence[Identity]
-) -> list[Profile | None]:
-    """What `resolve` answers for each identity (same lookup order), with one query per
-    identifier kind instead of one per identity and identifier (batch ingestion)."""
+) -> list[str | None]:
+    """The id of the profile `resolve` answers for each identity (same lookup order), with one
+    query per identifier kind instead of one per identity and identifier (batch ingestion)."""
     repo = ProfileRepository(session, workspace_id)
-    found: dict[tuple[str, str], Profile] = {}
+    found: dict[tuple[str, str], str] = {}
     for column in LOOKUP_ORDER:
         values = [v for identity in identities if (v := getattr(identity, column)) is not None]
         if values:
-            for profile in repo.active_by(column, values):
-                found[(column, getattr(profile, column))] = profile
+            for profile_id, value in repo.active_ids_by(column, values):
+                found[(column, value)] = profile_id
     return [
         next((found[item] for item in identity.items() if item in found), None)
         for identity in identities

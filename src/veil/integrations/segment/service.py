@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from veil.errors import PayloadTooLarge, ValidationFailed, VeilError
-from veil.events.service import MAX_BATCH, EventInput, EventRecorder, ProfileRef
+from veil.events.service import MAX_BATCH, BatchWriter, EventInput, ProfileRef, validate
 from veil.integrations import dedup
 
 ORIGIN = "segment"
@@ -226,39 +226,61 @@ def parse_batch(payload: dict[str, Any], *, received_at: datetime) -> list[Messa
 
 
 def ingest(session: Session, *, workspace_id: str, messages: list[Message]) -> IngestResult:
-    """Apply the messages in order, in the caller's transaction (all or nothing)."""
-    recorder = EventRecorder(session, workspace_id=workspace_id)
+    """Apply the messages in order, in the caller's transaction (all or nothing).
+
+    In bulk (events.service.BatchWriter): the messageIds are de-duplicated in one query, plain
+    references resolved together, the events inserted with one executemany at the end. Each
+    message is still checked and its profile resolved in its turn, so errors name the same
+    message and an identify before a track leaves the profile as it did call by call.
+    """
+    writer = BatchWriter(session, workspace_id=workspace_id)
+    ids = [m.message_id for m in messages if m.message_id is not None]
+    first = dedup.first_deliveries(
+        session, workspace_id=workspace_id, scope=dedup.SEGMENT, keys=ids
+    )
     result = IngestResult()
+    to_apply: list[Message] = []
     for message in messages:
-        if message.message_id is not None and not dedup.first_delivery(
-            session, workspace_id=workspace_id, scope=dedup.SEGMENT, key=message.message_id
-        ):
-            result.duplicates += 1
-            continue
+        if message.message_id is not None:
+            if message.message_id not in first:
+                result.duplicates += 1
+                continue
+            first.discard(message.message_id)  # a repeat later in the batch is a duplicate
+        to_apply.append(message)
+    writer.look_up_message_ids([m.message_id for m in to_apply if m.message_id is not None])
+    # Only the profiles that call by call would have been resolved (and touched): not those
+    # of duplicates, of alias/group calls, or of events already stored under their messageId.
+    writer.prefetch_profiles([m.ref for m in to_apply if _resolves(writer, m)])
+    for message in to_apply:
         try:
-            _apply(recorder, message)
+            _apply(writer, message)
         except VeilError as exc:
             if not message.label:
                 raise
             raise type(exc)(f"{message.label}: {exc.message}") from None
         result.accepted += 1
-    session.flush()
+    writer.finish()
     return result
 
 
-def _apply(recorder: EventRecorder, message: Message) -> None:
+def _resolves(writer: BatchWriter, message: Message) -> bool:
     if message.type == "identify":
-        recorder.profile_for(message.ref, origin=ORIGIN)
+        return True
+    return message.event is not None and not writer.delivered_before(message.message_id)
+
+
+def _apply(writer: BatchWriter, message: Message) -> None:
+    if message.type == "identify":
+        writer.profile_id_for(message.ref, origin=ORIGIN)
     elif message.event is not None:
-        recorder.record(
-            EventInput(
-                type=message.event,
-                profile=message.ref,
-                properties=message.properties,
-                timestamp=message.timestamp,
-                source=ORIGIN,
-                message_id=message.message_id,
-            ),
-            origin=ORIGIN,
+        item = EventInput(
+            type=message.event,
+            profile=message.ref,
+            properties=message.properties,
+            timestamp=message.timestamp,
+            source=ORIGIN,
+            message_id=message.message_id,
         )
+        validate(item)
+        writer.add(item, origin=ORIGIN)
     # alias and group: accepted, nothing stored (see the module docstring).

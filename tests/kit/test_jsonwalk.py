@@ -1,0 +1,148 @@
+"""check_properties takes a quick walk (no paths) when it can: its answers must be exactly
+those of the full walk — the same value accepted, the same error message otherwise."""
+
+from __future__ import annotations
+
+import enum
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from veil.errors import ValidationFailed
+from veil.kit import jsonwalk
+from veil.kit.jsonwalk import MAX_DEPTH, MAX_PROPERTIES_BYTES, MAX_SAFE_INT, MAX_STRING
+
+
+def reference(value: Any, field: str = "properties") -> tuple[str, str]:
+    """What the full walk alone answers (check_properties before the quick walk)."""
+    try:
+        if not isinstance(value, dict):
+            raise ValidationFailed(f"{field} must be a JSON object.")
+        jsonwalk._check(value, field, 1)
+        if len(orjson.dumps(value)) > MAX_PROPERTIES_BYTES:
+            raise ValidationFailed(f"{field} is larger than {MAX_PROPERTIES_BYTES // 1024} KiB.")
+    except ValidationFailed as exc:
+        return ("refused", exc.message)
+    except TypeError as exc:
+        return ("TypeError", type(exc).__name__)
+    return ("ok", "")
+
+
+def answer(value: Any, field: str = "properties") -> tuple[str, str]:
+    try:
+        assert jsonwalk.check_properties(value, field=field) is value
+    except ValidationFailed as exc:
+        return ("refused", exc.message)
+    except TypeError as exc:
+        return ("TypeError", type(exc).__name__)
+    return ("ok", "")
+
+
+def nested(depth: int, leaf: Any = 1) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": leaf}
+    for _ in range(depth - 1):
+        value = {"n": value}
+    return value
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class Name(str):
+    pass
+
+
+CASES: list[Any] = [
+    {},
+    {"a": "b", "n": [1, 2.5, True, None, {"x": []}]},
+    nested(MAX_DEPTH),
+    nested(MAX_DEPTH + 1),
+    nested(MAX_DEPTH, leaf={}),
+    nested(MAX_DEPTH, leaf=[]),
+    nested(MAX_DEPTH - 1, leaf=[[]]),
+    nested(MAX_DEPTH - 1, leaf=[[1]]),
+    {"list": [[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]},
+    {"k" * 256: 1},
+    {"k" * 257: 1},
+    {"pad": "x" * MAX_STRING},
+    {"pad": "x" * (MAX_STRING + 1)},
+    {"pad": ["x" * (MAX_STRING + 1)]},
+    {"big": MAX_SAFE_INT, "small": -MAX_SAFE_INT},
+    {"big": MAX_SAFE_INT + 1},
+    {"small": -MAX_SAFE_INT - 1},
+    {"big": 2**64},
+    {"big": 10**30},
+    {"f": float("nan")},
+    {"f": [float("inf")]},
+    {"f": -float("inf")},
+    {"k\x00": 1},
+    {"k": "v\x00"},
+    {"k": ["fine", {"deeper": "v\x00"}]},
+    {"k": "looks like \\u0000 but is not"},
+    {"k\\u0000": "neither is this key"},
+    {1: "non-string key"},
+    {"k": {2: "nested non-string key"}},
+    {"k": (1, 2)},
+    {"k": {1, 2}},
+    {"k": datetime(2026, 1, 1, tzinfo=UTC)},
+    {"k": b"bytes"},
+    {"k": Colour.RED},
+    {"k": Name("a str subclass")},
+    {Name("key subclass"): 1},
+    {"k": "\ud800"},  # an unpaired surrogate: orjson refuses it, the walk does not
+    {f"p{i}": "x" * 60_000 for i in range(MAX_PROPERTIES_BYTES // 60_000 + 1)},
+    [],
+    "text",
+]
+
+
+@pytest.mark.parametrize("value", CASES)
+def test_the_quick_walk_answers_as_the_full_walk(value: Any) -> None:
+    assert answer(value) == reference(value)
+
+
+def test_none_is_an_empty_object() -> None:
+    assert jsonwalk.check_properties(None) == {}
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    if depth < MAX_DEPTH + 2 and roll < 0.25:
+        return {_random_key(rng): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+    if depth < MAX_DEPTH + 2 and roll < 0.4:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return rng.choice(
+        [
+            "plain",
+            "ünïcödé ✓",
+            "nul\x00inside",
+            "x" * (MAX_STRING + rng.choice((0, 1))),
+            MAX_SAFE_INT + rng.choice((0, 1)),
+            -MAX_SAFE_INT - rng.choice((0, 1)),
+            rng.randrange(-1000, 1000),
+            rng.random(),
+            float("nan"),
+            True,
+            None,
+        ]
+    )
+
+
+def _random_key(rng: random.Random) -> Any:
+    return rng.choice(["a", "b", "key", "k" * 256, "k" * 257, "n\x00l", "ñ", 7])
+
+
+def test_random_documents_get_the_same_answers() -> None:
+    rng = random.Random(7)
+    outcomes: set[str] = set()
+    for _ in range(3000):
+        value = {_random_key(rng): _random_value(rng, 2) for _ in range(rng.randrange(1, 4))}
+        expected = reference(value)
+        assert answer(value) == expected, value
+        outcomes.add(expected[0] + ":" + expected[1].split(" ", 1)[-1][:20])
+    # The generator reaches acceptance and several kinds of refusal.
+    assert len(outcomes) >= 6, outcomes
