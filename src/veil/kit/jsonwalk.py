@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from veil.errors import ValidationFailed
 MAX_DEPTH = 16
 MAX_PROPERTIES_BYTES = 256 * 1024
 MAX_STRING = 64 * 1024
+MAX_KEY = 256
 # JSON numbers beyond this are rejected: both databases and most clients lose precision.
 MAX_SAFE_INT = 2**63 - 1
 _INF = float("inf")
@@ -23,86 +25,77 @@ def check_properties(value: Any, *, field: str = "properties") -> dict[str, Any]
     if not isinstance(value, dict):
         raise ValidationFailed(f"{field} must be a JSON object.")
     try:
-        encoded: bytes | None = orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError: the walk below names the reason (or re-raises)
-        encoded = None
-    # orjson writes every NUL of a key or string as \u0000: where that text is absent (nearly
-    # always) the quick walk, which builds no paths, is enough; anything it is unsure of, and
-    # every refusal, is decided by the full walk, whose message names the place.
-    if encoded is None or b"\\u0000" in encoded or not _within_limits(value, 1):
-        _check(value, field, 1)
-        if encoded is None:
-            encoded = orjson.dumps(value)
-    size = len(encoded)
+        _check(value, 1)
+    except _Refusal as refusal:
+        path = field + "".join(reversed(refusal.where))
+        raise ValidationFailed(f"{path} {refusal.reason}") from None
+    size = len(orjson.dumps(value))
     if size > MAX_PROPERTIES_BYTES:
         raise ValidationFailed(f"{field} is larger than {MAX_PROPERTIES_BYTES // 1024} KiB.")
     return value
 
 
-def _within_limits(container: dict[str, Any] | list[Any], depth: int) -> bool:
-    """True when `_check` certainly accepts this container at `depth` (NUL characters aside).
+class _Refusal(Exception):
+    """Why a value deep inside is refused; its path (`where`, innermost step first) is put
+    together on the way out, so an accepted value costs no path strings at all."""
 
-    Exact types only (a subclass of str, int or dict goes to `_check`); False means "ask
-    `_check`", not "refused".
-    """
-    if depth >= MAX_DEPTH and container:
-        return False  # its items would be nested deeper than MAX_DEPTH
-    if type(container) is dict:
-        for key in container:
-            if type(key) is not str or len(key) > 256:
-                return False
-        items: Any = container.values()
-    else:
-        items = container
-    for item in items:
-        kind = type(item)
-        if kind is str:
-            if len(item) > MAX_STRING:
-                return False
-        elif kind is dict or kind is list:
-            if not _within_limits(item, depth + 1):
-                return False
-        elif kind is int:
-            if item > MAX_SAFE_INT or item < -MAX_SAFE_INT:
-                return False
-        elif kind is float:
-            if item != item or item == _INF or item == -_INF:
-                return False
-        elif item is not None and kind is not bool:
-            return False
-    return True
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where: list[str] = []
 
 
-def _check(value: Any, path: str, depth: int) -> None:
+def _check(value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ValidationFailed(f"{path} is nested deeper than {MAX_DEPTH} levels.")
+        raise _Refusal(f"is nested deeper than {MAX_DEPTH} levels.")
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValidationFailed(f"{path} has a non-string key.")
-            if len(key) > 256:
-                raise ValidationFailed(f"{path} has a key longer than 256 characters.")
-            if "\x00" in key:
-                raise ValidationFailed(f"{path} has a key with a NUL character.")
-            _check(item, f"{path}.{key}", depth + 1)
+        _check_items(value.items(), depth, keyed=True)
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]", depth + 1)
+        _check_items(enumerate(value), depth, keyed=False)
     elif isinstance(value, str):
         if len(value) > MAX_STRING:
-            raise ValidationFailed(f"{path} is a string longer than {MAX_STRING} characters.")
+            raise _Refusal(f"is a string longer than {MAX_STRING} characters.")
         if "\x00" in value:
-            raise ValidationFailed(f"{path} contains a NUL character.")
+            raise _Refusal("contains a NUL character.")
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if abs(value) > MAX_SAFE_INT:
-            raise ValidationFailed(f"{path} is a number out of range.")
+            raise _Refusal("is a number out of range.")
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValidationFailed(f"{path} is not a finite number.")
+        if value != value or value in (_INF, -_INF):
+            raise _Refusal("is not a finite number.")
     else:
-        raise ValidationFailed(f"{path} has a value that is not JSON.")
+        raise _Refusal("has a value that is not JSON.")
+
+
+def _check_items(pairs: Iterable[tuple[Any, Any]], depth: int, *, keyed: bool) -> None:
+    """The items of a container at `depth`: its keys here, each value by `_check`, except the
+    plain leaves `_check` certainly accepts (most of them), which are passed without a call."""
+    shortcut = depth < MAX_DEPTH  # items one level down are within the depth limit
+    for name, item in pairs:
+        if keyed:
+            if not isinstance(name, str):
+                raise _Refusal("has a non-string key.")
+            if len(name) > MAX_KEY:
+                raise _Refusal(f"has a key longer than {MAX_KEY} characters.")
+            if "\x00" in name:
+                raise _Refusal("has a key with a NUL character.")
+        if shortcut:
+            kind = type(item)
+            if kind is str:
+                if len(item) <= MAX_STRING and "\x00" not in item:
+                    continue
+            elif kind is int:
+                if -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                    continue
+            elif item is None or kind is bool:
+                continue
+        try:
+            _check(item, depth + 1)
+        except _Refusal as refusal:
+            refusal.where.append(f".{name}" if keyed else f"[{name}]")
+            raise
 
 
 def find_nul(value: Any, path: str = "body") -> str | None:
