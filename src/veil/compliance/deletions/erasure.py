@@ -18,11 +18,10 @@ once more; `summary.verified` is true only when the final search finds nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -211,11 +210,10 @@ class _Context:
     scrubber: Scrubber
     prefilter: Prefilter
     batch_size: int
-    loads: Callable[[str], Any]  # the engine's JSON decoder, as for the properties column
 
     def properties(self, text: str | None) -> Any:
         """The event's properties decoded from their stored text, as the ORM would."""
-        return None if text is None else self.loads(text)
+        return None if text is None else db.json_loads(text)
 
 
 @contextmanager
@@ -265,7 +263,6 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
         scrubber=scrubber,
         prefilter=Prefilter(scrubber),
         batch_size=max(1, runtime.settings.erasure_batch_size),
-        loads=getattr(runtime.engine.dialect, "_json_deserializer", None) or json.loads,
     )
     while True:
         if progress.phase == "verify":

@@ -12,7 +12,6 @@ reveal the size of individual events either.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ import orjson
 from sqlalchemy import ColumnElement, Dialect, Table, and_, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from veil.db import read_only_session
+from veil.db import json_loads, read_only_session
 from veil.kit.time import rfc3339, utcnow
 from veil.models import Campaign, Consent, Event, Recipient, Workspace
 from veil.models.profile import ACTIVE
@@ -277,8 +276,8 @@ class _EventReader:
         for recipient_id, event_id, type_, timestamp, properties in self._fetch(
             sql, (*scope, *recipient_ids)
         ):
-            # The stdlib decoder, as SQLAlchemy's JSON type used (it reads NaN too).
-            url = (json.loads(properties) or {}).get("url") if properties else None
+            # The engine's own decoder, as the ORM would use (it reads NaN too).
+            url = (json_loads(properties) or {}).get("url") if properties else None
             activity.setdefault(str(recipient_id), []).append(
                 {
                     "id": event_id,
@@ -313,7 +312,7 @@ class _SqliteTimestamp:
     slicing; anything else goes through the column type's own parser first."""
 
     def __init__(self, dialect: Dialect) -> None:
-        parse = _EVENTS.c.timestamp.type._cached_result_processor(dialect, None)
+        parse = _EVENTS.c.timestamp.type.dialect_impl(dialect).result_processor(dialect, None)
         self.parse = typing_cast(Callable[[str], datetime], parse)
 
     def __call__(self, value: str) -> str:
