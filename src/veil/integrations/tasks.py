@@ -3,10 +3,9 @@
 De-duplication answers "was this delivery seen before?" for redeliveries, which come within
 hours (Segment's clients retry for minutes, Shopify for up to 48 hours; opens are counted per
 UTC day). Keeping every id forever would grow `dedup_keys` with every event ever received, so
-ids older than the retention (default 7 days) are deleted. A Segment message stays
-de-duplicated after that by the `message_id` of the event it recorded; a Shopify webhook
-redelivered after a week would be applied again (its topics are upserts, or requests that
-the open-request guards de-duplicate).
+ids older than the retention (default 7 days) are deleted. A Segment track/page/screen stays
+de-duplicated after that by the `message_id` of the event it recorded, as do Shopify orders and
+checkouts; other deliveries replayed after a week are applied again (docs/integrations.md).
 """
 
 from __future__ import annotations
