@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -65,16 +66,13 @@ def test_ids_inside_the_retention_survive_the_sweep(
 
 
 def test_pruning_works_in_batches(
-    client: TestClient, ws: WorkspaceHandle, runtime: Runtime, monkeypatch: object
+    client: TestClient, ws: WorkspaceHandle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for n in range(7):
         _track(client, ws, f"m-{n}")
     _age_all(runtime, runtime.settings.dedup_retention + timedelta(hours=1))
-    setattr(tasks, "PRUNE_BATCH", 3)  # noqa: B010 - restored below
-    try:
-        assert tasks.prune_dedup_keys(runtime) == 7
-    finally:
-        setattr(tasks, "PRUNE_BATCH", 5000)  # noqa: B010
+    monkeypatch.setattr(tasks, "PRUNE_BATCH", 3)
+    assert tasks.prune_dedup_keys(runtime) == 7
     assert _keys(runtime) == 0
 
 
