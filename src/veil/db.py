@@ -109,9 +109,18 @@ def _configure_postgresql(engine: Engine) -> None:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(
+    engine: Engine, *, enqueue: Callable[[str, str], None] | None = None
+) -> sessionmaker[Session]:
+    """Sessions of one runtime; `enqueue(job, object_id)` is what enqueue_after_commit calls."""
+    info: dict[str, Any] = {} if enqueue is None else {"enqueue": enqueue}
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
     return factory
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE/DELETE touched (0 where the driver does not say)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- after-commit hooks: jobs are enqueued only once the row that describes them is committed --
@@ -120,6 +129,16 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def after_commit(session: Session, callback: AfterCommit) -> None:
     """Run `callback` after the session's current transaction commits; drop it on rollback."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def enqueue_after_commit(session: Session, job: str, object_id: str) -> None:
+    """The one way to start a job: put `(job, object_id)` on the queue once this transaction
+    commits (a rollback drops it). The row is the source of truth; a lost message is found
+    again by the periodic sweep."""
+    enqueue: Callable[[str, str], None] | None = session.info.get("enqueue")
+    if enqueue is None:
+        raise RuntimeError("this session does not belong to a runtime with a queue")
+    after_commit(session, lambda: enqueue(job, object_id))
 
 
 @event.listens_for(Session, "after_commit")

@@ -36,7 +36,9 @@ class Runtime:
 
     @cached_property
     def sessionmaker(self) -> sessionmaker[Session]:
-        return make_sessionmaker(self.engine)
+        return make_sessionmaker(
+            self.engine, enqueue=lambda job, object_id: self.queue.enqueue(job, object_id)
+        )
 
     @cached_property
     def _secrets(self) -> list[str]:
