@@ -2,8 +2,11 @@
 
 What it refuses, before any handler runs (so nothing can be stored partially), everywhere but
 on the integration edges (they validate what outside systems send themselves):
-- a NUL character in the path, the query string or an HTML form (PostgreSQL refuses NUL in
-  text, and it is never meant): `422 validation_error`;
+- a NUL character in the path, the query string or a form (PostgreSQL refuses NUL in text,
+  and it is never meant): `422 validation_error`. Forms, urlencoded or multipart, are parsed
+  as the endpoint will parse them and every field name, value, file name and uploaded file is
+  checked, so no encoding (`%00`, a raw byte, a quoted-printable part) slips through; any
+  other non-API body is checked byte for byte;
 - on the JSON API (`/api/…`): a body that is not JSON (`415 unsupported_media_type`), JSON
   that is not strict RFC 8259 — NaN, Infinity, numbers that overflow a double, unpaired
   surrogates, bad UTF-8 (`422 validation_error`) — and a NUL character in any key or string,
@@ -35,6 +38,7 @@ API_PREFIX = "/api/"
 _OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
 _PARSED = "veil.parsed_json"
 _BIG_INTEGER = re.compile(rb"[0-9]{19}")
 
@@ -113,10 +117,6 @@ class InputGuardMiddleware:
             return
         media_type = _media_type(scope)
         api = path.startswith(API_PREFIX)
-        if not api and media_type != _FORM:
-            await self.app(scope, receive, send)
-            return
-
         body, more = await _read_body(receive)
         problem: tuple[int, str, str] | None = None
         if body and api and not is_json_media_type(media_type):
@@ -133,8 +133,8 @@ class InputGuardMiddleware:
                 # orjson and the stdlib agree on strict JSON but for integers beyond 64 bits
                 # (orjson answers a float): with no run of 19 digits there is none.
                 scope[_PARSED] = value
-        elif body and b"%00" in body.lower():
-            problem = (422, "validation_error", "The form contains a NUL character.")
+        elif body and not api and await _form_has_nul(scope, media_type, body):
+            problem = (422, "validation_error", "The request body contains a NUL character.")
         if problem:
             await _refuse(send, *problem)
             return
@@ -149,6 +149,29 @@ class InputGuardMiddleware:
             return await more()
 
         await self.app(scope, replay, send)
+
+
+async def _form_has_nul(scope: Scope, media_type: str, body: bytes) -> bool:
+    """Whether a UI body holds a NUL character anywhere its endpoint will read one."""
+    if media_type not in (_FORM, _MULTIPART):
+        return b"\x00" in body or b"\\u0000" in body
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(scope, replay).form() as form:
+            for name, value in form.multi_items():
+                if "\x00" in name:
+                    return True
+                if isinstance(value, str):
+                    if "\x00" in value:
+                        return True
+                elif "\x00" in (value.filename or "") or b"\x00" in await value.read():
+                    return True
+    except Exception:  # a form the parser refuses: the endpoint answers it as it would
+        return False
+    return False
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:

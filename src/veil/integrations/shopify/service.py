@@ -24,7 +24,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from veil.integrations import dedup
 from veil.integrations.shopify.repository import EXTERNAL_ID_PREFIX, ShopifyProfiles, origin_of
 from veil.kit.crypto import DecryptionError
 from veil.kit.jsonwalk import check_properties
-from veil.kit.time import utcnow
+from veil.kit.time import parse_rfc3339, utcnow
 from veil.models import Profile, Workspace
 from veil.profiles import service as profiles
 from veil.profiles.identifiers import normalize_email, normalize_phone
@@ -267,13 +267,12 @@ def _on_customer(session: Session, _runtime: Runtime, delivery: Delivery) -> boo
 
 
 def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
+    """A Shopify time; one that is unparseable or out of range counts as absent (the
+    delivery is still acknowledged: Shopify would retry a refusal for days)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_rfc3339(value)
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _required_id(payload: dict[str, Any], key: str, what: str) -> str:
