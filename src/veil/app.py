@@ -202,6 +202,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     from veil.integrations.shopify.endpoints import router as shopify_router
     from veil.integrations.tracking.endpoints import router as tracking_router
     from veil.profiles.endpoints import router as profiles_router
+    from veil.web.routing import install_web_error_pages
     from veil.web.views import router as web_router
     from veil.workspaces.endpoints import router as workspaces_router
 
@@ -218,6 +219,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         web_router,
     ):
         app.include_router(router)
+    install_web_error_pages(app, web_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

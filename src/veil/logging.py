@@ -44,9 +44,15 @@ def configure_logging(settings: Settings) -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
-    # Libraries stay at WARNING whatever VEIL_LOG_LEVEL says: SQLAlchemy logs result rows at
-    # DEBUG (personal data), uvicorn's access log the raw URL with its query string (a
-    # search may carry an email). veil.http logs requests by route template instead.
+    # VEIL_LOG_LEVEL is Veil's own level (the `veil` logger and its children). Every other
+    # logger, named here or not (asyncio, redis, urllib3, multipart...), inherits the root's
+    # WARNING: SQLAlchemy logs result rows at DEBUG (personal data), uvicorn's access log the
+    # raw URL with its query string (a search may carry an email). veil.http logs requests by
+    # route template instead.
+    level = logging.getLevelName(settings.log_level.upper())
+    level = level if isinstance(level, int) else logging.INFO
+    root.setLevel(max(logging.WARNING, level))
+    logging.getLogger("veil").setLevel(level)
     for noisy in ("huey", "uvicorn.error", "uvicorn.access", "alembic", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        # Set explicitly too: these libraries set levels of their own on import.
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))

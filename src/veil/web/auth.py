@@ -45,7 +45,7 @@ def _login_page(
     status_code: int = 200,
     email: str = "",
 ) -> Response:
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(24)
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(32)
     response = render(
         request,
         "login.html",
