@@ -32,7 +32,7 @@ from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, Profile, Recipient
 from veil.models.deletion_request import COMPLETED, PENDING
 from veil.models.profile import ACTIVE, DELETED
-from veil.profiles.identifiers import normalize_email, normalize_phone
+from veil.profiles.identifiers import email_forms, normalize_phone
 from veil.profiles.repository import ProfileRepository
 from veil.profiles.service import workspace_region
 from veil.runtime import Runtime
@@ -130,7 +130,7 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
     addresses: list[str] = []
     for key, value in _leaves(profile.properties or {}):
         if key_in(key, EMAIL_KEYS):
-            emails.extend(_valid(normalize_email, value))
+            emails.extend(email_forms(value))
         elif key_in(key, PHONE_KEYS):
             phones.extend(_valid(lambda v: normalize_phone(v, region=region), value))
         elif key_in(key, ADDRESS_KEYS):
@@ -145,11 +145,12 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         .distinct()
     ).all()
     for email, phone in sent_to:
-        emails.extend(_valid(normalize_email, email) if email else [])
+        emails.extend(email_forms(email) if email else [])
         phones.extend([phone] if phone else [])
     identifiers = [i for i in (profile.external_id, profile.anonymous_id) if i]
     return Subject(
-        emails=tuple(dict.fromkeys(emails)),
+        # Both forms of an internationalised domain (bücher.de, xn--bcher-kva.de).
+        emails=tuple(dict.fromkeys(form for email in emails for form in email_forms(email))),
         phones=tuple(dict.fromkeys(phones)),
         first_name=profile.first_name,
         last_name=profile.last_name,
