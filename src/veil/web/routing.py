@@ -8,6 +8,7 @@ form's POST-only URL: 405), see `install_web_error_pages`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -83,7 +84,7 @@ _UNEXPECTED = "Something went wrong on our side; it has been logged. Please try 
 _POST_ONLY = (
     "This address only takes a form that is sent from its page. Go back and use the button."
 )
-HttpHandler = Callable[[Request, Exception], Awaitable[Response]]
+HttpHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
 def install_web_error_pages(app: FastAPI, ui: APIRouter) -> None:
@@ -96,7 +97,8 @@ def install_web_error_pages(app: FastAPI, ui: APIRouter) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, StarletteHTTPException) or not is_ui_address(request):
-            return await json_handler(request, exc)
+            answer = json_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
         status = exc.status_code
         message = _POST_ONLY if status == 405 else str(exc.detail or _TITLES.get(status, ""))
         response = error_page(request, status, message)
