@@ -235,3 +235,19 @@ def test_a_float_within_range_is_accepted_alike_at_the_api_and_segment(
         client, ws, "/v1/track", {"userId": "u", "event": "E", "properties": {"n": 1e30}}
     )
     assert seg.status_code == 200, seg.text
+
+
+@pytest.mark.parametrize("timestamp", OUT_OF_RANGE)
+def test_a_forged_cursor_with_an_out_of_range_time_is_422(
+    client: TestClient, ws: WorkspaceHandle, timestamp: str
+) -> None:
+    import base64
+
+    profile = client.post("/api/v1/profiles", json={"email": "c@example.com"}, headers=ws.admin)
+    cursor = base64.urlsafe_b64encode(json.dumps([{"t": timestamp}, "evt_x"]).encode()).decode()
+    response = client.get(
+        f"/api/v1/profiles/{profile.json()['id']}/events",
+        params={"cursor": cursor.rstrip("=")},
+        headers=ws.admin,
+    )
+    assert_error(response, 422, "validation_error")
