@@ -68,8 +68,10 @@ def gunzip(data: bytes, *, limit: int, too_large: str) -> bytes:
     return bytes(out)
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
-    """A JSON object, or 400 (not JSON) / 422 (JSON but not an object)."""
+def parse_json_object(body: bytes, *, refuse_nul: bool = False) -> dict[str, Any]:
+    """A JSON object, or 400 (not JSON) / 422 (JSON but not an object; with `refuse_nul`, a
+    NUL character anywhere in it). Segment leaves NUL to its per-message checks, so a
+    duplicate message is skipped before it is checked, as Segment's de-duplication does."""
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -81,7 +83,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     if not isinstance(value, dict):
         raise ValidationFailed("The request body must be a JSON object.")
-    if b"\\u0000" in body:  # JSON must escape NUL; only then is a walk worth it
+    if refuse_nul and b"\\u0000" in body:  # JSON must escape NUL; only then walk
         where = find_nul(value)
         if where:
             # PostgreSQL cannot store NUL in text: refused here, before any lookup uses it.
