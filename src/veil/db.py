@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("veil.db")
@@ -219,8 +219,3 @@ def checkpoint_sqlite(engine: Engine, *, attempts: int = 100) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def ping(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
