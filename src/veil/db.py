@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
@@ -159,9 +159,10 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
-    session = factory()
+def transaction(session: Session) -> Iterator[Session]:
+    """Own `session`'s transaction: commit on success, roll back on any error, then close.
+
+    The one transaction boundary: a request's (veil.auth.deps), a job's, a command's."""
     try:
         yield session
         session.commit()
@@ -170,6 +171,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def session_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """A unit of work in a new session of `factory` (see `transaction`)."""
+    return transaction(factory())
 
 
 def open_read_only(factory: sessionmaker[Session]) -> Session:
