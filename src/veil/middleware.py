@@ -44,12 +44,8 @@ async def send_json_error(send: Send, status: int, code: str, message: str) -> N
     await send({"type": "http.response.body", "body": body})
 
 
-class AccessLogMiddleware:
-    """One line per request: method, the matched route's template, status and duration.
-
-    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
-    the path are already in the template's place.
-    """
+class _HttpMiddleware:
+    """An ASGI middleware for HTTP requests; other scopes (lifespan, websockets) pass through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,6 +54,20 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class AccessLogMiddleware(_HttpMiddleware):
+    """One line per request: method, the matched route's template, status and duration.
+
+    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
+    the path are already in the template's place.
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
         status = 500
 
@@ -88,17 +98,14 @@ class _TooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(_HttpMiddleware):
     """Refuse bodies over the limit with 413 before they reach a handler (gzip counted raw)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = scope.get("state", {}).get("body_limit") or self.max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -147,14 +154,8 @@ async def _send_too_large(send: Send, limit: int) -> None:
     await send_json_error(send, 413, "payload_too_large", message)
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeadersMiddleware(_HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -167,16 +168,10 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
-class InputGuardMiddleware:
+class InputGuardMiddleware(_HttpMiddleware):
     """The checks of veil.guards, for every route at once, before any handler runs."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         url_problem = refuses_url(scope)
         if url_problem:
             await send_json_error(send, *url_problem)
