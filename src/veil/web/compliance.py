@@ -7,8 +7,9 @@ their answers into pages, toasts and downloads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -18,14 +19,16 @@ from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
+from veil.compliance.exports.schemas import ExportRead
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
+from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
-from veil.web.templating import format_duration, render
+from veil.web.templating import Page, format_duration, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -34,6 +37,47 @@ DELETED_URL = "/settings/compliance/deleted"
 ROWS_PER_PAGE = 50
 UI_SOURCE = "ui"
 FRAGMENT_HEADER = "x-veil-fragment"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmDeletePage(Page):
+    template: ClassVar[str] = "profiles/confirm_delete.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplianceTab(Page):
+    """Settings → Compliance: one tab's table of requests, newest first. The polling script
+    fetches the table alone (the fragment) while a request is pending."""
+
+    fragment_template: ClassVar[str | None] = "settings/compliance_fragment.html"
+    nav: ClassVar[str] = "compliance"
+    tab: str
+    table: str
+    pending: bool
+    next_cursor: str | None
+    is_first_page: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadedTab(ComplianceTab):
+    template: ClassVar[str] = "settings/downloaded.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/downloaded_table.html",)
+    tab: str = "downloaded"
+    table: str = "settings/downloaded_table.html"
+    export_ttl: str
+    rows: list[ExportRead]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletedTab(ComplianceTab):
+    template: ClassVar[str] = "settings/deleted.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/deleted_table.html",)
+    tab: str = "deleted"
+    table: str = "settings/deleted_table.html"
+    rows: list[DeletionRead]
 
 
 # -- the ⋯ menu on the profile page -------------------------------------------------------------
@@ -82,11 +126,7 @@ def confirm_delete(
     profile = profiles.get_active_profile(
         session, workspace_id=me.workspace_id, profile_id=profile_id
     )
-    return render(
-        request,
-        "profiles/confirm_delete.html",
-        {"nav": "profiles", "profile": profile, "name": display_name(profile)},
-    )
+    return render(request, ConfirmDeletePage(profile=profile, name=display_name(profile)))
 
 
 @router.post("/profiles/{profile_id}/delete", name="delete_profile")
@@ -129,14 +169,9 @@ def delete_profile(
 # -- Settings → Compliance -------------------------------------------------------------------
 
 
-def _tab(request: Request, template: str, context: dict[str, Any]) -> Response:
-    if request.headers.get(FRAGMENT_HEADER):
-        # The polling script wants the table alone (and must not eat a pending toast).
-        table = template.replace(".html", "_table.html")
-        return render(
-            request, "settings/compliance_fragment.html", {**context, "table": table}, fragment=True
-        )
-    return render(request, template, {"nav": "compliance", **context})
+def _tab(request: Request, page: ComplianceTab) -> Response:
+    # The polling script wants the table alone (and must not eat a pending toast).
+    return render(request, page, fragment=bool(request.headers.get(FRAGMENT_HEADER)))
 
 
 @router.get("/settings/compliance", name="compliance")
@@ -154,18 +189,14 @@ def downloaded(
     page = exports.list_exports(
         session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
-    return _tab(
-        request,
-        "settings/downloaded.html",
-        {
-            "tab": "downloaded",
-            "export_ttl": format_duration(runtime_of(request).settings.export_ttl),
-            "rows": page.data,
-            "pending": any(row.status == "pending" for row in page.data),
-            "next_cursor": page.next_cursor,
-            "is_first_page": cursor is None,
-        },
+    tab = DownloadedTab(
+        export_ttl=format_duration(runtime_of(request).settings.export_ttl),
+        rows=page.data,
+        pending=any(row.status == "pending" for row in page.data),
+        next_cursor=page.next_cursor,
+        is_first_page=cursor is None,
     )
+    return _tab(request, tab)
 
 
 @router.post("/settings/compliance/exports/{export_id}/download", name="download_export")
@@ -214,14 +245,10 @@ def deleted(
     )
     keyring = runtime_of(request).seal_keyring
     rows = [DeletionRead.build(record, keyring) for record in records]
-    return _tab(
-        request,
-        "settings/deleted.html",
-        {
-            "tab": "deleted",
-            "rows": rows,
-            "pending": any(row.status in ("pending", "processing") for row in rows),
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
+    tab = DeletedTab(
+        rows=rows,
+        pending=any(row.status in ("pending", "processing") for row in rows),
+        next_cursor=next_cursor,
+        is_first_page=cursor is None,
     )
+    return _tab(request, tab)
