@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse
 from veil.auth.deps import SessionDep
 from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
-from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
+from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportRead
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.models import Profile
@@ -204,9 +204,12 @@ def download_export(
     request: Request, session: SessionDep, me: AdminAction, export_id: str
 ) -> Response:
     try:
-        # The API's download, as is: same checks, audit, headers and streaming.
-        return export_endpoints.download_export(
-            export_id, session, runtime_of(request), me.principal
+        return stream_export(
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            export_id=export_id,
+            actor=me.principal.actor,
         )
     except (ExportExpired, ExportNotReady) as exc:
         return redirect_with_toast(request, DOWNLOADED_URL, Toast("error", exc.message))
