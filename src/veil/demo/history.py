@@ -20,7 +20,7 @@ from veil.demo.catalogue import (
     CampaignPlan,
     Product,
 )
-from veil.demo.people import Customer, Seeding
+from veil.demo.people import Customer, Seeding, SeedingPart
 from veil.kit.ids import new_id, new_token
 from veil.models import Campaign
 
@@ -29,13 +29,9 @@ def _money(value: float) -> str:
     return f"{value:.2f}"
 
 
-class History:
+class History(SeedingPart):
     def __init__(self, seeding: Seeding) -> None:
-        self.session = seeding.session
-        self.workspace_id = seeding.workspace_id
-        self.rng = seeding.rng
-        self.anchor = seeding.anchor
-        self.products = seeding.products
+        super().__init__(seeding)
         self.events: list[dict[str, Any]] = []
         self.order_number = 1001
 

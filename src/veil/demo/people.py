@@ -41,6 +41,18 @@ class Seeding:
     products: list[Product]
 
 
+class SeedingPart:
+    """One part of the run, with the shared state at hand under short names."""
+
+    def __init__(self, seeding: Seeding) -> None:
+        self.session = seeding.session
+        self.workspace_id = seeding.workspace_id
+        self.rng = seeding.rng
+        self.fakers = seeding.fakers
+        self.anchor = seeding.anchor
+        self.products = seeding.products
+
+
 @dataclass
 class Customer:
     id: str
@@ -65,13 +77,9 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in folded.lower() if ch.isalnum())
 
 
-class People:
+class People(SeedingPart):
     def __init__(self, seeding: Seeding) -> None:
-        self.workspace_id = seeding.workspace_id
-        self.rng = seeding.rng
-        self.fakers = seeding.fakers
-        self.anchor = seeding.anchor
-        self.products = seeding.products
+        super().__init__(seeding)
         self.phones: set[str] = set()
 
     def _phone(self, country: Country) -> str | None:

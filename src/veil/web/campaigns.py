@@ -13,7 +13,7 @@ from veil.models import Campaign
 from veil.web import queries
 from veil.web.deps import CurrentUser, runtime_of
 from veil.web.routing import WebRoute
-from veil.web.templating import Page, render
+from veil.web.templating import ListPage, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -22,23 +22,19 @@ RECIPIENTS_PER_PAGE = 50
 
 
 @dataclass(frozen=True, kw_only=True)
-class CampaignListPage(Page):
+class CampaignListPage(ListPage):
     template: ClassVar[str] = "campaigns/list.html"
     nav: ClassVar[str] = "campaigns"
     campaigns: list[queries.CampaignRow]
-    next_cursor: str | None
-    is_first_page: bool
 
 
 @dataclass(frozen=True, kw_only=True)
-class CampaignPage(Page):
+class CampaignPage(ListPage):
     template: ClassVar[str] = "campaigns/show.html"
     nav: ClassVar[str] = "campaigns"
     campaign: Campaign
     totals: queries.CampaignRow
     recipients: list[queries.RecipientRow]
-    next_cursor: str | None
-    is_first_page: bool
 
 
 @router.get("/campaigns", name="campaigns")

@@ -7,12 +7,14 @@ their answers into pages, toasts and downloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from veil.auth.deps import SessionDep
 from veil.compliance.deletions import service as deletions
@@ -28,7 +30,8 @@ from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
-from veil.web.templating import Page, format_duration, render
+from veil.web.sessions import SignedIn
+from veil.web.templating import ListPage, Page, format_duration, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -48,7 +51,7 @@ class ConfirmDeletePage(Page):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ComplianceTab(Page):
+class ComplianceTab(ListPage):
     """Settings → Compliance: one tab's table of requests, newest first. The polling script
     fetches the table alone (the fragment) while a request is pending."""
 
@@ -57,8 +60,6 @@ class ComplianceTab(Page):
     tab: str
     table: str
     pending: bool
-    next_cursor: str | None
-    is_first_page: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +84,35 @@ class DeletedTab(ComplianceTab):
 # -- the ⋯ menu on the profile page -------------------------------------------------------------
 
 
+def _as_admin(
+    request: Request, session: Session, me: SignedIn, call: Callable[..., object], **options: Any
+) -> Callable[[], object]:
+    """A compliance service call in this workspace, by the signed-in admin."""
+    return partial(
+        call,
+        session,
+        runtime=runtime_of(request),
+        workspace_id=me.workspace_id,
+        actor=me.principal.actor,
+        **options,
+    )
+
+
+def _for_profile(
+    request: Request, session: Session, me: SignedIn, call: Callable[..., object], profile_id: str
+) -> Callable[[], object]:
+    """A request (export or deletion) about one profile, made from the UI."""
+    return _as_admin(
+        request,
+        session,
+        me,
+        call,
+        profile_id=profile_id,
+        requested_by=me.principal.label,
+        source=UI_SOURCE,
+    )
+
+
 def _export_error(exc: VeilError) -> Toast:
     if isinstance(exc, AlreadyRequested):
         return Toast("error", exc.message, DOWNLOADED_URL, "Open Downloaded")
@@ -96,16 +126,7 @@ def export_profile(
     return run_action(
         request,
         session,
-        partial(
-            exports.request_export,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            requested_by=me.principal.label,
-            actor=me.principal.actor,
-            source=UI_SOURCE,
-        ),
+        _for_profile(request, session, me, exports.request_export, profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast(
             "success",
@@ -144,16 +165,7 @@ def delete_profile(
     return run_action(
         request,
         session,
-        partial(
-            deletions.request_deletion,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            requested_by=me.principal.label,
-            actor=me.principal.actor,
-            source=UI_SOURCE,
-        ),
+        _for_profile(request, session, me, deletions.request_deletion, profile_id),
         back=back,
         then="/profiles",  # the deleted profile's own page is a tombstone now
         success=Toast(
@@ -222,14 +234,7 @@ def retry_export(
     return run_action(
         request,
         session,
-        partial(
-            exports.retry_export,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            export_id=export_id,
-            actor=me.principal.actor,
-        ),
+        _as_admin(request, session, me, exports.retry_export, export_id=export_id),
         back=DOWNLOADED_URL,
         success=Toast("success", "Export queued again. It is pending now."),
     )

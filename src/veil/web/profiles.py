@@ -20,7 +20,7 @@ from veil.web.deps import CurrentUser, FormAction, runtime_of
 from veil.web.presenters import EventView, present_event
 from veil.web.routing import WebRoute
 from veil.web.security import seal_compact, unseal_compact
-from veil.web.templating import Page, render
+from veil.web.templating import ListPage, Page, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -39,14 +39,12 @@ class ConsentView:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProfileListPage(Page):
+class ProfileListPage(ListPage):
     template: ClassVar[str] = "profiles/list.html"
     nav: ClassVar[str] = "profiles"
     profiles: list[tuple[Profile, str]]
     query: str
     search_token: str | None
-    next_cursor: str | None
-    is_first_page: bool
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -149,16 +149,14 @@ def save_shopify_secret(
     secret: Annotated[str, Form(max_length=1000)] = "",
     remove: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    if not remove and not secret.strip():
+    if remove:
+        success, secret = "Shopify webhook secret removed.", ""
+    elif secret.strip():
+        success = "Shopify webhook secret saved."
+    else:
         toast = Toast("error", "Paste the webhook signing secret from Shopify.")
         return redirect_with_toast(request, WORKSPACE_URL, toast)
-    if remove:
-        return _save(
-            request, session, me, "Shopify webhook secret removed.", shopify_webhook_secret=""
-        )
-    return _save(
-        request, session, me, "Shopify webhook secret saved.", shopify_webhook_secret=secret
-    )
+    return _save(request, session, me, success, shopify_webhook_secret=secret)
 
 
 @router.post(f"{WORKSPACE_URL}/write-key/reveal")

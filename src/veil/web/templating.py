@@ -207,6 +207,14 @@ class Page:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ListPage(Page):
+    """A page of a list, newest first, with its pager."""
+
+    next_cursor: str | None
+    is_first_page: bool
+
+
 def render(
     request: Request,
     page: Page,
