@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -23,7 +24,7 @@ from starlette.routing import Match
 
 from veil.errors import VeilError
 from veil.web.deps import LoginRequired
-from veil.web.templating import render
+from veil.web.templating import Page, render
 
 log = logging.getLogger("veil.web")
 
@@ -39,17 +40,18 @@ _TITLES = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class ErrorPage(Page):
+    template: ClassVar[str] = "error.html"
+    status: int
+    title: str
+    message: str
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
-    return render(
-        request,
-        "error.html",
-        {
-            "status": status,
-            "title": _TITLES.get(status, "Something went wrong"),
-            "message": message,
-        },
-        status_code=status,
-    )
+    title = _TITLES.get(status, "Something went wrong")
+    page = ErrorPage(status=status, title=title, message=message)
+    return render(request, page, status_code=status)
 
 
 def login_redirect(request: Request) -> RedirectResponse:
