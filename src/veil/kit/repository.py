@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Delete, Select, Update, delete, select, update
 from sqlalchemy.orm import Session
 
 M = TypeVar("M")
@@ -23,10 +23,29 @@ class WorkspaceRepository(Generic[M]):
         self.session = session
         self.workspace_id = workspace_id
 
-    def statement(self) -> Select[Any]:
-        """`SELECT model WHERE workspace_id = :ws`: the start of every scoped query."""
+    def statement(self, *columns: Any) -> Select[Any]:
+        """`SELECT model (or these columns) WHERE workspace_id = :ws`: the start of every
+        scoped query."""
         model = self.model
-        return select(model).where(model.workspace_id == self.workspace_id)
+        return select(*(columns or (model,))).where(model.workspace_id == self.workspace_id)
+
+    def update_statement(self) -> Update:
+        """`UPDATE model WHERE workspace_id = :ws` (bulk: the session's objects are not synced)."""
+        model = self.model
+        return (
+            update(model)
+            .where(model.workspace_id == self.workspace_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    def delete_statement(self) -> Delete:
+        """`DELETE FROM model WHERE workspace_id = :ws` (bulk, as update_statement)."""
+        model = self.model
+        return (
+            delete(model)
+            .where(model.workspace_id == self.workspace_id)
+            .execution_options(synchronize_session=False)
+        )
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
         stmt = self.statement().where(self.model.id == object_id)
