@@ -29,13 +29,22 @@ def upgrade() -> None:
             ["status", "storage_settled_at"],
             unique=False,
         )
-    if op.get_bind().dialect.name == "postgresql":
+    backfill(op.get_bind())
+
+
+def backfill(conn: sa.Connection) -> None:
+    """Completed requests not marked "storage": "pending" are settled (at completion)."""
+    if conn.dialect.name == "postgresql":
         storage = "progress ->> 'storage'"
     else:
         storage = "json_extract(progress, '$.storage')"
-    op.execute(
-        "UPDATE deletion_requests SET storage_settled_at = COALESCE(completed_at, updated_at) "
-        f"WHERE status = 'completed' AND ({storage} IS NULL OR {storage} <> 'pending')"
+    conn.execute(
+        sa.text(
+            "UPDATE deletion_requests "
+            "SET storage_settled_at = COALESCE(completed_at, updated_at) "
+            f"WHERE status = 'completed' AND storage_settled_at IS NULL "
+            f"AND ({storage} IS NULL OR {storage} <> 'pending')"
+        )
     )
 
 
