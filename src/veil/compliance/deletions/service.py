@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from veil.compliance.deletions.progress import Progress
 from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.scrubber import Subject
 from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
+from veil.compliance.repository import SubjectRecipients
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
@@ -135,12 +135,9 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         elif key_in(key, ADDRESS_KEYS):
             addresses.append(value.strip())
     sent_to = session.execute(
-        select(Recipient.email, Recipient.phone)
-        .where(
-            Recipient.workspace_id == profile.workspace_id,
-            Recipient.profile_id == profile.id,
-            Recipient.redacted_at.is_(None),
-        )
+        SubjectRecipients(session, profile.workspace_id, profile.id)
+        .rows(Recipient.email, Recipient.phone)
+        .where(Recipient.redacted_at.is_(None))
         .distinct()
     ).all()
     for email, phone in sent_to:

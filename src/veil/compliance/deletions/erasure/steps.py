@@ -54,7 +54,6 @@ from veil.runtime import Runtime
 
 _ALPHANUMERIC = string.ascii_lowercase + string.digits
 _EVENTS = cast(Table, Event.__table__)
-_RECIPIENTS = cast(Table, Recipient.__table__)
 
 
 @dataclass(frozen=True)
@@ -244,14 +243,13 @@ class RedactRecipients(Step):
                 change[f"b_{column.column}"] = None if value is None else _REDACTORS[column.rule]()
             changes.append(change)
         if changes:
-            ctx.session.execute(
-                update(_RECIPIENTS)
-                .where(
-                    _RECIPIENTS.c.id == bindparam("b_id"),
-                    _RECIPIENTS.c.workspace_id == claim.workspace_id,
-                )
+            # One executemany on the transaction's connection (Core: the ORM's bulk update by
+            # primary key would refuse the scoping WHERE).
+            ctx.session.connection().execute(
+                recipients.update_rows()
+                .where(Recipient.id == bindparam("b_id"))
                 .values(
-                    redacted_at=bindparam("b_redacted_at", type_=_RECIPIENTS.c.redacted_at.type),
+                    redacted_at=bindparam("b_redacted_at", type_=Recipient.redacted_at.type),
                     **{c.column: bindparam(f"b_{c.column}") for c in columns},
                 ),
                 changes,
