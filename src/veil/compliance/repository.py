@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Delete, Select, Update
+from sqlalchemy import Delete, Select, Update, delete, select, update
 from sqlalchemy.orm import Session
 
 from veil.kit.repository import WorkspaceRepository
@@ -30,13 +30,17 @@ class SubjectRows(WorkspaceRepository[M]):
 
     def rows(self, *columns: Any) -> Select[Any]:
         """SELECT the model (or these columns) of the subject's rows."""
-        return self.statement(*columns).where(self._of_subject())
+        return self.scoped(select(*(columns or (self.model,)))).where(self._of_subject())
 
     def update_rows(self) -> Update:
-        return self.update_statement().where(self._of_subject())
+        """UPDATE the subject's rows (bulk: the session's objects are not synced)."""
+        stmt = update(self.model).execution_options(synchronize_session=False)
+        return self.scoped(stmt).where(self._of_subject())
 
     def delete_rows(self) -> Delete:
-        return self.delete_statement().where(self._of_subject())
+        """DELETE the subject's rows (bulk, as update_rows)."""
+        stmt = delete(self.model).execution_options(synchronize_session=False)
+        return self.scoped(stmt).where(self._of_subject())
 
 
 class SubjectProfile(SubjectRows[Profile]):

@@ -6,12 +6,21 @@ After Polar's `kit/repository/base.py`: the workspace filter is applied in exact
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from sqlalchemy import Delete, Select, Update, delete, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 M = TypeVar("M")
+
+
+class _Filterable(Protocol):
+    """A statement that takes a WHERE clause: a SELECT of some columns, an UPDATE, a DELETE."""
+
+    def where(self, *whereclause: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=_Filterable)
 
 
 class WorkspaceRepository(Generic[M]):
@@ -23,29 +32,16 @@ class WorkspaceRepository(Generic[M]):
         self.session = session
         self.workspace_id = workspace_id
 
-    def statement(self, *columns: Any) -> Select[Any]:
-        """`SELECT model (or these columns) WHERE workspace_id = :ws`: the start of every
-        scoped query."""
+    def statement(self) -> Select[Any]:
+        """`SELECT model WHERE workspace_id = :ws`: the start of every scoped query."""
         model = self.model
-        return select(*(columns or (model,))).where(model.workspace_id == self.workspace_id)
+        return select(model).where(model.workspace_id == self.workspace_id)
 
-    def update_statement(self) -> Update:
-        """`UPDATE model WHERE workspace_id = :ws` (bulk: the session's objects are not synced)."""
-        model = self.model
-        return (
-            update(model)
-            .where(model.workspace_id == self.workspace_id)
-            .execution_options(synchronize_session=False)
-        )
-
-    def delete_statement(self) -> Delete:
-        """`DELETE FROM model WHERE workspace_id = :ws` (bulk, as update_statement)."""
-        model = self.model
-        return (
-            delete(model)
-            .where(model.workspace_id == self.workspace_id)
-            .execution_options(synchronize_session=False)
-        )
+    def scoped(self, stmt: S, model: type[Any] | None = None) -> S:
+        """`stmt` restricted to this workspace's rows of `model` (default: the repository's):
+        for statements that select columns, update or delete, or filter a joined table."""
+        scoped_model = self.model if model is None else model
+        return stmt.where(scoped_model.workspace_id == self.workspace_id)
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
         stmt = self.statement().where(self.model.id == object_id)
