@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from veil.compliance.suppressions import screening
 from veil.events import service
 from veil.events.schemas import (
     BatchAccepted,
@@ -21,25 +22,42 @@ from veil.guards import ParsedBodyRoute
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=ParsedBodyRoute)
 
 
-@router.post("/events", response_model=EventAccepted, status_code=202)
+@router.post(
+    "/events",
+    response_model=EventAccepted,
+    status_code=202,
+    responses={409: {"description": "subject_suppressed, profile_deleted"}},
+)
 def create_event(
-    body: EventCreate, session: SessionDep, principal: CurrentPrincipal
+    body: EventCreate, session: SessionDep, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> EventAccepted:
-    event = service.record_event(session, workspace_id=principal.workspace_id, item=body.to_input())
+    item = body.to_input()
+    screening.reject_if_suppressed(
+        session, runtime, workspace_id=principal.workspace_id, subject=item.profile, source="api"
+    )
+    event = service.record_event(session, workspace_id=principal.workspace_id, item=item)
     session.flush()
     return EventAccepted(id=event.id, profile_id=event.profile_id)
 
 
 @router.post("/events/batch", response_model=BatchAccepted, status_code=202)
 def create_events(
-    body: EventBatch, session: SessionDep, principal: CurrentPrincipal
+    body: EventBatch, session: SessionDep, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> BatchAccepted:
+    items = [item.to_input() for item in body.events]
     accepted = service.record_batch(
         session,
         workspace_id=principal.workspace_id,
-        items=[item.to_input() for item in body.events],
+        items=items,
+        keep=screening.without_suppressed(
+            session,
+            runtime,
+            workspace_id=principal.workspace_id,
+            subject=lambda item: item.profile,
+            source="api",
+        ),
     )
-    return BatchAccepted(accepted=accepted)
+    return BatchAccepted(accepted=accepted, suppressed=len(items) - accepted)
 
 
 @router.get("/profiles/{profile_id}/events", response_model=EventPage)

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from veil.auth.deps import SessionDep
+from veil.auth.deps import SessionDep, get_runtime_dep
 from veil.auth.service import workspace_for_write_key
+from veil.compliance.suppressions import screening
 from veil.errors import Unauthorized
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.segment import service
@@ -101,6 +102,14 @@ def _ingest(
         messages = service.parse_batch(payload, received_at=received_at)
     else:
         messages = service.parse_call(payload, kind=kind, received_at=received_at)
+    messages = screening.drop_suppressed(
+        session,
+        get_runtime_dep(request),
+        workspace_id=workspace_id,
+        items=messages,
+        subject=lambda m: m.ref,
+        source=service.ORIGIN,
+    )
     result = service.ingest(session, workspace_id=workspace_id, messages=messages)
     log.info(
         "segment messages ingested",

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 
 class WebhookReceived(BaseModel):
-    status: Literal["processed", "duplicate", "ignored"] = Field(
+    status: Literal["processed", "duplicate", "ignored", "suppressed"] = Field(
         description="processed: stored; duplicate: this X-Shopify-Webhook-Id was seen before; "
-        "ignored: a topic Veil does not use, or a payload naming nobody."
+        "ignored: a topic Veil does not use, or a payload naming nobody; suppressed: it names "
+        "an erased and suppressed person, nothing of it was stored (SPEC §9)."
     )

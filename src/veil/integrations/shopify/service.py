@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from veil.compliance.deletions.service import request_deletion
 from veil.compliance.exports.service import request_export
+from veil.compliance.suppressions import screening
 from veil.errors import (
     AlreadyRequested,
     NotAContact,
@@ -165,7 +166,12 @@ def sign(secret: str, body: bytes) -> str:
 
 def handle(session: Session, *, runtime: Runtime, delivery: Delivery) -> str:
     """Apply one verified delivery in the caller's transaction; returns what happened
-    (`processed`, `duplicate`, `ignored`)."""
+    (`processed`, `duplicate`, `ignored`, `suppressed`)."""
+    subject = ingestion_subject(delivery)
+    if subject is not None and screening.is_suppressed(
+        session, runtime, workspace_id=delivery.workspace_id, subject=subject, source=SOURCE
+    ):
+        return "suppressed"  # before de-duplication: nothing of it is stored
     if delivery.webhook_id is not None and not dedup.first_delivery(
         session,
         workspace_id=delivery.workspace_id,
@@ -180,6 +186,35 @@ def handle(session: Session, *, runtime: Runtime, delivery: Delivery) -> str:
 
 
 # -- customers --------------------------------------------------------------------------------
+
+
+_CUSTOMER_TOPICS = ("customers/create", "customers/update")
+_CART_TOPICS = ("orders/create", "orders/updated", "checkouts/create")
+
+
+def _raw(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def ingestion_subject(delivery: Delivery) -> ProfileRef | None:
+    """The person a customer, order or checkout delivery names, as sent (for the suppression
+    check); None for the other topics, which must never be dropped (redactions above all)."""
+    payload = delivery.payload
+    if delivery.topic in _CUSTOMER_TOPICS:
+        customer, email, phone = payload, None, None
+    elif delivery.topic in _CART_TOPICS:
+        found = payload.get("customer")
+        customer = found if isinstance(found, dict) else {}
+        email = payload.get("email") or payload.get("contact_email")
+        phone = payload.get("phone")
+    else:
+        return None
+    customer_id = _raw(customer.get("id"))
+    return ProfileRef(
+        external_id=f"{EXTERNAL_ID_PREFIX}{customer_id}" if customer_id else None,
+        email=_raw(customer.get("email")) or _raw(email),
+        phone=_raw(customer.get("phone")) or _raw(phone),
+    )
 
 
 def _text(value: Any) -> str | None:

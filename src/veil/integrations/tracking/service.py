@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from veil.campaigns import links
 from veil.campaigns.service import CLICKED, OPENED_EMAIL
+from veil.compliance.suppressions import screening
 from veil.errors import BadRequest, ProfileDeleted
 from veil.events.service import EventInput, ProfileRef, record_event
 from veil.integrations import dedup
@@ -40,7 +41,9 @@ _INVALID_LINK = "This tracking link is not valid."
 def record_open(session: Session, *, token: str) -> bool:
     """Record an open of the message `token` names; False when unknown or already counted."""
     recipient = recipient_by_token(session, token)
-    if recipient is None:
+    if recipient is None or screening.recipient_suppressed(
+        session, recipient=recipient, source=SOURCE
+    ):
         return False
     day = utcnow().date().isoformat()
     if not dedup.first_delivery(
@@ -66,7 +69,9 @@ def click_target(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest(_INVALID_LINK)
     recipient = recipient_by_token(session, token)
-    if recipient is not None:
+    if recipient is not None and not screening.recipient_suppressed(
+        session, recipient=recipient, source=SOURCE
+    ):
         _record(session, recipient, CLICKED.get(recipient.channel, CLICKED["email"]), {"url": url})
     return url
 

@@ -1,0 +1,97 @@
+"""The workspace's suppression key: 32 random bytes, stored sealed by the secret keyring.
+
+Digests are HMAC-SHA256 under this key, not under a key derived from VEIL_SECRET_KEY, so a
+secret rotation (`veil keys rotate-secret`) changes how the key is sealed, never the key
+itself: every digest stays valid. `reseal_keys` seals each key again under the newest secret
+(the rotate command runs it, and so does every sweep), so the retired secret can later be
+dropped without losing the suppression list.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.compliance.suppressions.repository import SuppressionRepository, all_sealed_keys
+from veil.kit.crypto import DecryptionError, Keyring
+from veil.kit.time import utcnow
+from veil.models import SuppressionKey
+from veil.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+# A workspace's key never changes once made, so an opened key can be remembered for good.
+_opened: dict[str, bytes] = {}
+_opened_lock = threading.Lock()
+
+
+def _aad(workspace_id: str) -> str:
+    return f"suppression-key:{workspace_id}"
+
+
+def _open(keyring: Keyring, workspace_id: str, sealed: str) -> bytes:
+    key = base64.b64decode(keyring.unseal(sealed, aad=_aad(workspace_id)))
+    with _opened_lock:
+        _opened[workspace_id] = key
+    return key
+
+
+def existing_key(session: Session, keyring: Keyring, workspace_id: str) -> bytes | None:
+    """The workspace's key, or None when it never suppressed anybody (nothing to look up)."""
+    with _opened_lock:
+        key = _opened.get(workspace_id)
+    if key is not None:
+        return key
+    sealed = SuppressionRepository(session, workspace_id).sealed_key()
+    return None if sealed is None else _open(keyring, workspace_id, sealed)
+
+
+def key_for_writing(session: Session, keyring: Keyring, workspace_id: str) -> bytes:
+    """The workspace's key, made on first use (a concurrent first use wins or is read back)."""
+    key = existing_key(session, keyring, workspace_id)
+    if key is not None:
+        return key
+    fresh = base64.b64encode(os.urandom(KEY_BYTES)).decode()
+    try:
+        with session.begin_nested():
+            session.add(
+                SuppressionKey(
+                    workspace_id=workspace_id,
+                    key_sealed=keyring.seal(fresh, aad=_aad(workspace_id)),
+                    created_at=utcnow(),
+                )
+            )
+    except IntegrityError:
+        pass
+    sealed = SuppressionRepository(session, workspace_id).sealed_key()
+    if sealed is None:  # pragma: no cover - the row was just written or read
+        raise RuntimeError("the suppression key could not be stored")
+    return _open(keyring, workspace_id, sealed)
+
+
+def reseal_keys(runtime: Runtime) -> int:
+    """Seal every key not sealed under the current secret again; how many were re-sealed."""
+    keyring = runtime.seal_keyring
+    resealed = 0
+    with db.session_scope(runtime.sessionmaker) as session:
+        for row in all_sealed_keys(session):
+            if keyring.sealed_with_current(row.key_sealed):
+                continue
+            try:
+                plain = keyring.unseal(row.key_sealed, aad=_aad(row.workspace_id))
+            except DecryptionError:
+                log.error(
+                    "suppression key does not open under any configured secret",
+                    extra={"fields": {"workspace_id": row.workspace_id}},
+                )
+                continue
+            row.key_sealed = keyring.seal(plain, aad=_aad(row.workspace_id))
+            resealed += 1
+    return resealed
