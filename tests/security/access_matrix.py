@@ -73,6 +73,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/profiles/{profile_id}/delete"): ADMIN_API,
     ("GET", "/api/v1/compliance/deletions"): ADMIN_API,
     ("GET", "/api/v1/compliance/deletions/{deletion_id}"): ADMIN_API,
+    ("GET", "/api/v1/compliance/suppressions"): ADMIN_API,
+    ("DELETE", "/api/v1/compliance/suppressions/{suppression_id}"): ADMIN_API,
     ("GET", "/api/v1/workspace"): ADMIN_API,
     ("PATCH", "/api/v1/workspace/settings"): ADMIN_API,
     ("POST", "/api/v1/workspace/keys"): ADMIN_API,
