@@ -12,14 +12,13 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import threading
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil import db
 from veil.compliance.suppressions.repository import SuppressionRepository, all_sealed_keys
-from veil.kit.crypto import DecryptionError, Keyring
+from veil.kit.crypto import DecryptionError
 from veil.kit.time import utcnow
 from veil.models import SuppressionKey
 from veil.runtime import Runtime
@@ -27,37 +26,34 @@ from veil.runtime import Runtime
 log = logging.getLogger(__name__)
 
 KEY_BYTES = 32
-# A workspace's key never changes once made, so an opened key can be remembered for good.
-_opened: dict[str, bytes] = {}
-_opened_lock = threading.Lock()
 
 
 def _aad(workspace_id: str) -> str:
     return f"suppression-key:{workspace_id}"
 
 
-def _open(keyring: Keyring, workspace_id: str, sealed: str) -> bytes:
-    key = base64.b64decode(keyring.unseal(sealed, aad=_aad(workspace_id)))
-    with _opened_lock:
-        _opened[workspace_id] = key
+def _open(runtime: Runtime, workspace_id: str, sealed: str) -> bytes:
+    key = base64.b64decode(runtime.seal_keyring.unseal(sealed, aad=_aad(workspace_id)))
+    # A workspace's key never changes once made: the opened key is remembered for good.
+    runtime.suppression_keys[workspace_id] = key
     return key
 
 
-def existing_key(session: Session, keyring: Keyring, workspace_id: str) -> bytes | None:
+def existing_key(session: Session, runtime: Runtime, workspace_id: str) -> bytes | None:
     """The workspace's key, or None when it never suppressed anybody (nothing to look up)."""
-    with _opened_lock:
-        key = _opened.get(workspace_id)
+    key = runtime.suppression_keys.get(workspace_id)
     if key is not None:
         return key
     sealed = SuppressionRepository(session, workspace_id).sealed_key()
-    return None if sealed is None else _open(keyring, workspace_id, sealed)
+    return None if sealed is None else _open(runtime, workspace_id, sealed)
 
 
-def key_for_writing(session: Session, keyring: Keyring, workspace_id: str) -> bytes:
+def key_for_writing(session: Session, runtime: Runtime, workspace_id: str) -> bytes:
     """The workspace's key, made on first use (a concurrent first use wins or is read back)."""
-    key = existing_key(session, keyring, workspace_id)
+    key = existing_key(session, runtime, workspace_id)
     if key is not None:
         return key
+    keyring = runtime.seal_keyring
     fresh = base64.b64encode(os.urandom(KEY_BYTES)).decode()
     try:
         with session.begin_nested():
@@ -73,7 +69,7 @@ def key_for_writing(session: Session, keyring: Keyring, workspace_id: str) -> by
     sealed = SuppressionRepository(session, workspace_id).sealed_key()
     if sealed is None:  # pragma: no cover - the row was just written or read
         raise RuntimeError("the suppression key could not be stored")
-    return _open(keyring, workspace_id, sealed)
+    return _open(runtime, workspace_id, sealed)
 
 
 def reseal_keys(runtime: Runtime) -> int:

@@ -79,7 +79,7 @@ def _matches(
     """For each subject, the ids of the suppressions it hits (empty: not suppressed)."""
     if not subjects:
         return []
-    key = existing_key(session, runtime.seal_keyring, workspace_id)
+    key = existing_key(session, runtime, workspace_id)
     if key is None:
         return [set() for _ in subjects]
     regions: list[str] = []

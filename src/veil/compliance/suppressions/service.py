@@ -53,7 +53,7 @@ def suppress_identifiers(
     wanted = list(dict.fromkeys((t, v) for t, v in identifiers if t in IDENTIFIER_TYPES and v))
     if not wanted:
         return None
-    key = key_for_writing(session, runtime.seal_keyring, workspace_id)
+    key = key_for_writing(session, runtime, workspace_id)
     types = [t for t in IDENTIFIER_TYPES if any(kind == t for kind, _v in wanted)]
     entry = Suppression(
         id=new_id("sup"),
