@@ -212,8 +212,10 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
 
         workspace = session.get_one(Workspace, victim)
         return {
-            "profiles": session.scalars(
-                select(Profile.status).where(Profile.workspace_id == victim).order_by(Profile.id)
+            "profiles": session.execute(
+                select(Profile.status, Profile.restricted_at)
+                .where(Profile.workspace_id == victim)
+                .order_by(Profile.id)
             ).all(),
             "exports": session.scalars(
                 select(ExportRequest.status).where(ExportRequest.workspace_id == victim)
@@ -255,6 +257,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": [{"type": "Viewed Product", "profile": {"id": "{profile_id}"}}]
     },
     ("POST", "/api/v1/profiles/{profile_id}/delete"): {"confirm": True},
+    ("POST", "/api/v1/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
 }

@@ -94,6 +94,8 @@ class CampaignRepository:
             .where(
                 Profile.workspace_id == self.workspace_id,
                 Profile.status == ACTIVE,
+                # Restricted (GDPR art. 18): never a recipient, even when named.
+                Profile.restricted_at.is_(None),
                 address.is_not(None),
             )
             .order_by(Profile.id)

@@ -104,6 +104,7 @@ def request_deletion(
     )
     # Same transaction: from the commit on, identity resolution no longer sees this profile.
     profile.status = DELETED
+    profile.restriction_reason = None  # free text about the person: gone with them
     profile.deleted_at = now
     profile.updated_at = now
     try:
