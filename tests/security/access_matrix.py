@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/compliance/deletions"): ADMIN_API,
     ("GET", "/api/v1/compliance/deletions/{deletion_id}"): ADMIN_API,
     ("GET", "/api/v1/compliance/suppressions"): ADMIN_API,
+    ("GET", "/api/v1/compliance/retention/preview"): ADMIN_API,
     ("POST", "/api/v1/profiles/{profile_id}/restrict"): ADMIN_API,
     ("POST", "/api/v1/profiles/{profile_id}/unrestrict"): ADMIN_API,
     ("DELETE", "/api/v1/compliance/suppressions/{suppression_id}"): ADMIN_API,

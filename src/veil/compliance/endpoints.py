@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from veil.compliance.deletions.endpoints import router as deletions_router
 from veil.compliance.exports.endpoints import router as exports_router
 from veil.compliance.restrictions.endpoints import router as restrictions_router
+from veil.compliance.retention.endpoints import router as retention_router
 from veil.compliance.suppressions.endpoints import router as suppressions_router
 
 router = APIRouter()
@@ -14,3 +15,4 @@ router.include_router(exports_router)
 router.include_router(deletions_router)
 router.include_router(suppressions_router)
 router.include_router(restrictions_router)
+router.include_router(retention_router)
