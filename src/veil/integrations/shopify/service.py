@@ -116,7 +116,9 @@ CUSTOMER_FIELDS = (
     "default_address",
 )
 # Shopify's marketing consent states; "not_subscribed", "pending", "invalid" and "redacted"
-# change nothing (no consent was given, none was withdrawn).
+# change nothing (no consent was given, none was withdrawn). Only an explicit "unsubscribed"
+# withdraws consent: a returning customer who leaves the checkout's marketing box unticked
+# arrives as "not_subscribed" (or the legacy accepts_marketing=false) and stays subscribed.
 _CONSENT_STATES = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
 
 
@@ -248,9 +250,12 @@ def _consent(customer: dict[str, Any]) -> dict[str, str]:
         state = _object(customer.get(key), key).get("state")
         if isinstance(state, str) and state in _CONSENT_STATES:
             consent[channel] = _CONSENT_STATES[state]
-    legacy = customer.get("accepts_marketing")
-    if customer.get("email_marketing_consent") is None and isinstance(legacy, bool):
-        consent["email"] = "subscribed" if legacy else "unsubscribed"
+    # The legacy flag can say yes; its false is "did not tick the box", never a withdrawal.
+    if (
+        customer.get("email_marketing_consent") is None
+        and customer.get("accepts_marketing") is True
+    ):
+        consent["email"] = "subscribed"
     return consent
 
 
