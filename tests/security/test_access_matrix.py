@@ -233,6 +233,9 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 workspace.name,
                 workspace.pii_keys,
                 workspace.shopify_webhook_secret_sealed,
+                workspace.suppress_on_delete,
+                workspace.retention_events,
+                workspace.retention_inactive_profiles,
             ),
         }
 
@@ -260,6 +263,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
+    ("POST", "/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
 }
 
 

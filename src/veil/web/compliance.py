@@ -18,6 +18,7 @@ from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
+from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
@@ -85,7 +86,12 @@ def confirm_delete(
     return render(
         request,
         "profiles/confirm_delete.html",
-        {"nav": "profiles", "profile": profile, "name": display_name(profile)},
+        {
+            "nav": "profiles",
+            "profile": profile,
+            "name": display_name(profile),
+            "suppress_on_delete": suppressions.suppresses_by_default(session, me.workspace_id),
+        },
     )
 
 
@@ -96,6 +102,7 @@ def delete_profile(
     me: ComplianceAction,
     profile_id: str,
     confirm: Annotated[str, Form(max_length=10)] = "",
+    suppress: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     back = f"/profiles/{profile_id}"
     if confirm != "yes":
@@ -113,6 +120,7 @@ def delete_profile(
             requested_by=me.principal.label,
             actor=me.principal.actor,
             source=UI_SOURCE,
+            suppress=suppress == "yes",  # the warning's checkbox, ticked by the setting
         ),
         back=back,
         then="/profiles",  # the deleted profile's own page is a tombstone now

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
+from veil.compliance.suppressions import service as suppressions
 from veil.events import service as event_service
 from veil.kit.pagination import paginate
 from veil.models import Consent, Profile
@@ -160,6 +161,7 @@ def show_profile(
             "messages": queries.messages_received(
                 session, workspace_id=me.workspace_id, profile_id=profile.id
             ),
+            "suppress_on_delete": suppressions.suppresses_by_default(session, me.workspace_id),
         }
     )
     return render(request, "profiles/show.html", context)

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from veil.auth import service as keys
 from veil.auth.deps import SessionDep
+from veil.compliance.retention import service as retention
 from veil.errors import VeilError
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
@@ -50,6 +51,7 @@ def _workspace_page(request: Request, session: SessionDep, me: SignedIn, **extra
         "api_keys": workspaces.list_api_keys(
             session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
         )[0],
+        "retention_preview": retention.preview(session, workspace_id=me.workspace_id),
         "revealed_write_key": None,
         "new_key": None,
     }
@@ -115,6 +117,28 @@ def save_pii_keys(
     values = [v.strip() for v in _SPLIT_KEYS.split(pii_keys) if v.strip()]
     success = "PII keys saved. Future erasures remove these properties too."
     return _save(request, session, me, success, pii_keys=values)
+
+
+@router.post(f"{WORKSPACE_URL}/retention")
+def save_retention(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    retention_events: Annotated[str, Form(max_length=64)] = "",
+    retention_inactive_profiles: Annotated[str, Form(max_length=64)] = "",
+    suppress_on_delete: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    return _save(
+        request,
+        session,
+        me,
+        "Retention saved. The next sweep applies it.",
+        retention={
+            "retention_events": retention_events.strip() or None,
+            "retention_inactive_profiles": retention_inactive_profiles.strip() or None,
+        },
+        suppress_on_delete=suppress_on_delete == "yes",
+    )
 
 
 @router.post(f"{WORKSPACE_URL}/shopify-secret")
