@@ -9,6 +9,8 @@
 - Opens are de-duplicated: at most one `Opened Email` per recipient record per UTC day
   (mail clients and privacy proxies fetch the pixel again and again; a day says "opened
   again on another day" without counting reloads). Every valid click is recorded.
+- A message whose profile was deleted WITH suppression (SPEC §9) records nothing at all: the
+  GIF and the redirect are answered as usual, no event and no new profile.
 - A click redirects only when `sig` is the HMAC of (token, url) that Veil put in the message
   (veil.campaigns.links): never an open redirect. A valid signature whose recipient record is
   gone (campaign deleted) still redirects, recording nothing.
