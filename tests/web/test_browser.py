@@ -137,7 +137,7 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
     menu_button.click()
     expect(menu_button).to_have_attribute("aria-expanded", "true")
     menu = page.get_by_role("menu")
-    expect(menu.get_by_role("menuitem")).to_have_count(2)
+    expect(menu.get_by_role("menuitem")).to_have_count(3)  # Export, Restrict, Delete
     menu.get_by_role("menuitem", name=re.compile("Export")).click()
 
     toast = page.locator(".toast-success")
@@ -185,6 +185,9 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
 
     page.get_by_role("button", name="Profile actions").click()
     page.get_by_role("menuitem", name=re.compile("Delete")).click()
+    suppress = dialog.get_by_role("checkbox", name=re.compile("Also suppress"))
+    expect(suppress).not_to_be_checked()
+    suppress.check()
     dialog.get_by_role("button", name="Delete profile").click()
     page.wait_for_url(re.compile(r"/profiles$"))
     expect(page.locator(".toast-success")).to_contain_text("Settings → Compliance → Deleted")
@@ -198,6 +201,12 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
     expect(deleted_row).to_contain_text("+14155550123")
     expect(deleted_row).to_contain_text(ADMIN)
     expect(deleted_row).to_contain_text("Completed", timeout=60_000)
+
+    page.get_by_role("link", name="Suppressions").click()
+    suppressed = page.locator("#compliance-table tbody tr")
+    expect(suppressed).to_have_count(1)
+    expect(suppressed.first).to_contain_text("email, phone")
+    expect(suppressed.first).not_to_contain_text("ada@example.com")
 
 
 def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # type: ignore[no-untyped-def]
