@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from veil.compliance.suppressions import screening
+from veil.errors import ProfileDeleted, responses
 from veil.events import service
 from veil.events.schemas import (
     BatchAccepted,
@@ -17,19 +18,24 @@ from veil.events.schemas import (
     EventPage,
     EventRead,
 )
-from veil.guards import ParsedBodyRoute
+from veil.guards import json_body, request_body_openapi
 
-router = APIRouter(prefix="/api/v1", tags=["events"], route_class=ParsedBodyRoute)
+router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
 @router.post(
     "/events",
     response_model=EventAccepted,
     status_code=202,
-    responses={409: {"description": "subject_suppressed, profile_deleted"}},
+    openapi_extra=request_body_openapi(EventCreate),
+    responses=responses(screening.SubjectSuppressed, ProfileDeleted),
 )
 def create_event(
-    body: EventCreate, session: SessionDep, runtime: RuntimeDep, principal: CurrentPrincipal
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    # After the principal: an unauthenticated request is refused before its body is read.
+    body: Annotated[EventCreate, json_body(EventCreate)],
 ) -> EventAccepted:
     item = body.to_input()
     screening.reject_if_suppressed(
@@ -40,9 +46,18 @@ def create_event(
     return EventAccepted(id=event.id, profile_id=event.profile_id)
 
 
-@router.post("/events/batch", response_model=BatchAccepted, status_code=202)
+@router.post(
+    "/events/batch",
+    response_model=BatchAccepted,
+    status_code=202,
+    openapi_extra=request_body_openapi(EventBatch),
+)
 def create_events(
-    body: EventBatch, session: SessionDep, runtime: RuntimeDep, principal: CurrentPrincipal
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    # After the principal: an unauthenticated request is refused before its body is read.
+    body: Annotated[EventBatch, json_body(EventBatch)],
 ) -> BatchAccepted:
     items = [item.to_input() for item in body.events]
     accepted = service.record_batch(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from veil.compliance.suppressions import screening
+from veil.errors import responses
 from veil.kit.pagination import paginate
 from veil.models import Profile
 from veil.profiles import service
@@ -23,10 +24,7 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
-        409: {
-            "description": "identifier_conflict: the identifiers belong to two profiles; "
-            "subject_suppressed: the person was erased and is kept out (SPEC §9)"
-        },
+        **responses(service.IdentifierConflict, screening.SubjectSuppressed),
     },
 )
 def upsert_profile(

@@ -6,8 +6,9 @@ call them as the signed-in admin and turn their answers into pages and toasts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
@@ -15,18 +16,38 @@ from veil.auth.deps import SessionDep
 from veil.compliance.restrictions import service as restrictions
 from veil.compliance.suppressions import service as suppressions
 from veil.compliance.suppressions.schemas import SuppressionRead
+from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web.actions import run_action
+from veil.web.compliance import ComplianceTab
 from veil.web.deps import AdminAction, AdminPage
 from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
-from veil.web.templating import render
+from veil.web.templating import Page, render
 
 router = APIRouter(route_class=WebRoute)
 
 SUPPRESSIONS_URL = "/settings/compliance/suppressions"
 ROWS_PER_PAGE = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestrictPage(Page):
+    template: ClassVar[str] = "profiles/restrict.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuppressionsTab(ComplianceTab):
+    template: ClassVar[str] = "settings/suppressions.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/suppressions_table.html",)
+    tab: str = "suppressions"
+    table: str = "settings/suppressions_table.html"
+    pending: bool = False
+    rows: list[SuppressionRead]
 
 
 # -- restriction (⋯ → Restrict / Lift restriction) --------------------------------------------
@@ -39,11 +60,7 @@ def confirm_restrict(
     profile = profiles.get_active_profile(
         session, workspace_id=me.workspace_id, profile_id=profile_id
     )
-    return render(
-        request,
-        "profiles/restrict.html",
-        {"nav": "profiles", "profile": profile, "name": display_name(profile)},
-    )
+    return render(request, RestrictPage(profile=profile, name=display_name(profile)))
 
 
 @router.post("/profiles/{profile_id}/restrict", name="restrict_profile")
@@ -107,15 +124,11 @@ def suppression_list(
     )
     return render(
         request,
-        "settings/suppressions.html",
-        {
-            "nav": "compliance",
-            "tab": "suppressions",
-            "rows": [SuppressionRead.build(r) for r in rows],
-            "pending": False,
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
+        SuppressionsTab(
+            rows=[SuppressionRead.build(r) for r in rows],
+            next_cursor=next_cursor,
+            is_first_page=cursor is None,
+        ),
     )
 
 

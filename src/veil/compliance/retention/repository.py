@@ -19,24 +19,18 @@ class RetentionRepository(WorkspaceRepository[Event]):
 
     def _old_events(self, cutoff: datetime) -> Select[Any]:
         """Events older than `cutoff` (by timestamp), except those of restricted profiles."""
-        restricted = exists().where(
-            Profile.id == Event.profile_id,
-            Profile.workspace_id == self.workspace_id,
-            Profile.restricted_at.is_not(None),
+        restricted = self.scoped(
+            exists().where(Profile.id == Event.profile_id, Profile.restricted_at.is_not(None)),
+            Profile,
         )
-        return select(Event.id).where(
-            Event.workspace_id == self.workspace_id, Event.timestamp < cutoff, ~restricted
-        )
+        return self.scoped(select(Event.id)).where(Event.timestamp < cutoff, ~restricted)
 
     def _inactive_profiles(self, cutoff: datetime) -> Select[Any]:
         """Active, unrestricted profiles with no update and no event since `cutoff`."""
-        recent_event = exists().where(
-            Event.workspace_id == self.workspace_id,
-            Event.profile_id == Profile.id,
-            Event.timestamp >= cutoff,
+        recent_event = self.scoped(
+            exists().where(Event.profile_id == Profile.id, Event.timestamp >= cutoff)
         )
-        return select(Profile.id).where(
-            Profile.workspace_id == self.workspace_id,
+        return self.scoped(select(Profile.id), Profile).where(
             Profile.status == ACTIVE,
             Profile.restricted_at.is_(None),
             Profile.updated_at < cutoff,
@@ -56,9 +50,7 @@ class RetentionRepository(WorkspaceRepository[Event]):
         ids = list(self.session.scalars(self._old_events(cutoff).limit(limit)))
         if not ids:
             return 0
-        result = self.session.execute(
-            delete(Event).where(Event.workspace_id == self.workspace_id, Event.id.in_(ids))
-        )
+        result = self.session.execute(self.scoped(delete(Event)).where(Event.id.in_(ids)))
         return db.rowcount(result)
 
     def inactive_profile_ids(self, cutoff: datetime, *, limit: int) -> Sequence[str]:

@@ -77,7 +77,8 @@ def reseal_keys(runtime: Runtime) -> int:
     keyring = runtime.seal_keyring
     resealed = 0
     with db.session_scope(runtime.sessionmaker) as session:
-        for row in all_sealed_keys(session):
+        rows = all_sealed_keys(session)
+        for row in rows:
             if keyring.sealed_with_current(row.key_sealed):
                 continue
             try:

@@ -13,10 +13,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from veil.auth.deps import SessionDep, get_runtime_dep
+from veil.auth.deps import SessionDep, runtime_of
 from veil.auth.service import workspace_for_write_key
 from veil.compliance.suppressions import screening
-from veil.errors import Unauthorized
+from veil.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    responses,
+)
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.segment import service
 from veil.integrations.segment.schemas import SegmentAccepted, SegmentBatch, SegmentCall
@@ -48,13 +55,13 @@ async def _batch_body(request: Request) -> bytes:
 CallBody = Annotated[bytes, Depends(_call_body)]
 BatchBody = Annotated[bytes, Depends(_batch_body)]
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "bad_request: the body is not JSON, or not valid gzip"},
-    401: {"description": "unauthorized: missing, unknown or revoked write key"},
-    413: {"description": "payload_too_large: over 32 KB per call or 500 KB per batch"},
-    415: {"description": "unsupported_media_type: a Content-Encoding other than gzip"},
-    422: {"description": "validation_error: a message does not fit (its index is named)"},
-}
+_RESPONSES = responses(
+    BadRequest("The request body is not valid JSON, or not valid gzip."),
+    Unauthorized("Missing, unknown or revoked write key."),
+    PayloadTooLarge("Over 32 KB per call or 500 KB per batch."),
+    UnsupportedMediaType("Content-Encoding must be gzip or none."),
+    ValidationFailed("A message does not fit (its index is named)."),
+)
 
 
 def _openapi(model: type[SegmentCall] | type[SegmentBatch]) -> dict[str, Any]:
@@ -104,7 +111,7 @@ def _ingest(
         messages = service.parse_call(payload, kind=kind, received_at=received_at)
     messages = screening.drop_suppressed(
         session,
-        get_runtime_dep(request),
+        runtime_of(request),
         workspace_id=workspace_id,
         items=messages,
         subject=lambda m: m.ref,

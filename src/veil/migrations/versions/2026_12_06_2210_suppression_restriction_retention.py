@@ -6,8 +6,8 @@ Tables `suppression_keys`, `suppressions`, `suppressed_identifiers`; workspace s
 retention sweep.
 
 Revision ID: suppression_retention
-Revises: dedup_created_at
-Create Date: 2026-12-06 21:40:00
+Revises: deletion_storage_settled
+Create Date: 2026-12-06 22:10:00
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import veil.models.base
 
 revision: str = "suppression_retention"
-down_revision: str | None = "dedup_created_at"
+down_revision: str | None = "deletion_storage_settled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
