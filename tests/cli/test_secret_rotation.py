@@ -24,8 +24,8 @@ from tests.conftest import make_settings
 from tests.fixtures.factories import WorkspaceHandle, make_profile, make_workspace
 from veil.app import create_app
 from veil.compliance.deletions import service as deletions
-from veil.db import checkpoint_sqlite
 from veil.compliance.exports import service as exports
+from veil.db import checkpoint_sqlite
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
