@@ -220,6 +220,8 @@ def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # 
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(page.get_by_role("menuitem", name=re.compile("Export"))).to_be_focused()
     page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name=re.compile("Restrict"))).to_be_focused()
+    page.keyboard.press("ArrowDown")
     expect(page.get_by_role("menuitem", name=re.compile("Delete"))).to_be_focused()
     page.keyboard.press("ArrowDown")
     expect(page.get_by_role("menuitem", name=re.compile("Export"))).to_be_focused()
@@ -233,7 +235,7 @@ def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # 
     dialog = page.get_by_role("dialog", name="Delete Grace Hopper?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
-    for _ in range(4):  # Tab cycles inside the dialog
+    for _ in range(5):  # Tab cycles inside the dialog (the suppress checkbox included)
         page.keyboard.press("Tab")
         inside = "document.getElementById('delete-dialog').contains(document.activeElement)"
         assert page.evaluate(inside)
