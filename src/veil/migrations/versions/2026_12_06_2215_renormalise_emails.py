@@ -9,7 +9,7 @@ decision. The collisions are logged with their row ids and counts, never an addr
 Addresses that no longer validate are left as they are and counted.
 
 Revision ID: renormalise_emails
-Revises: deletion_storage_settled
+Revises: suppression_retention
 Create Date: 2026-12-06 22:15:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 revision: str = "renormalise_emails"
-down_revision: str | None = "deletion_storage_settled"
+down_revision: str | None = "suppression_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
