@@ -21,7 +21,7 @@ from tests.fixtures.factories import WorkspaceHandle
 from tests.web.conftest import _CSRF, Browser
 from veil.models import ApiKey, Workspace
 from veil.runtime import Runtime
-from veil.web import auth, campaigns, compliance, profiles
+from veil.web import auth, campaigns, compliance, profiles, rights
 from veil.web import settings as settings_pages
 
 # What each UI form route reads (its Form() fields): a new route fails
@@ -32,11 +32,19 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "/workspace/switch": ("workspace_id",),
     "/profiles/search": ("q",),
     "/profiles/{profile_id}/export": (),
-    "/profiles/{profile_id}/delete": ("confirm",),
+    "/profiles/{profile_id}/delete": ("confirm", "suppress"),
+    "/profiles/{profile_id}/restrict": ("reason",),
+    "/profiles/{profile_id}/unrestrict": (),
+    "/settings/compliance/suppressions/{suppression_id}/lift": (),
     "/settings/compliance/exports/{export_id}/download": (),
     "/settings/compliance/exports/{export_id}/retry": (),
     "/settings/workspace/general": ("name", "default_phone_region"),
     "/settings/workspace/pii-keys": ("pii_keys",),
+    "/settings/workspace/retention": (
+        "retention_events",
+        "retention_inactive_profiles",
+        "suppress_on_delete",
+    ),
     "/settings/workspace/shopify-secret": ("secret", "remove"),
     "/settings/workspace/write-key/reveal": (),
     "/settings/workspace/keys": ("name", "role"),
@@ -47,7 +55,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
 def _ui_post_routes() -> list[str]:
     return sorted(
         route.path
-        for module in (auth, profiles, compliance, campaigns, settings_pages)
+        for module in (auth, profiles, compliance, rights, campaigns, settings_pages)
         for route in module.router.routes
         if isinstance(route, APIRoute) and "POST" in route.methods
     )
@@ -157,6 +165,7 @@ def ids(runtime: Runtime, ws: WorkspaceHandle, client: TestClient) -> dict[str, 
     assert export.status_code == 202, export.text
     key = client.post("/api/v1/workspace/keys", json={"role": "member"}, headers=ws.admin)
     return {
+        "suppression_id": "sup_unknown",
         "profile_id": subject.profile_id,
         "export_id": export.json()["id"],
         "key_id": key.json()["id"],
