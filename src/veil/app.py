@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from veil import __version__
 from veil.errors import document_errors, error_body, install_error_handlers
 from veil.guards import InputGuardMiddleware
+from veil.ops import install_operability
 from veil.runtime import Runtime, get_runtime
 
 log = logging.getLogger("veil.http")
@@ -219,14 +220,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     ):
         app.include_router(router)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     # Outermost last: the body limit first, then security headers on every answer (the
     # guard's refusals too), then the input guard right in front of the routes.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
+    install_operability(app, runtime)
     return app

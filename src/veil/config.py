@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from veil.kit.time import parse_duration
@@ -28,7 +28,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     queue_url: str | None = None
-    export_store: Path | None = None
+    # A folder, or s3://bucket/prefix on any S3-compatible store (see storage_s3.py).
+    export_store: str | None = None
+    s3_endpoint_url: str | None = None
+    # The standard AWS names (not VEIL_-prefixed), so boto3's usual configuration applies;
+    # read here too so a `.env` file can hold them. Unset: boto3's credential chain.
+    aws_access_key_id: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID", "aws_access_key_id")
+    )
+    aws_secret_access_key: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key")
+    )
+    aws_region: str | None = Field(None, validation_alias=AliasChoices("AWS_REGION", "aws_region"))
     secret_key: str | None = None
     # Retired secrets still accepted for decryption (comma separated), newest first; plus
     # those `veil keys rotate-secret` moved into <data dir>/old_secret_keys.
@@ -51,6 +62,8 @@ class Settings(BaseSettings):
     erasure_batch_size: int = 2000
     # PostgreSQL: rewrite touched tables after erasures (see docs/erasure.md).
     pg_rewrite_after_erasure: bool = False
+    # GET /metrics requires `Authorization: Bearer <this>` when set.
+    metrics_token: str | None = None
     # Force cookies `Secure` even when the request itself arrived over HTTP (behind TLS proxies).
     cookie_secure: bool | None = None
 
@@ -72,8 +85,15 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def export_store_is_s3(self) -> bool:
+        return bool(self.export_store and self.export_store.startswith("s3://"))
+
+    @property
     def resolved_export_store(self) -> Path:
-        return self.export_store or (self.data_dir / "exports")
+        """The export folder (the local store only)."""
+        if self.export_store_is_s3:
+            raise ValueError("the export store is an S3 bucket, not a folder")
+        return Path(self.export_store) if self.export_store else self.data_dir / "exports"
 
     @property
     def resolved_queue_url(self) -> str:

@@ -61,9 +61,9 @@ class Runtime:
 
     @cached_property
     def export_store(self) -> ExportStore:
-        from veil.compliance.storage import LocalExportStore
+        from veil.compliance.storage import open_export_store
 
-        return LocalExportStore(self.settings.resolved_export_store)
+        return open_export_store(self.settings)
 
     @cached_property
     def queue(self) -> JobQueue:

@@ -22,7 +22,12 @@ import secrets
 import time
 from collections.abc import Callable
 
-from veil.compliance.exports.repository import extend_build_lease, get_by_id, past_expiry
+from veil.compliance.exports.repository import (
+    extend_build_lease,
+    get_by_id,
+    past_expiry,
+    referenced_file_keys,
+)
 from veil.compliance.exports.service import EXPORT_JOB, audit_export, expire_export
 from veil.compliance.exports.writer import (
     BuildResult,
@@ -30,7 +35,6 @@ from veil.compliance.exports.writer import (
     ExportJob,
     write_export,
 )
-from veil.compliance.storage import LocalExportStore
 from veil.db import after_commit, session_scope
 from veil.kit.time import utcnow
 from veil.models import ExportRequest
@@ -45,7 +49,7 @@ log = logging.getLogger("veil.exports")
 
 EXPIRE_BATCH = 200
 
-__all__ = ["build_export", "sweep_exports"]
+__all__ = ["build_export", "remove_orphaned_files", "sweep_exports"]
 
 
 @register_job(EXPORT_JOB)
@@ -203,19 +207,49 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
 
 @register_sweeper("exports")
 def sweep_exports(runtime: Runtime) -> None:
-    """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp files."""
+    """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp
+    files and orphaned objects."""
     expired = _expire_due(runtime)
     enqueued = _enqueue_due(runtime)
-    parts = 0
-    store = runtime.export_store
-    if isinstance(store, LocalExportStore):
-        age = max(2 * runtime.settings.job_lease.total_seconds(), 60.0)
-        parts = store.remove_stale_parts(older_than_seconds=age)
-    if expired or enqueued or parts:
+    # Older than two leases: no live build can still be writing it.
+    age = max(2 * runtime.settings.job_lease.total_seconds(), 60.0)
+    parts = runtime.export_store.remove_stale_parts(older_than_seconds=age)
+    orphans = remove_orphaned_files(runtime, older_than_seconds=age)
+    if expired or enqueued or parts or orphans:
         log.info(
             "exports swept",
-            extra={"fields": {"expired": expired, "enqueued": enqueued, "stale_parts": parts}},
+            extra={
+                "fields": {
+                    "expired": expired,
+                    "enqueued": enqueued,
+                    "stale_parts": parts,
+                    "orphans": orphans,
+                }
+            },
         )
+
+
+def remove_orphaned_files(runtime: Runtime, *, older_than_seconds: float) -> int:
+    """Stored files no request row names (a discard that failed, a row gone with its
+    workspace): encrypted, but nobody may download them, so they go."""
+    store = runtime.export_store
+    removed = 0
+    batch: list[str] = []
+
+    def flush() -> int:
+        with session_scope(runtime.sessionmaker) as session:
+            kept = referenced_file_keys(session, batch)
+        gone = sum(store.delete(key) for key in batch if key not in kept)
+        batch.clear()
+        return gone
+
+    for key in store.keys_older_than(older_than_seconds):
+        batch.append(key)
+        if len(batch) >= EXPIRE_BATCH:
+            removed += flush()
+    if batch:
+        removed += flush()
+    return removed
 
 
 def _expire_due(runtime: Runtime) -> int:

@@ -1,0 +1,27 @@
+"""Running Veil as infrastructure: request ids, health and readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from veil.runtime import Runtime
+
+
+def install_operability(app: FastAPI, runtime: Runtime) -> None:
+    """Logging, /healthz /readyz /metrics, HTTP metrics and X-Request-ID on an app.
+
+    Called last by create_app: the request id middleware must be the outermost, so that every
+    log line of a request (the access line included) carries it.
+    """
+    from veil.logging import configure_logging
+    from veil.ops.endpoints import router
+    from veil.ops.metrics import HttpMetricsMiddleware
+    from veil.ops.request_id import RequestIdMiddleware
+
+    configure_logging(runtime.settings)
+    app.include_router(router)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
