@@ -9,6 +9,7 @@ scraped, so every process answers the same for them.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -171,7 +172,13 @@ class SharedStateCollector(Collector):
 
 def render_metrics(runtime: Runtime) -> bytes:
     scrape = CollectorRegistry(auto_describe=False)
-    scrape.register(_Forward(REGISTRY))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # `veil serve --workers N`: every process's counters, summed (veil.ops.serving).
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+    else:
+        scrape.register(_Forward(REGISTRY))
     scrape.register(SharedStateCollector(runtime))
     return generate_latest(scrape)
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from huey import Huey, MemoryHuey, RedisHuey
 from huey.storage import SqliteStorage
 
+from veil.ops.metrics import JobTimer
+
 if TYPE_CHECKING:
     from veil.runtime import Runtime
 
@@ -73,7 +75,8 @@ class JobQueue:
             if handler is None:
                 load_feature_tasks()
                 handler = JOBS[job]
-            handler(self.runtime, object_id)
+            with JobTimer(job):
+                handler(self.runtime, object_id)
 
         self._task = run_job
 
