@@ -12,11 +12,16 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from veil.kit.entropy import MIN_SECRET_BITS, is_weak_secret
 from veil.kit.time import parse_duration
+from veil.ops.files import create_private_dir
 
-_INSECURE_SECRETS = {"", "changeme", "change-me", "secret", "dev", "veil"}
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 OLD_SECRETS_FILE = "old_secret_keys"
+
+
+class WeakSecret(RuntimeError):
+    """VEIL_ENV=prod with a default or guessable VEIL_SECRET_KEY: Veil refuses to start."""
 
 
 class Settings(BaseSettings):
@@ -102,9 +107,12 @@ class Settings(BaseSettings):
     def secret_keys(self) -> list[str]:
         """The current secret first, then retired ones (for reading old ciphertexts)."""
         current = self.secret_key or _load_or_create_secret(self.data_dir, self.env)
-        weak = current.strip().lower() in _INSECURE_SECRETS or len(current) < 16
-        if weak and self.env == "prod":
-            raise RuntimeError("VEIL_SECRET_KEY is missing or a default; set a long random value")
+        if self.env == "prod" and is_weak_secret(current):
+            raise WeakSecret(
+                "VEIL_SECRET_KEY is a default or too guessable (under "
+                f"{MIN_SECRET_BITS} bits of estimated entropy); set a random value, e.g. "
+                "`openssl rand -base64 48`"
+            )
         old = [k.strip() for k in self.old_secret_keys.split(",") if k.strip()]
         retired = self.data_dir / OLD_SECRETS_FILE
         if retired.exists():
@@ -116,7 +124,7 @@ def _load_or_create_secret(data_dir: Path, env: str) -> str:
     path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    create_private_dir(data_dir)
     value = new_secret()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

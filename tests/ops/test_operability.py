@@ -72,7 +72,7 @@ def test_readyz_names_an_unreachable_queue_and_database(runtime: Runtime, tmp_pa
 
     no_database = Runtime(
         runtime.settings.model_copy(
-            update={"database_url": f"sqlite:///{tmp_path}/missing/dir/veil.db"}
+            update={"database_url": "postgresql+psycopg://veil@127.0.0.1:1/nowhere"}
         )
     )
     with TestClient(create_app(no_database)) as client:

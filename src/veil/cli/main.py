@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from veil import __version__
+from veil.config import WeakSecret
 from veil.logging import configure_logging
+from veil.ops import refuse_weak_secret
 from veil.ops.serving import run_server
 from veil.runtime import Runtime, get_runtime
 
@@ -51,6 +53,10 @@ app.add_typer(keys_app, name="keys")
 def _runtime() -> Runtime:
     runtime = get_runtime()
     configure_logging(runtime.settings)
+    try:
+        refuse_weak_secret(runtime)
+    except WeakSecret as exc:
+        fail(str(exc))
     return runtime
 
 

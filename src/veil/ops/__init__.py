@@ -10,6 +10,12 @@ if TYPE_CHECKING:
     from veil.runtime import Runtime
 
 
+def refuse_weak_secret(runtime: Runtime) -> None:
+    """VEIL_ENV=prod: fail at startup, not at the first export, when the secret is weak."""
+    if runtime.settings.env == "prod":
+        runtime.settings.secret_keys()  # raises WeakSecret
+
+
 def install_operability(app: FastAPI, runtime: Runtime) -> None:
     """Logging, /healthz /readyz /metrics, HTTP metrics and X-Request-ID on an app.
 
@@ -22,6 +28,7 @@ def install_operability(app: FastAPI, runtime: Runtime) -> None:
     from veil.ops.request_id import RequestIdMiddleware
 
     configure_logging(runtime.settings)
+    refuse_weak_secret(runtime)
     app.include_router(router)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
