@@ -16,6 +16,7 @@ from veil import __version__
 from veil.errors import document_errors, error_body, install_error_handlers
 from veil.guards import InputGuardMiddleware
 from veil.ops import install_operability
+from veil.ops.openapi import describe_api, operation_id
 from veil.runtime import Runtime, get_runtime
 
 log = logging.getLogger("veil.http")
@@ -182,15 +183,16 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         description="Customer profiles for e-commerce marketing, with GDPR export and erasure.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by veil.ops.api_docs, under Veil's own CSP
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(FastAPI.openapi(app))
+            app.openapi_schema = describe_api(document_errors(FastAPI.openapi(app)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -17,12 +17,13 @@ def refuse_weak_secret(runtime: Runtime) -> None:
 
 
 def install_operability(app: FastAPI, runtime: Runtime) -> None:
-    """Logging, /healthz /readyz /metrics, HTTP metrics and X-Request-ID on an app.
+    """Logging, /healthz /readyz /metrics, /api/docs, HTTP metrics and X-Request-ID on an app.
 
     Called last by create_app: the request id middleware must be the outermost, so that every
     log line of a request (the access line included) carries it.
     """
     from veil.logging import configure_logging
+    from veil.ops.api_docs import router as api_docs_router
     from veil.ops.endpoints import router
     from veil.ops.metrics import HttpMetricsMiddleware
     from veil.ops.request_id import RequestIdMiddleware
@@ -30,5 +31,6 @@ def install_operability(app: FastAPI, runtime: Runtime) -> None:
     configure_logging(runtime.settings)
     refuse_weak_secret(runtime)
     app.include_router(router)
+    app.include_router(api_docs_router)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
