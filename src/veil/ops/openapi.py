@@ -112,6 +112,8 @@ def describe_api(openapi: dict[str, Any]) -> dict[str, Any]:
                 response["content"] = {k: dict(v) for k, v in response.get("content", {}).items()}
                 for media in response["content"].values():
                     if status.isdigit() and int(status) >= 400:
+                        # Every error is SPEC's shape (FastAPI's validation schema is dropped).
+                        media["schema"] = {"$ref": "#/components/schemas/Error"}
                         media.setdefault("example", _error_example(response))
                     _add_example(media, schemas)
     for schema_name, schema in schemas.items():
