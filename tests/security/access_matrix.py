@@ -109,7 +109,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     # -- public -----------------------------------------------------------------------------
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    # Public unless VEIL_METRICS_TOKEN is set (tests/ops/test_operability.py); no per-workspace data.
+    # Public unless VEIL_METRICS_TOKEN is set (tests/ops/test_operability.py); no workspace data.
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
