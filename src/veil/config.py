@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     # Rate limits (requests per minute per client / per workspace).
     login_rate_per_minute: int = 10
+    # Where rate-limit counts are shared between web processes (redis://…); unset: the queue's
+    # Redis when VEIL_QUEUE_URL is one, else each process counts alone.
+    rate_limit_url: str | None = None
     compliance_rate_per_minute: int = 120
     # Erasure of a large profile works in batches of this many rows per transaction.
     erasure_batch_size: int = 2000
@@ -103,6 +106,13 @@ class Settings(BaseSettings):
     @property
     def resolved_queue_url(self) -> str:
         return self.queue_url or f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
+    @property
+    def resolved_rate_limit_url(self) -> str | None:
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        queue = self.resolved_queue_url
+        return queue if queue.startswith(("redis://", "rediss://")) else None
 
     def secret_keys(self) -> list[str]:
         """The current secret first, then retired ones (for reading old ciphertexts)."""
