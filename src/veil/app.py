@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,8 +16,6 @@ from veil.guards import InputGuardMiddleware
 from veil.ops import install_operability
 from veil.ops.openapi import describe_api, operation_id
 from veil.runtime import Runtime, get_runtime
-
-log = logging.getLogger("veil.http")
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -110,46 +106,6 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class AccessLogMiddleware:
-    """One line per request: method, the matched route's template, status and duration.
-
-    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
-    the path are already in the template's place.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.monotonic()
-        status = 500
-
-        async def recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "(no route)"
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope.get("method"),
-                        "route": route,
-                        "status": status,
-                        "ms": round((time.monotonic() - started) * 1000, 1),
-                    }
-                },
-            )
-
-
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -227,6 +183,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
-    app.add_middleware(AccessLogMiddleware)
     install_operability(app, runtime)
     return app

@@ -6,14 +6,12 @@ limit is one count across both web processes (Redis), not one per process."""
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -24,9 +22,11 @@ from tests.compliance.export_support import (
     runtime_with,
     subprocess_env,
     veil_process,
+    wait_for_http,
     wait_until,
 )
 from tests.fixtures.factories import WorkspaceHandle
+from tests.fixtures.redis import redis_database
 from tests.fixtures.s3 import object_keys, s3_settings_values
 from veil.app import create_app
 from veil.models import AuditEntry
@@ -37,18 +37,8 @@ REDIS_DB = 11
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """Redis database 11 for this test alone, under a lock across test processes."""
-    url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    with open(f"/tmp/veil-test-redis-{REDIS_DB}.lock", "w") as lock:  # noqa: S108
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        try:
-            yield url
-        finally:
-            client.flushdb()
-            client.close()
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with redis_database(REDIS_DB) as url:
+        yield url
 
 
 def _audit_count(runtime: Runtime, target_id: str, action: str) -> int:
@@ -80,6 +70,7 @@ def test_two_web_and_two_worker_processes_without_a_shared_folder(
     }
     with ExitStack() as stack:
         webs: list[str] = []
+        started = []
         for name in ("web-a", "web-b", "worker-1", "worker-2"):
             env = subprocess_env(runtime, database_url, **shared)
             env["VEIL_DATA_DIR"] = str(tmp_path / name)  # nothing on disk is shared
@@ -91,16 +82,10 @@ def test_two_web_and_two_worker_processes_without_a_shared_folder(
                 webs.append(f"http://127.0.0.1:{port}")
             else:
                 args = ["worker", "--threads", "2"]
-            stack.enter_context(veil_process(args, env, tmp_path / f"{name}.log"))
-        for base in webs:
-
-            def up(base: str = base) -> bool:
-                try:
-                    return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_until(up, timeout=180, what=f"{base} ready")
+            log = tmp_path / f"{name}.log"
+            started.append((stack.enter_context(veil_process(args, env, log)), log))
+        for base, (process, log) in zip(webs, started, strict=False):
+            wait_for_http(process, f"{base}/readyz", log)
         web_a = stack.enter_context(httpx.Client(base_url=webs[0], headers=ws.admin, timeout=30))
         web_b = stack.enter_context(httpx.Client(base_url=webs[1], headers=ws.admin, timeout=30))
 

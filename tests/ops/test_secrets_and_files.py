@@ -3,7 +3,6 @@ data files 0600 in 0700 folders, and queue messages that are JSON ids (a pickle 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import pickle
 import secrets
@@ -24,6 +23,7 @@ from tests.compliance.export_support import (
 )
 from tests.conftest import make_settings, run_jobs
 from tests.fixtures.factories import make_workspace
+from tests.fixtures.redis import redis_database
 from veil.app import create_app
 from veil.config import Settings, WeakSecret
 from veil.kit.entropy import estimated_entropy_bits
@@ -131,18 +131,8 @@ REDIS_DB = 12
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """Redis database 12 for this test alone, under a lock across test processes."""
-    url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    with open(f"/tmp/veil-test-redis-{REDIS_DB}.lock", "w") as lock:  # noqa: S108
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        try:
-            yield url
-        finally:
-            client.flushdb()
-            client.close()
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with redis_database(REDIS_DB) as url:
+        yield url
 
 
 class _Exploit:

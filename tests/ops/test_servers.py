@@ -18,6 +18,7 @@ from tests.compliance.export_support import (
     veil_executable,
     veil_process,
     veil_server,
+    wait_for_http,
     wait_until,
 )
 from tests.fixtures.factories import WorkspaceHandle
@@ -45,15 +46,7 @@ def test_uvicorn_workers_get_veils_logging_without_query_strings(
         process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def up() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=120, what="uvicorn")
+        wait_for_http(process, f"{base}/healthz", log)
         with httpx.Client(base_url=base, headers=ws.admin, timeout=30) as api:
             for n in range(6):  # enough to reach both processes
                 search = api.get(
@@ -111,15 +104,7 @@ def test_serve_with_two_workers_answers_and_counts_as_one(
     args = ["serve", "--no-worker", "--workers", "2", "--port", str(port)]
     with veil_process(args, env, log) as process:
         base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=120, what="veil serve --workers 2")
+        wait_for_http(process, f"{base}/healthz", log)
         wait_until(lambda: len(_children(process.pid)) == 2, timeout=60, what="two processes")
         with httpx.Client(base_url=base, timeout=30) as http:
             for _ in range(12):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from veil.runtime import Runtime
 
 log = logging.getLogger("veil.metrics")
+access_log = logging.getLogger("veil.http")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -84,8 +85,13 @@ class JobTimer:
         JOBS.labels(job=self.job, outcome="ok" if exc_type is None else "error").inc()
 
 
-class HttpMetricsMiddleware:
-    """Counts each request by its route template (never the raw path: ids and searches)."""
+class RequestTelemetryMiddleware:
+    """One access line and the HTTP metrics per request: method, the matched route's template,
+    status and duration.
+
+    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
+    the path are already in the template's place.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,10 +112,22 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, recording)
         finally:
+            elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or NO_ROUTE
             method = str(scope.get("method", ""))
             HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-            HTTP_DURATION.labels(route=route).observe(time.perf_counter() - started)
+            HTTP_DURATION.labels(route=route).observe(elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 1),
+                    }
+                },
+            )
 
 
 class SharedStateCollector(Collector):
