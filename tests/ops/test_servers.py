@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 
 from tests.compliance.export_support import (
     free_port,
+    make_subject,
+    runtime_with,
     subprocess_env,
     veil_executable,
     veil_process,
@@ -24,6 +27,8 @@ from tests.compliance.export_support import (
 from tests.fixtures.factories import WorkspaceHandle
 from tests.ops.test_operability import _sample
 from veil import __version__
+from veil.app import create_app
+from veil.compliance.exports.service import EXPORT_JOB
 from veil.runtime import Runtime
 
 EMAIL = "wilhelmina.quarrington@example.org"
@@ -136,3 +141,33 @@ def test_serve_with_one_worker_still_serves(
             "queue": "ok",
             "export_store": "ok",
         }
+
+
+def test_a_worker_serves_its_job_metrics(
+    runtime: Runtime, ws: WorkspaceHandle, database_url: str, tmp_path: Path
+) -> None:
+    queue_url = f"sqlite:///{tmp_path / 'shared-queue.db'}"
+    web = runtime_with(runtime, queue_url=queue_url)
+    subject = make_subject(runtime, ws)
+    with TestClient(create_app(web)) as client:
+        requested = client.post(f"/api/v1/profiles/{subject.profile_id}/export", headers=ws.admin)
+        assert requested.status_code == 202
+    assert web.queue.pending_count() == 1
+
+    port = free_port()
+    env = subprocess_env(runtime, database_url, queue_url=queue_url)
+    args = ["worker", "--threads", "1", "--metrics-port", str(port)]
+    log = tmp_path / "worker.log"
+    with veil_process(args, env, log) as process:
+        wait_for_http(process, f"http://127.0.0.1:{port}/metrics", log)
+
+        def built() -> bool:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            try:
+                return _sample(text, "veil_jobs_total", job=EXPORT_JOB, outcome="ok") == 1
+            except AssertionError:
+                return False
+
+        wait_until(built, timeout=120, what="the worker's export job in its metrics")
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert _sample(text, "veil_queue_depth") == 0

@@ -98,12 +98,20 @@ def serve(
 @app.command()
 def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
     from veil.worker.queue import WorkerThreads
 
     runtime = _runtime()
     _migrate(runtime)
+    if metrics_port is not None:
+        from veil.ops.metrics import serve_worker_metrics
+
+        serve_worker_metrics(runtime, host=metrics_host, port=metrics_port)
     workers = WorkerThreads(runtime, threads=threads)
     stop = threading.Event()
 

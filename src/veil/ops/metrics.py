@@ -207,3 +207,14 @@ class _Forward(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self.registry.collect()
+
+
+def serve_worker_metrics(runtime: Runtime, *, host: str, port: int) -> None:
+    """`veil worker --metrics-port`: this process's job metrics (and the shared gauges) over
+    plain HTTP in a background thread, for Prometheus to scrape on a private interface."""
+    from prometheus_client import start_http_server
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Forward(REGISTRY))
+    registry.register(SharedStateCollector(runtime))
+    start_http_server(port, addr=host, registry=registry)
