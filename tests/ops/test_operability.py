@@ -195,3 +195,21 @@ def test_error_logs_carry_stack_frames_but_not_the_exception_message() -> None:
     assert data["exc_type"] == "ValueError"
     assert any("in fails_with_personal_data" in frame for frame in data["stack"])
     assert data["ts"].endswith("+00:00")
+
+
+def test_uvicorns_access_record_loses_its_query_string_and_client_address() -> None:
+    from veil.logging import NoQueryStringFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.9:51234", "GET", "/api/v1/profiles?query=jane.doe%40example.com", "1.1", 200),
+        None,
+    )
+    assert NoQueryStringFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert "jane.doe" not in line and "203.0.113.9" not in line
+    assert json.loads(line)["msg"] == '- - "GET /api/v1/profiles HTTP/1.1" 200'
