@@ -13,11 +13,9 @@ from typing import Annotated
 import typer
 
 from veil import __version__
-from veil.config import WeakSecret
-from veil.logging import configure_logging
-from veil.ops import refuse_weak_secret
+from veil.cli import common
+from veil.cli.common import fail
 from veil.ops.serving import run_server
-from veil.runtime import Runtime, get_runtime
 
 app = typer.Typer(
     help="Veil: customer profiles with GDPR export and erasure built in.", no_args_is_help=True
@@ -50,32 +48,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
 
-def _runtime() -> Runtime:
-    runtime = get_runtime()
-    configure_logging(runtime.settings)
-    try:
-        refuse_weak_secret(runtime)
-    except WeakSecret as exc:
-        fail(str(exc))
-    return runtime
-
-
-def _migrate(runtime: Runtime) -> None:
-    from veil.schema import migrate
-
-    migrate(runtime.engine)
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    runtime = _runtime()
-    _migrate(runtime)
+    common.migrate(common.runtime())
     typer.echo("database is up to date")
 
 
@@ -91,7 +67,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Migrate, then serve the API and UI with an embedded worker and expiry sweeper."""
-    runtime = _runtime()
+    runtime = common.runtime()
     run_server(runtime, host=host, port=port, worker=not no_worker, workers=workers)
 
 
@@ -104,10 +80,11 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
+    import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
     from veil.worker.queue import WorkerThreads
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     if metrics_port is not None:
         from veil.ops.metrics import serve_worker_metrics
 
@@ -141,8 +118,8 @@ def demo(
     from veil.demo import seed
     from veil.workspaces.service import issue_api_key
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     url = f"http://{host}:{port}"
     if "base_url" not in runtime.settings.model_fields_set:
         runtime.settings.base_url = url  # tracking links point at this server
@@ -195,8 +172,8 @@ def workspaces_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_workspace
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             created = create_workspace(
@@ -209,7 +186,6 @@ def workspaces_create(
             }
     except VeilError as exc:
         fail(exc.message)
-        return
     if as_json:
         typer.echo(json.dumps(out))
     else:
@@ -232,8 +208,8 @@ def users_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_user
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     if password is None:
         if not sys.stdin.isatty():
             password = sys.stdin.readline().rstrip("\n")
@@ -249,7 +225,6 @@ def users_create(
             user_id = user.id
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"user_id": user_id, "workspace_id": workspace, "role": role}))
 
 
@@ -265,8 +240,8 @@ def keys_create(
     from veil.errors import VeilError
     from veil.workspaces.service import get_workspace, issue_api_key
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             get_workspace(session, workspace)
@@ -276,7 +251,6 @@ def keys_create(
             token = issued.token
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"api_key": token}) if as_json else token)
 
 

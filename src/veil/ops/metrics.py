@@ -18,7 +18,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil.kit.time import utcnow
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from veil.runtime import Runtime
 
 log = logging.getLogger("veil.metrics")
-access_log = logging.getLogger("veil.http")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -62,7 +60,6 @@ SUPPRESSED_DROPS = Counter(
     registry=REGISTRY,
 )
 
-NO_ROUTE = "(no route)"
 # States in which a privacy request is still owed to the person (SPEC §8: overdue).
 _CLOSED_PRIVACY_STATUSES = ("completed", "cancelled")
 
@@ -85,49 +82,10 @@ class JobTimer:
         JOBS.labels(job=self.job, outcome="ok" if exc_type is None else "error").inc()
 
 
-class RequestTelemetryMiddleware:
-    """One access line and the HTTP metrics per request: method, the matched route's template,
-    status and duration.
-
-    Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
-    the path are already in the template's place.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or NO_ROUTE
-            method = str(scope.get("method", ""))
-            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-            HTTP_DURATION.labels(route=route).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 1),
-                    }
-                },
-            )
+def record_http_request(*, method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request by its route template (never the raw path)."""
+    HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+    HTTP_DURATION.labels(route=route).observe(seconds)
 
 
 class SharedStateCollector(Collector):

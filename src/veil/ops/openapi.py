@@ -114,7 +114,8 @@ def describe_api(openapi: dict[str, Any]) -> dict[str, Any]:
                     if status.isdigit() and int(status) >= 400:
                         # Every error is SPEC's shape (FastAPI's validation schema is dropped).
                         media["schema"] = {"$ref": "#/components/schemas/Error"}
-                        media.setdefault("example", _error_example(response))
+                        if "example" not in media and "examples" not in media:
+                            media["example"] = _error_example(response)
                     _add_example(media, schemas)
     for schema_name, schema in schemas.items():
         if "example" not in schema and "examples" not in schema:
@@ -203,7 +204,8 @@ def _security_for(path: str) -> list[dict[str, list[str]]] | None:
 def _error_example(response: dict[str, Any]) -> dict[str, Any]:
     """The error code each documented status names first in its description."""
     description = str(response.get("description", "error"))
-    code = description.split()[0] if description.split() else "error"
+    words = description.split(":")[0].split()
+    code = words[0] if words else "error"
     if not code.replace("_", "").isalpha() or not code.islower():
         code = "error"
     return {"error": {"code": code, "message": "A sentence saying what went wrong."}}

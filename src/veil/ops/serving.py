@@ -39,11 +39,12 @@ def run_server(runtime: Runtime, *, host: str, port: int, worker: bool, workers:
 
     import uvicorn
 
+    import veil.tasks  # noqa: F401  (an entry point: the embedded worker runs every job)
     from veil.app import create_app
-    from veil.schema import migrate
+    from veil.cli import common
     from veil.worker.queue import WorkerThreads
 
-    migrate(runtime.engine)
+    common.migrate(runtime)
     threads = WorkerThreads(runtime) if worker else None
     if threads:
         threads.start()
