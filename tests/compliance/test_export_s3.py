@@ -153,7 +153,7 @@ def test_stale_multipart_uploads_are_aborted(s3_endpoint: str, s3_bucket: str) -
     client.create_multipart_upload(Bucket=s3_bucket, Key="exports/killed.enc")
     store = S3ExportStore(client, s3_bucket, "exports/")
     # (moto reports every upload as initiated in 2010, so the age cut-off is not exercised.)
-    assert store.remove_stale_parts(older_than_seconds=0) == 1
+    assert store.sweep_stale_parts(older_than=timedelta(0)) == 1
     assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
 
 
@@ -165,8 +165,8 @@ def test_orphaned_objects_are_swept_and_referenced_ones_kept(
     s3 = s3_client(s3_endpoint)
     s3.put_object(Bucket=s3_bucket, Key="exports/exp_gone.0011.enc", Body=b"VEILENC1...")
     s3.put_object(Bucket=s3_bucket, Key="elsewhere/not-ours.txt", Body=b"keep")
-    assert remove_orphaned_files(runtime, older_than_seconds=3600) == 0  # too young
-    assert remove_orphaned_files(runtime, older_than_seconds=-1) == 1
+    assert remove_orphaned_files(runtime, older_than=timedelta(hours=1)) == 0  # too young
+    assert remove_orphaned_files(runtime, older_than=timedelta(seconds=-1)) == 1
     assert object_keys(s3_endpoint, s3_bucket) == ["elsewhere/not-ours.txt", kept]
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -39,10 +40,11 @@ class ExportStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def remove_stale_parts(self, older_than_seconds: float = 3600) -> int:
-        """Drop what writes killed midway left behind; returns how many."""
+    def sweep_stale_parts(self, older_than: timedelta) -> int:
+        """Remove partial writes (a process killed mid-`put`) older than `older_than`; how
+        many went. A store whose `put` cannot leave one behind returns 0."""
 
-    def keys_older_than(self, seconds: float) -> Iterator[str]:
+    def keys_older_than(self, older_than: timedelta) -> Iterator[str]:
         """Keys of complete objects written more than `seconds` ago (the orphan sweep)."""
 
     def check(self) -> None:
@@ -95,16 +97,16 @@ class LocalExportStore:
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
-    def remove_stale_parts(self, older_than_seconds: float = 3600) -> int:
+    def sweep_stale_parts(self, older_than: timedelta) -> int:
         """Temporary files left by a process killed mid-write (encrypted, but useless)."""
         removed = 0
-        for part in self._entries(".*.part", older_than_seconds):
+        for part in self._entries(".*.part", older_than):
             part.unlink(missing_ok=True)
             removed += 1
         return removed
 
-    def keys_older_than(self, seconds: float) -> Iterator[str]:
-        for path in self._entries("*", seconds):
+    def keys_older_than(self, older_than: timedelta) -> Iterator[str]:
+        for path in self._entries("*", older_than):
             if not path.name.startswith(".") and _KEY.match(path.name):
                 yield path.name
 
@@ -113,10 +115,10 @@ class LocalExportStore:
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise PermissionError("export store folder is not writable")
 
-    def _entries(self, pattern: str, older_than_seconds: float) -> Iterator[Path]:
+    def _entries(self, pattern: str, older_than: timedelta) -> Iterator[Path]:
         if not self.root.exists():
             return
-        cutoff = time.time() - older_than_seconds
+        cutoff = time.time() - older_than.total_seconds()
         for path in self.root.glob(pattern):
             try:
                 if path.is_file() and path.stat().st_mtime < cutoff:

@@ -9,7 +9,7 @@ credential sources.
 What is stored is already encrypted (Veil's chunked AES-GCM format): the store only moves
 bytes. Uploads stream as a multipart upload (parts of `part_size` bytes in memory at a time;
 a file smaller than one part is one PUT), so an object appears whole or not at all; a process
-killed mid-upload leaves an incomplete multipart upload that `remove_stale_parts` aborts.
+killed mid-upload leaves an incomplete multipart upload that `sweep_stale_parts` aborts.
 Downloads stream the object's body; `seek(0)` (the download verifies the whole file before
 serving it) re-opens the same object version by ETag.
 """
@@ -20,6 +20,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
@@ -121,9 +122,9 @@ class S3ExportStore:
             self.client.delete_object(Bucket=self.bucket, Key=name)
         return existed
 
-    def remove_stale_parts(self, older_than_seconds: float = 3600) -> int:
+    def sweep_stale_parts(self, older_than: timedelta) -> int:
         """Abort multipart uploads left by a process killed mid-write (encrypted parts)."""
-        cutoff = time.time() - older_than_seconds
+        cutoff = time.time() - older_than.total_seconds()
         aborted = 0
         paginator = self.client.get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
@@ -135,9 +136,9 @@ class S3ExportStore:
                     aborted += 1
         return aborted
 
-    def keys_older_than(self, seconds: float) -> Iterator[str]:
-        """Keys of stored objects last written more than `seconds` ago (the orphan sweep)."""
-        cutoff = time.time() - seconds
+    def keys_older_than(self, older_than: timedelta) -> Iterator[str]:
+        """Keys of stored objects last written more than `older_than` ago (the orphan sweep)."""
+        cutoff = time.time() - older_than.total_seconds()
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
