@@ -213,3 +213,27 @@ def test_uvicorns_access_record_loses_its_query_string_and_client_address() -> N
     line = JsonFormatter().format(record)
     assert "jane.doe" not in line and "203.0.113.9" not in line
     assert json.loads(line)["msg"] == '- - "GET /api/v1/profiles HTTP/1.1" 200'
+
+
+def _suppressed_drops(text: str) -> float:
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("veil_suppressed_drops_total{")
+    )
+
+
+def test_suppressed_drops_are_counted(client: TestClient, ws: WorkspaceHandle) -> None:
+    email = "suppressed.metric@example.com"
+    created = client.post("/api/v1/profiles", json={"email": email}, headers=ws.admin)
+    profile_id = created.json()["id"]
+    deleted = client.post(
+        f"/api/v1/profiles/{profile_id}/delete",
+        json={"confirm": True, "suppress": True},
+        headers=ws.admin,
+    )
+    assert deleted.status_code == 202, deleted.text
+    before = _suppressed_drops(client.get("/metrics").text)
+    event = {"type": "Viewed Product", "profile": {"email": email}}
+    assert client.post("/api/v1/events", json=event, headers=ws.admin).status_code == 409
+    assert _suppressed_drops(client.get("/metrics").text) == before + 1

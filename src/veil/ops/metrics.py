@@ -64,8 +64,8 @@ SUPPRESSED_DROPS = Counter(
 _CLOSED_PRIVACY_STATUSES = ("completed", "cancelled")
 
 
-def count_suppressed_drop(source: str) -> None:
-    SUPPRESSED_DROPS.labels(source=source).inc()
+def count_suppressed_drop(source: str, dropped: int = 1) -> None:
+    SUPPRESSED_DROPS.labels(source=source).inc(dropped)
 
 
 class JobTimer:
