@@ -12,6 +12,7 @@ from veil.models.event import Event
 from veil.models.export_request import ExportRequest
 from veil.models.membership import Membership
 from veil.models.profile import Profile
+from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
 from veil.models.user import User
 from veil.models.web_session import WebSession
@@ -30,7 +31,9 @@ __all__ = [
     "Event",
     "ExportRequest",
     "Membership",
+    "IdentifierType",
     "Profile",
+    "ProfileIdentifier",
     "Recipient",
     "User",
     "WebSession",

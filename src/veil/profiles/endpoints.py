@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Response
 from veil.auth.deps import CurrentPrincipal, SessionDep
 from veil.kit.pagination import paginate
 from veil.models import Profile
-from veil.profiles import service
+from veil.profiles import rectification, service
 from veil.profiles.repository import ProfileRepository
-from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead
+from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead, ProfileUpdate
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -79,5 +79,32 @@ def list_profiles(
 def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipal) -> ProfileRead:
     profile = service.get_profile(
         session, workspace_id=principal.workspace_id, profile_id=profile_id
+    )
+    return ProfileRead.build(profile, service.consents_of(session, profile=profile))
+
+
+@router.patch(
+    "/{profile_id}",
+    response_model=ProfileRead,
+    summary="Rectify a profile (right to rectification)",
+    responses={
+        404: {"description": "not_found"},
+        409: {
+            "description": "identifier_conflict: another active profile holds the identifier; "
+            "profile_deleted"
+        },
+    },
+)
+def rectify_profile(
+    profile_id: str, body: ProfileUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> ProfileRead:
+    """Correct email, phone, external_id, names or properties (SPEC §9); the fields sent change,
+    null clears one, properties are merged (null removes a key)."""
+    profile = rectification.rectify(
+        session,
+        workspace_id=principal.workspace_id,
+        profile_id=profile_id,
+        changes=body.model_dump(exclude_unset=True),
+        actor=principal.actor,
     )
     return ProfileRead.build(profile, service.consents_of(session, profile=profile))

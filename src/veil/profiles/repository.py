@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from veil.models import Profile
+from veil.db import rowcount
+from veil.kit.repository import WorkspaceRepository
+from veil.models import IdentifierType, Profile, ProfileIdentifier
 from veil.models.profile import ACTIVE
 
 _IN_CHUNK = 500
@@ -102,3 +104,70 @@ class ProfileRepository:
                 conditions.append(Profile.phone.like(f"%{digits}%"))
             stmt = stmt.where(or_(*conditions))
         return stmt
+
+
+class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
+    """Previous identifiers of profiles (SPEC §9 identifier history)."""
+
+    model = ProfileIdentifier
+
+    def of_profile(self, profile_id: str) -> list[ProfileIdentifier]:
+        """A profile's previous identifiers, the most recently replaced first."""
+        return list(
+            self.session.scalars(
+                self.statement()
+                .where(ProfileIdentifier.profile_id == profile_id)
+                .order_by(ProfileIdentifier.until.desc(), ProfileIdentifier.id)
+            )
+        )
+
+    def find(self, profile_id: str, type: IdentifierType, value: str) -> ProfileIdentifier | None:
+        return self.session.scalar(
+            self.statement().where(
+                ProfileIdentifier.profile_id == profile_id,
+                ProfileIdentifier.type == type,
+                ProfileIdentifier.value == value,
+            )
+        )
+
+    def active_profile_ids_with(self, type: IdentifierType, value: str) -> list[str]:
+        """Active profiles that once had this identifier (uses ix_profile_identifiers_lookup)."""
+        return list(
+            self.session.scalars(
+                select(ProfileIdentifier.profile_id)
+                .join(Profile, Profile.id == ProfileIdentifier.profile_id)
+                .where(
+                    ProfileIdentifier.workspace_id == self.workspace_id,
+                    ProfileIdentifier.type == type,
+                    ProfileIdentifier.value == value,
+                    Profile.workspace_id == self.workspace_id,
+                    Profile.status == ACTIVE,
+                )
+                .distinct()
+            )
+        )
+
+    def delete_of_profile(self, profile_id: str) -> int:
+        return rowcount(
+            self.session.execute(
+                delete(ProfileIdentifier)
+                .where(
+                    ProfileIdentifier.workspace_id == self.workspace_id,
+                    ProfileIdentifier.profile_id == profile_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
+
+    def count_of_profile(self, profile_id: str) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(ProfileIdentifier)
+                .where(
+                    ProfileIdentifier.workspace_id == self.workspace_id,
+                    ProfileIdentifier.profile_id == profile_id,
+                )
+            )
+            or 0
+        )

@@ -1,7 +1,9 @@
 """Shopify webhooks (SPEC §3): verify, de-duplicate, and turn each topic into service calls.
 
 - customers/create, customers/update: profile upsert (external_id `shopify:<customer id>`,
-  email, phone, names, marketing consent, a `shopify` properties object);
+  email, phone, names, marketing consent, a `shopify` properties object); a changed email or
+  phone replaces the profile's unless another active profile holds it (the old value is kept
+  as a previous identifier);
 - orders/create: upsert of the order's customer + a `Placed Order` event carrying the order;
 - orders/updated: upsert + the order's `Placed Order` event brought to the newer state
   (created if orders/create was missed); see `_on_order_updated`;
@@ -240,7 +242,13 @@ def _customer_input(
     )
 
 
-def _upsert(session: Session, delivery: Delivery, data: profiles.ProfileInput) -> Profile | None:
+def _upsert(
+    session: Session,
+    delivery: Delivery,
+    data: profiles.ProfileInput,
+    *,
+    replace_contact: bool = False,
+) -> Profile | None:
     if data.identity.is_empty():
         return None
     profile, _created = profiles.upsert(
@@ -250,6 +258,7 @@ def _upsert(session: Session, delivery: Delivery, data: profiles.ProfileInput) -
         origin=origin_of(delivery.shop_domain),
         consent_source=SOURCE,
         strict=False,
+        replace_contact=replace_contact,
     )
     return profile
 
@@ -260,7 +269,9 @@ def _region(session: Session, delivery: Delivery) -> str:
 
 def _on_customer(session: Session, _runtime: Runtime, delivery: Delivery) -> bool:
     data = _customer_input(delivery.payload, region=_region(session, delivery))
-    return _upsert(session, delivery, data) is not None
+    # The customer object is Shopify's current record of the person: a changed email or
+    # phone replaces the profile's (orders and checkouts only fill in what is missing).
+    return _upsert(session, delivery, data, replace_contact=True) is not None
 
 
 # -- orders and checkouts ---------------------------------------------------------------------
