@@ -33,17 +33,17 @@ def rectify(
     """Apply the fields given in `changes` (a null identifier or name clears it; `properties`
     is merged, a null value removing its key). Raises NotFound, ProfileDeleted,
     IdentifierConflict and ValidationFailed; changes nothing unless it succeeds."""
-    unknown = sorted(set(changes) - set(RECTIFIABLE))
-    if unknown:
-        raise ValidationFailed("Unknown fields: " + ", ".join(unknown)[:200] + ".")
-    if not changes:
-        raise ValidationFailed("Give at least one of " + ", ".join(RECTIFIABLE) + ".")
     repo = ProfileRepository(session, workspace_id)
     profile = repo.get(profile_id, for_update=True)
     if profile is None:
         raise NotFound("Profile not found.")
     if profile.status != ACTIVE:
         raise ProfileDeleted()
+    unknown = sorted(set(changes) - set(RECTIFIABLE))
+    if unknown:
+        raise ValidationFailed("Unknown fields: " + ", ".join(unknown)[:200] + ".")
+    if not changes:
+        raise ValidationFailed("Give at least one of " + ", ".join(RECTIFIABLE) + ".")
 
     identifiers = _identifiers(session, workspace_id, changes)
     names = {f: clean_name(changes[f], f) for f in ("first_name", "last_name") if f in changes}
