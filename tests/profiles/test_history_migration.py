@@ -1,0 +1,89 @@
+"""The identifier_history migration on existing data (SQLite, and PostgreSQL when it is the
+test backend): previous emails and phones are reconstructed from recipient records."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, make_url, select, text
+
+from tests.conftest import _pg_base_url, make_settings
+from tests.fixtures.factories import make_campaign, make_profile, make_recipient, make_workspace
+from veil.kit.time import utcnow
+from veil.models import ProfileIdentifier
+from veil.runtime import Runtime
+from veil.schema import alembic_config
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test backend, for this test alone."""
+    base = _pg_base_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    url = make_url(base)
+    name = f"veil_mig_{secrets.token_hex(4)}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _upgrade(runtime: Runtime, revision: str) -> None:
+    config = alembic_config()
+    with runtime.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_previous_emails_and_phones_are_rebuilt_from_recipient_records(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    runtime = Runtime(make_settings(tmp_path / "data", scratch_url))
+    try:
+        _upgrade(runtime, "dedup_created_at")  # the schema before identifier history
+        ws = make_workspace(runtime)
+        sent = utcnow().replace(microsecond=0) - timedelta(days=30)
+        with runtime.sessionmaker.begin() as session:
+            mail = make_campaign(session, workspace_id=ws.id)
+            sms = make_campaign(session, workspace_id=ws.id, channel="sms")
+            ada = make_profile(session, workspace_id=ws.id, email="Old@Example.com")
+            ada.phone = "+14155550132"
+            for days in (3, 1):  # two messages to the old address: one row, the last send
+                make_recipient(session, campaign=mail, profile=ada, sent_at=sent + timedelta(days))
+            make_recipient(session, campaign=sms, profile=ada, sent_at=sent)
+            make_recipient(session, campaign=mail, profile=ada, sent_at=sent)
+            ada.email, ada.phone = "new@example.com", "+14155550199"
+            make_recipient(session, campaign=mail, profile=ada)  # the current one: no history
+            same = make_profile(session, workspace_id=ws.id, email="same@example.com")
+            make_recipient(session, campaign=mail, profile=same)
+            gone = make_profile(session, workspace_id=ws.id, email="gone-new@example.com")
+            gone.status = "deleted"
+            erased = make_recipient(session, campaign=mail, profile=gone)
+            erased.email = "gone-old@example.com"
+            ids = (ada.id, same.id, gone.id)
+
+        _upgrade(runtime, "head")
+
+        with runtime.sessionmaker() as session:
+            rows = session.scalars(select(ProfileIdentifier).order_by(ProfileIdentifier.type)).all()
+        assert [(r.profile_id, r.type, r.value) for r in rows] == [
+            (ids[0], "email", "old@example.com"),
+            (ids[0], "phone", "+14155550132"),
+        ]
+        assert rows[0].until == sent + timedelta(days=3)
+        assert rows[1].until == sent
+        assert all(r.workspace_id == ws.id and r.id.startswith("pid_") for r in rows)
+    finally:
+        runtime.dispose()
