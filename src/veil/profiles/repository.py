@@ -122,13 +122,14 @@ class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
         )
 
     def find(self, profile_id: str, type: IdentifierType, value: str) -> ProfileIdentifier | None:
-        return self.session.scalar(
+        found: ProfileIdentifier | None = self.session.scalar(
             self.statement().where(
                 ProfileIdentifier.profile_id == profile_id,
                 ProfileIdentifier.type == type,
                 ProfileIdentifier.value == value,
             )
         )
+        return found
 
     def active_profile_ids_with(self, type: IdentifierType, value: str) -> list[str]:
         """Active profiles that once had this identifier (uses ix_profile_identifiers_lookup)."""
