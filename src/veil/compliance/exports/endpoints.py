@@ -10,8 +10,8 @@ from fastapi.responses import StreamingResponse
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
+from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportPage, ExportRead
-from veil.errors import ExportExpired, ExportNotReady
 
 router = APIRouter(tags=["compliance"])
 
@@ -94,31 +94,12 @@ def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> Exp
 def download_export(
     export_id: str, session: WriteSessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> StreamingResponse:
-    try:
-        prepared = service.download(
-            session,
-            runtime=runtime,
-            workspace_id=principal.workspace_id,
-            export_id=export_id,
-            actor=principal.actor,
-        )
-    except (ExportExpired, ExportNotReady):
-        # Keep what the service did on the way to this answer (a file destroyed at its
-        # expiry, an unreadable file queued for rebuilding), then answer the error.
-        session.commit()
-        raise
-    # The session commits (status `downloaded`, audit entry) before the body is sent; the
-    # file was authenticated in full already and its descriptor is open, so a sweep that
-    # expires it in between cannot cut the stream short.
-    return StreamingResponse(
-        prepared.chunks,
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{prepared.filename}"',
-            "Content-Length": str(prepared.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return stream_export(
+        session,
+        runtime=runtime,
+        workspace_id=principal.workspace_id,
+        export_id=export_id,
+        actor=principal.actor,
     )
 
 

@@ -11,7 +11,8 @@ from veil.auth.deps import RuntimeDep, SessionDep
 from veil.errors import ValidationFailed
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.shopify import service
-from veil.integrations.shopify.schemas import WebhookReceived
+from veil.integrations.shopify.parsing import normalize_shop_domain
+from veil.integrations.shopify.schemas import Delivery, WebhookReceived
 
 log = logging.getLogger("veil.integrations.shopify")
 
@@ -73,10 +74,10 @@ def receive_webhook(
     if not topic:
         raise ValidationFailed("The X-Shopify-Topic header is required.")
     payload: dict[str, Any] = parse_json_object(body)
-    delivery = service.Delivery(
+    delivery = Delivery(
         workspace_id=workspace_id,
         topic=topic,
-        shop_domain=service.normalize_shop_domain(x_shopify_shop_domain),
+        shop_domain=normalize_shop_domain(x_shopify_shop_domain),
         webhook_id=(x_shopify_webhook_id or "").strip() or None,
         payload=payload,
     )
