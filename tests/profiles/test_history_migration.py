@@ -3,16 +3,15 @@ test backend): previous emails and phones are reconstructed from recipient recor
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 
-from tests.conftest import _pg_base_url, make_settings
+from tests.conftest import empty_database, make_settings
 from tests.fixtures.factories import make_campaign, make_profile, make_recipient, make_workspace
 from veil.kit.time import utcnow
 from veil.models import ProfileIdentifier
@@ -23,21 +22,8 @@ from veil.schema import alembic_config
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of the test backend, for this test alone."""
-    base = _pg_base_url()
-    if base is None:
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    url = make_url(base)
-    name = f"veil_mig_{secrets.token_hex(4)}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_database(tmp_path, prefix="veil_mig") as url:
+        yield url
 
 
 def _upgrade(runtime: Runtime, revision: str) -> None:
