@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, responses
 from veil.kit.pagination import paginate
 from veil.models import Profile
 from veil.profiles import rectification, service
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
-        409: {"description": "identifier_conflict: the identifiers belong to two profiles"},
+        **responses(IdentifierConflict),
     },
 )
 def upsert_profile(
@@ -87,13 +88,7 @@ def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipa
     "/{profile_id}",
     response_model=ProfileRead,
     summary="Rectify a profile (right to rectification)",
-    responses={
-        404: {"description": "not_found"},
-        409: {
-            "description": "identifier_conflict: another active profile holds the identifier; "
-            "profile_deleted"
-        },
-    },
+    responses=responses(NotFound, IdentifierConflict, ProfileDeleted),
 )
 def rectify_profile(
     profile_id: str, body: ProfileUpdate, session: SessionDep, principal: CurrentPrincipal

@@ -39,13 +39,6 @@ class ProfileUpdate(BaseModel):
     properties: dict[str, Any] | None = None
 
 
-class ConsentRead(BaseModel):
-    channel: str
-    state: str
-    source: str
-    recorded_at: str
-
-
 class ProfileRead(BaseModel):
     id: str
     status: str
