@@ -148,6 +148,8 @@ def test_the_old_email_and_every_encoded_form_are_erased_and_verified(
     assert record["status"] == "completed"
     assert record["summary"]["verified"] is True
     assert record["summary"]["events_scrubbed"] == len(PAYLOADS) + 1
+    # The old email (PATCH) and the old phone (upsert): two previous identifiers.
+    assert record["summary"]["identifiers_deleted"] == 2
 
     after = event_properties(client, ws, profile_id)
     for properties in after:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from tests.conftest import empty_database, make_settings
@@ -26,6 +27,12 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def _before(revision: str) -> str:
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
 def _upgrade(runtime: Runtime, revision: str) -> None:
     config = alembic_config()
     with runtime.engine.begin() as conn:
@@ -38,7 +45,7 @@ def test_previous_emails_and_phones_are_rebuilt_from_recipient_records(
 ) -> None:
     runtime = Runtime(make_settings(tmp_path / "data", scratch_url))
     try:
-        _upgrade(runtime, "dedup_created_at")  # the schema before identifier history
+        _upgrade(runtime, _before("identifier_history"))  # the schema before the history
         ws = make_workspace(runtime)
         sent = utcnow().replace(microsecond=0) - timedelta(days=30)
         with runtime.sessionmaker.begin() as session:

@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, or_, select, update
 
-from veil.db import rowcount
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Consent, IdentifierType, Profile, ProfileIdentifier
 from veil.models.profile import ACTIVE
@@ -141,17 +140,3 @@ class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
         )
         stmt = self.scoped(self.scoped(stmt), Profile)
         return list(self.session.scalars(stmt))
-
-    def delete_of_profile(self, profile_id: str) -> int:
-        stmt = delete(ProfileIdentifier).where(ProfileIdentifier.profile_id == profile_id)
-        return rowcount(
-            self.session.execute(self.scoped(stmt).execution_options(synchronize_session=False))
-        )
-
-    def count_of_profile(self, profile_id: str) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(ProfileIdentifier)
-            .where(ProfileIdentifier.profile_id == profile_id)
-        )
-        return int(self.session.scalar(self.scoped(stmt)) or 0)

@@ -8,8 +8,8 @@ reconstructed is listed in docs/rights.md (identifiers replaced before any messa
 every earlier external id, values seen only inside event payloads).
 
 Revision ID: identifier_history
-Revises: dedup_created_at
-Create Date: 2026-12-06 21:45:00
+Revises: deletion_storage_settled
+Create Date: 2026-12-06 22:30:00
 """
 
 import secrets
@@ -22,7 +22,7 @@ from alembic import op
 import veil.models.base
 
 revision: str = "identifier_history"
-down_revision: str | None = "dedup_created_at"
+down_revision: str | None = "deletion_storage_settled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
