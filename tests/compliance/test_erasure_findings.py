@@ -9,19 +9,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 # The SQLite data-dir runtime of the residue tests (fixtures used by name).
 from tests.compliance.test_residue import data_dir, debug_runtime, find_residue  # noqa: F401
 from tests.conftest import run_jobs
-from tests.fixtures.factories import WorkspaceHandle, make_workspace
+from tests.fixtures.factories import WorkspaceHandle, make_event, make_workspace
 from veil.app import create_app
-from veil.models import ProfileIdentifier
+from veil.compliance.deletions.erasure import steps
+from veil.compliance.deletions.erasure.steps import StepContext, StepResult
+from veil.compliance.deletions.progress import Phase
+from veil.kit.time import utcnow
+from veil.models import Profile, ProfileIdentifier
 from veil.runtime import Runtime
 
 OLD_EMAIL = "ada.byron@example.com"
@@ -167,6 +173,49 @@ def test_the_old_email_and_every_encoded_form_are_erased_and_verified(
     # The bystander is untouched.
     bystander = client.get("/api/v1/profiles", params={"query": BYSTANDER}, headers=ws.admin)
     assert bystander.json()["data"][0]["email"] == BYSTANDER
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        f"note from {OLD_EMAIL}",  # finding (a): a previous identifier, as is
+        f"https://shop.example/?e={OLD_EMAIL.replace('@', '%2540')}",
+        "https://shop.example/?to=Ada+Lovelace",  # finding (b)
+        "https://shop.example/?to=ada%2520LOVELACE",
+    ],
+)
+def test_a_form_planted_after_the_scrub_is_reported_unverified(
+    client: TestClient,
+    runtime: Runtime,
+    ws: WorkspaceHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    planted: str,
+) -> None:
+    """Verification is honest: what slips in after the events step (on every pass, so the
+    second pass cannot clean it either) is found, and the record says `verified: false`."""
+    profile_id = build_subject(client, ws)
+
+    class PlantAfterTheScrub(steps.ClearProfile):
+        def run(self, ctx: StepContext) -> StepResult:
+            make_event(
+                ctx.session,
+                profile=ctx.session.get_one(Profile, profile_id),
+                properties={"context": {"page": {"url": planted}}},
+                timestamp=utcnow() - timedelta(days=1),
+            )
+            ctx.session.flush()
+            return super().run(ctx)
+
+    monkeypatch.setattr(
+        steps,
+        "STEPS",
+        tuple(PlantAfterTheScrub() if s.phase is Phase.PROFILE else s for s in steps.STEPS),
+    )
+    deletion_id = delete(client, ws, profile_id)
+    run_jobs(runtime)
+    record = client.get(f"/api/v1/compliance/deletions/{deletion_id}", headers=ws.admin).json()
+    assert record["status"] == "completed"
+    assert record["summary"]["verified"] is False
 
 
 def test_nothing_of_the_findings_is_left_in_the_data_dir(
