@@ -14,6 +14,7 @@ from veil.models.membership import Membership
 from veil.models.profile import Profile
 from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
+from veil.models.suppression import SuppressedIdentifier, Suppression, SuppressionKey
 from veil.models.user import User
 from veil.models.web_session import WebSession
 from veil.models.workspace import Workspace
@@ -35,6 +36,9 @@ __all__ = [
     "Profile",
     "ProfileIdentifier",
     "Recipient",
+    "SuppressedIdentifier",
+    "Suppression",
+    "SuppressionKey",
     "User",
     "WebSession",
     "Workspace",

@@ -8,7 +8,7 @@ reconstructed is listed in docs/rights.md (identifiers replaced before any messa
 every earlier external id, values seen only inside event payloads).
 
 Revision ID: identifier_history
-Revises: deletion_storage_settled
+Revises: suppression_retention
 Create Date: 2026-12-06 22:30:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import veil.models.base
 
 revision: str = "identifier_history"
-down_revision: str | None = "deletion_storage_settled"
+down_revision: str | None = "suppression_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
