@@ -57,6 +57,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/profiles"): MEMBER_API,
     ("GET", "/api/v1/profiles"): MEMBER_API,
     ("GET", "/api/v1/profiles/{profile_id}"): MEMBER_API,
+    ("PATCH", "/api/v1/profiles/{profile_id}"): MEMBER_API,
     ("GET", "/api/v1/profiles/{profile_id}/events"): MEMBER_API,
     ("POST", "/api/v1/events"): MEMBER_API,
     ("POST", "/api/v1/events/batch"): MEMBER_API,
