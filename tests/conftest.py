@@ -30,6 +30,9 @@ from veil.schema import migrate
 
 TEST_SECRET = "test-secret-key-for-veil-0123456789"
 
+# The S3 server and S3-backed runtime fixtures (tests/fixtures/s3.py).
+pytest_plugins = ["tests.fixtures.s3"]
+
 
 def _pg_base_url() -> str | None:
     return os.environ.get("VEIL_TEST_DATABASE_URL") or None

@@ -183,6 +183,7 @@ def world(runtime: Runtime) -> World:
             "workspace_id": victim.id,
             "token": token,
             "path": "veil.css",
+            "name": "swagger-ui.css",
         }
     runtime.queue.drain()  # the export is ready, the deletion done
     return World(
