@@ -9,8 +9,8 @@ decision. The collisions are logged with their row ids and counts, never an addr
 Addresses that no longer validate are left as they are and counted.
 
 Revision ID: renormalise_emails
-Revises: suppression_retention
-Create Date: 2026-12-06 22:15:00
+Revises: identifier_history
+Create Date: 2026-12-06 22:40:00
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 revision: str = "renormalise_emails"
-down_revision: str | None = "suppression_retention"
+down_revision: str | None = "identifier_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
