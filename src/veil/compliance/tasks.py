@@ -3,4 +3,5 @@
 from __future__ import annotations
 
 import veil.compliance.deletions.tasks
-import veil.compliance.exports.tasks  # noqa: F401
+import veil.compliance.exports.tasks
+import veil.compliance.privacy_requests.tasks  # noqa: F401

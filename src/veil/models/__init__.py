@@ -11,6 +11,8 @@ from veil.models.deletion_request import DeletionRequest
 from veil.models.event import Event
 from veil.models.export_request import ExportRequest
 from veil.models.membership import Membership
+from veil.models.privacy_callback import PrivacyCallback
+from veil.models.privacy_request import PrivacyRequest
 from veil.models.profile import Profile
 from veil.models.recipient import Recipient
 from veil.models.user import User
@@ -30,6 +32,8 @@ __all__ = [
     "Event",
     "ExportRequest",
     "Membership",
+    "PrivacyCallback",
+    "PrivacyRequest",
     "Profile",
     "Recipient",
     "User",
