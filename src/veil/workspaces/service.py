@@ -19,6 +19,7 @@ from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
+from veil.workspaces import callback_secret
 from veil.workspaces.repository import WorkspaceRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
@@ -43,6 +44,7 @@ def create_workspace(
         default_phone_region=check_region(default_phone_region),
         pii_keys=[],
     )
+    callback_secret.rotate(workspace, keyring)
     session.add(workspace)
     session.flush()
     admin = keys.create_api_key(
@@ -90,6 +92,8 @@ def update_settings(
     default_phone_region: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
+    default_regulation: str | None = None,
+    other_regulation_days: int | None = None,
 ) -> Workspace:
     """Change the given settings; the audit entry names the fields that changed, not values.
 
@@ -121,6 +125,13 @@ def update_settings(
             keyring.seal(secret, aad=f"shopify-secret:{workspace_id}") if secret else None
         )
         changed.append("shopify_webhook_secret")
+    for field, value in (
+        ("default_regulation", default_regulation),
+        ("other_regulation_days", other_regulation_days),
+    ):
+        if value is not None and getattr(workspace, field) != value:
+            setattr(workspace, field, value)
+            changed.append(field)
     session.flush()
     if changed:
         audit.record(
@@ -132,6 +143,24 @@ def update_settings(
             target_id=workspace_id,
             details={"fields": changed},
         )
+    return workspace
+
+
+def rotate_callback_secret(
+    session: Session, *, workspace_id: str, actor: str, keyring: Keyring
+) -> Workspace:
+    """A new callback signing secret, audited (the value never is)."""
+    workspace = get_workspace(session, workspace_id)
+    callback_secret.rotate(workspace, keyring)
+    session.flush()
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="workspace.callback_secret_rotated",
+        target_type="workspace",
+        target_id=workspace_id,
+    )
     return workspace
 
 
