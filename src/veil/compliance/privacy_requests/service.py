@@ -344,7 +344,8 @@ def create_bulk(
         }
         for identities, profile_ids, reference in zip(normalized, matches, references, strict=True)
     ]
-    session.execute(insert(PrivacyRequest), rows)
+    # Core inserts on the tables: executemany without the ORM's per-row bookkeeping.
+    session.execute(insert(PrivacyRequest.__table__), rows)
     deliveries = [
         {
             "id": new_id("cbk"),
@@ -363,7 +364,7 @@ def create_bulk(
         for url in common.callback_urls
     ]
     if deliveries:
-        session.execute(insert(PrivacyCallback), deliveries)
+        session.execute(insert(PrivacyCallback.__table__), deliveries)
     ids = [str(row["id"]) for row in rows]
     audit.record(
         session,
