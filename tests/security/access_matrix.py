@@ -79,6 +79,13 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/workspace/keys"): ADMIN_API,
     ("DELETE", "/api/v1/workspace/keys/{key_id}"): ADMIN_API,
     ("GET", "/api/v1/audit"): ADMIN_API,
+    ("POST", "/api/v1/workspace/callback-secret/rotate"): ADMIN_API,
+    ("POST", "/api/v1/privacy-requests"): ADMIN_API,
+    ("POST", "/api/v1/privacy-requests/bulk"): ADMIN_API,
+    ("GET", "/api/v1/privacy-requests"): ADMIN_API,
+    ("GET", "/api/v1/privacy-requests/{request_id}"): ADMIN_API,
+    ("POST", "/api/v1/privacy-requests/{request_id}/extend"): ADMIN_API,
+    ("POST", "/api/v1/privacy-requests/{request_id}/cancel"): ADMIN_API,
     # -- UI ---------------------------------------------------------------------------------
     ("GET", "/"): PUBLIC,  # a redirect to /profiles
     ("GET", "/login"): PUBLIC,

@@ -29,8 +29,18 @@ from veil.app import create_app
 from veil.auth.service import create_api_key, create_write_key, revoke_api_key
 from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
+from veil.compliance.privacy_requests import service as privacy_requests
 from veil.kit.time import utcnow
-from veil.models import ApiKey, DeletionRequest, ExportRequest, Profile, Recipient, User, Workspace
+from veil.models import (
+    ApiKey,
+    DeletionRequest,
+    ExportRequest,
+    PrivacyRequest,
+    Profile,
+    Recipient,
+    User,
+    Workspace,
+)
 from veil.runtime import Runtime
 from veil.web.sessions import open_session
 from veil.workspaces.service import create_user, update_settings
@@ -145,6 +155,19 @@ def world(runtime: Runtime) -> World:
             requested_by="ops",
             actor="test",
         )
+        privacy_request, _ = privacy_requests.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=victim.id,
+            new=privacy_requests.NewRequest(
+                type=privacy_requests.PrivacyRequestType.ACCESS,
+                identities=[("email", VICTIM_EMAIL)],
+                reference="Victim Store case",
+            ),
+            source=privacy_requests.PrivacyRequestSource.API,
+            requested_by="ops",
+            actor="test",
+        )
         spare = create_api_key(session, workspace_id=victim.id, role="member", name="spare")
         revoked = create_api_key(session, workspace_id=victim.id, role="admin", name="old")
         revoke_api_key(session, workspace_id=victim.id, key_id=revoked.key.id)
@@ -165,6 +188,7 @@ def world(runtime: Runtime) -> World:
             "campaign_id": subject.campaign_id,
             "export_id": export.id,
             "deletion_id": deletion.id,
+            "request_id": privacy_request.id,
             "key_id": spare.key.id,
             "workspace_id": victim.id,
             "token": token,
@@ -205,6 +229,14 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 select(ExportRequest.status).where(ExportRequest.workspace_id == victim)
             ).all(),
             "deletions": count(DeletionRequest),
+            "privacy_requests": [
+                tuple(row)
+                for row in session.execute(
+                    select(PrivacyRequest.status, PrivacyRequest.due_at)
+                    .where(PrivacyRequest.workspace_id == victim)
+                    .order_by(PrivacyRequest.id)
+                )
+            ],
             "recipients": count(Recipient),
             "revoked": session.scalars(
                 select(ApiKey.id).where(
@@ -216,6 +248,7 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 workspace.name,
                 workspace.pii_keys,
                 workspace.shopify_webhook_secret_sealed,
+                workspace.callback_signing_secret_sealed,
             ),
         }
 
@@ -240,6 +273,15 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": [{"type": "Viewed Product", "profile": {"id": "{profile_id}"}}]
     },
     ("POST", "/api/v1/profiles/{profile_id}/delete"): {"confirm": True},
+    ("POST", "/api/v1/privacy-requests"): {
+        "type": "access",
+        "identities": [{"type": "profile_id", "value": "{profile_id}"}],
+    },
+    ("POST", "/api/v1/privacy-requests/bulk"): {
+        "type": "access",
+        "subjects": [{"identities": [{"type": "profile_id", "value": "{profile_id}"}]}],
+    },
+    ("POST", "/api/v1/privacy-requests/{request_id}/extend"): {"reason": "complex case"},
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
 }

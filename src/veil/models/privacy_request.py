@@ -93,6 +93,9 @@ class PrivacyRequest(Base):
     callback_urls: Mapped[list[Any]] = mapped_column(default=list)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     idempotency_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set on a Shopify shop/redact parent (`shop:<domain>`): its step is the fan-out to one
+    # erasure request per profile of the shop, instead of a match on identities.
+    scope: Mapped[str | None] = mapped_column(String(255), default=None)
     # Requests of one bulk upload share this id: one job fans out over them.
     batch_id: Mapped[str | None] = mapped_column(String(40), default=None)
     # Steps are created once: from then on the job only checks whether they finished.

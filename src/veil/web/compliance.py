@@ -18,6 +18,7 @@ from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
@@ -53,7 +54,7 @@ def export_profile(
         request,
         session,
         partial(
-            exports.request_export,
+            profile_actions.export_profile,
             session,
             runtime=runtime_of(request),
             workspace_id=me.workspace_id,
@@ -105,7 +106,7 @@ def delete_profile(
         request,
         session,
         partial(
-            deletions.request_deletion,
+            profile_actions.delete_profile,
             session,
             runtime=runtime_of(request),
             workspace_id=me.workspace_id,

@@ -1,4 +1,4 @@
-"""Races the database decides: one Idempotency-Key, one request; cancel against the worker's start."""
+"""Races the database decides: one Idempotency-Key, one request; cancel against the start."""
 
 from __future__ import annotations
 

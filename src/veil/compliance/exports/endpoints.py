@@ -11,6 +11,7 @@ from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
 from veil.compliance.exports.schemas import ExportPage, ExportRead
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import ExportExpired, ExportNotReady
 
 router = APIRouter(tags=["compliance"])
@@ -36,7 +37,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
 ) -> ExportRead:
-    export = service.request_export(
+    export = profile_actions.export_profile(
         session,
         runtime=runtime,
         workspace_id=principal.workspace_id,

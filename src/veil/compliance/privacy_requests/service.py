@@ -39,7 +39,7 @@ from veil.errors import (
 from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.kit.time import as_utc, utcnow
-from veil.models import PrivacyCallback, PrivacyRequest, Workspace
+from veil.models import Base, PrivacyRequest, Workspace
 from veil.models.privacy_request import (
     PrivacyRequestSource,
     PrivacyRequestStatus,
@@ -345,7 +345,7 @@ def create_bulk(
         for identities, profile_ids, reference in zip(normalized, matches, references, strict=True)
     ]
     # Core inserts on the tables: executemany without the ORM's per-row bookkeeping.
-    session.execute(insert(PrivacyRequest.__table__), rows)
+    session.execute(insert(Base.metadata.tables["privacy_requests"]), rows)
     deliveries = [
         {
             "id": new_id("cbk"),
@@ -364,7 +364,7 @@ def create_bulk(
         for url in common.callback_urls
     ]
     if deliveries:
-        session.execute(insert(PrivacyCallback.__table__), deliveries)
+        session.execute(insert(Base.metadata.tables["privacy_request_callbacks"]), deliveries)
     ids = [str(row["id"]) for row in rows]
     audit.record(
         session,

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from veil import db
 from veil.compliance.privacy_requests import callbacks, repository
+from veil.compliance.privacy_requests.profile_actions import SHOP_SCOPE, delete_profile
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
 from veil.compliance.privacy_requests.service import BATCH_JOB, JOB, audit_request
 from veil.compliance.privacy_requests.steps import Outcome, check_steps, start_steps
+from veil.errors import ProfileDeleted
 from veil.kit.time import utcnow
 from veil.models import PrivacyRequest, Workspace
 from veil.models.privacy_callback import DeliveryStatus
@@ -32,6 +34,7 @@ from veil.workspaces import callback_secret
 log = logging.getLogger("veil.privacy_requests")
 
 RECHECK = timedelta(seconds=15)
+FANOUT_BATCH = 200
 DELIVERY_LEASE = timedelta(seconds=60)
 
 __all__ = ["deliver_callback", "process_batch", "process_request", "sweep_privacy_requests"]
@@ -49,7 +52,12 @@ def process_request(runtime: Runtime, request_id: str) -> None:
         return
     try:
         with db.session_scope(runtime.sessionmaker) as session:
-            _advance(session, runtime, request_id)
+            request = repository.request_by_id(session, request_id)
+            scope = request.scope if request is not None else None
+            if scope is None or not scope.startswith(SHOP_SCOPE):
+                _advance(session, runtime, request_id)
+        if scope is not None and scope.startswith(SHOP_SCOPE):
+            _fan_out_shop(runtime, request_id, scope.removeprefix(SHOP_SCOPE) or None)
     except Exception as exc:
         _record_failure(runtime, request_id, exc)
 
@@ -100,6 +108,49 @@ def _advance(session: Session, runtime: Runtime, request_id: str) -> None:
         db.enqueue_after_commit(session, JOB, request.id)
     else:
         request.next_attempt_at = now + RECHECK
+
+
+def _fan_out_shop(runtime: Runtime, request_id: str, shop_domain: str | None) -> None:
+    """shop/redact: an erasure request per active profile of the shop, FANOUT_BATCH per
+    transaction. Resumable: a requested profile is no longer active, so a rerun skips it."""
+    from veil.integrations.shopify.repository import ShopifyProfiles
+
+    total = 0
+    while True:
+        with db.session_scope(runtime.sessionmaker) as session:
+            parent = repository.request_by_id(session, request_id)
+            if parent is None or parent.status != PrivacyRequestStatus.IN_PROGRESS:
+                return
+            shop = ShopifyProfiles(session, parent.workspace_id)
+            batch = shop.active_ids_from_shop(shop_domain, limit=FANOUT_BATCH)
+            for profile_id in batch:
+                try:
+                    delete_profile(
+                        session,
+                        runtime=runtime,
+                        workspace_id=parent.workspace_id,
+                        profile_id=profile_id,
+                        requested_by="shopify",
+                        actor="shopify",
+                        source="shopify",
+                    )
+                except ProfileDeleted:
+                    continue
+            leases.extend(session, PrivacyRequest, request_id, lease=runtime.settings.job_lease)
+        total += len(batch)
+        if len(batch) < FANOUT_BATCH:
+            break
+    with db.session_scope(runtime.sessionmaker) as session:
+        parent = repository.request_by_id(session, request_id)
+        if parent is None or parent.status != PrivacyRequestStatus.IN_PROGRESS:
+            return
+        parent.steps_started = True
+        parent.status = PrivacyRequestStatus.COMPLETED
+        parent.completed_at = utcnow()
+        parent.lease_until = None
+        parent.next_attempt_at = None
+        _announce(session, parent)
+        audit_request(session, parent, "privacy_request.completed", requests=total)
 
 
 def _record_failure(runtime: Runtime, request_id: str, exc: Exception) -> None:

@@ -29,8 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from veil.compliance.deletions.service import request_deletion
-from veil.compliance.exports.service import request_export
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import (
     AlreadyRequested,
     NotAContact,
@@ -41,7 +40,7 @@ from veil.errors import (
 from veil.events.repository import EventRepository
 from veil.events.service import EventInput, ProfileRef, record_event
 from veil.integrations import dedup
-from veil.integrations.shopify.repository import EXTERNAL_ID_PREFIX, ShopifyProfiles, origin_of
+from veil.integrations.shopify.repository import EXTERNAL_ID_PREFIX, origin_of
 from veil.kit.crypto import DecryptionError
 from veil.kit.jsonwalk import check_properties
 from veil.kit.time import utcnow
@@ -478,12 +477,12 @@ def _on_data_request(session: Session, runtime: Runtime, delivery: Delivery) -> 
     ids = matching_profiles(session, workspace_id=delivery.workspace_id, customer=customer)
     # AlreadyRequested: one is on its way; NotAContact: nothing personal to export.
     skip = (AlreadyRequested, NotAContact)
-    return _request_each(session, runtime, delivery, ids, request_export, skip) > 0
+    return _request_each(session, runtime, delivery, ids, profile_actions.export_profile, skip) > 0
 
 
 def _delete(session: Session, runtime: Runtime, delivery: Delivery, profile_ids: list[str]) -> int:
     return _request_each(
-        session, runtime, delivery, profile_ids, request_deletion, (ProfileDeleted,)
+        session, runtime, delivery, profile_ids, profile_actions.delete_profile, (ProfileDeleted,)
     )
 
 
@@ -495,15 +494,14 @@ def _on_customer_redact(session: Session, runtime: Runtime, delivery: Delivery) 
 
 def _on_shop_redact(session: Session, runtime: Runtime, delivery: Delivery) -> bool:
     domain = _text(delivery.payload.get("shop_domain")) or delivery.shop_domain
-    ids = ShopifyProfiles(session, delivery.workspace_id).active_ids_from_shop(
-        normalize_shop_domain(domain)
+    # Answered at once; the privacy request's job fans out over the shop's profiles.
+    profile_actions.schedule_shop_redact(
+        session,
+        runtime=runtime,
+        workspace_id=delivery.workspace_id,
+        shop_domain=normalize_shop_domain(domain),
     )
-    requested = _delete(session, runtime, delivery, ids)
-    log.info(
-        "shop redact: deletions requested",
-        extra={"fields": {"workspace_id": delivery.workspace_id, "profiles": requested}},
-    )
-    return requested > 0
+    return True
 
 
 def normalize_shop_domain(value: str | None) -> str | None:

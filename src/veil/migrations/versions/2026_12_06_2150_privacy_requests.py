@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("callback_urls", _JSON, nullable=False),
         sa.Column("idempotency_key", sa.String(255), nullable=True),
         sa.Column("idempotency_hash", sa.String(64), nullable=True),
+        sa.Column("scope", sa.String(255), nullable=True),
         sa.Column("batch_id", sa.String(40), nullable=True),
         sa.Column("steps_started", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
