@@ -147,7 +147,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("privacy_request_callbacks")
     op.drop_table("privacy_requests")
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("callback_signing_secret_sealed")
-        batch_op.drop_column("other_regulation_days")
-        batch_op.drop_column("default_regulation")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 has it): a batch "recreate" of workspaces
+    # would drop the table every other table cascades from, and trip the audit log's trigger.
+    for column in ("callback_signing_secret_sealed", "other_regulation_days", "default_regulation"):
+        op.drop_column("workspaces", column)
