@@ -86,6 +86,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/privacy-requests/{request_id}"): ADMIN_API,
     ("POST", "/api/v1/privacy-requests/{request_id}/extend"): ADMIN_API,
     ("POST", "/api/v1/privacy-requests/{request_id}/cancel"): ADMIN_API,
+    ("GET", "/opendsr/v1/discovery"): ADMIN_API,
+    ("POST", "/opendsr/v1/requests"): ADMIN_API,
+    ("GET", "/opendsr/v1/requests/{subject_request_id}"): ADMIN_API,
+    ("DELETE", "/opendsr/v1/requests/{subject_request_id}"): ADMIN_API,
     # -- UI ---------------------------------------------------------------------------------
     ("GET", "/"): PUBLIC,  # a redirect to /profiles
     ("GET", "/login"): PUBLIC,

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -168,6 +169,20 @@ def world(runtime: Runtime) -> World:
             requested_by="ops",
             actor="test",
         )
+        subject_request_id = str(uuid.uuid4())
+        privacy_requests.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=victim.id,
+            new=privacy_requests.NewRequest(
+                type=privacy_requests.PrivacyRequestType.ERASURE,
+                identities=[("email", GONE_EMAIL)],
+            ),
+            source=privacy_requests.PrivacyRequestSource.OPENDSR,
+            requested_by="ops",
+            actor="test",
+            idempotency_key=f"opendsr:{subject_request_id}",
+        )
         spare = create_api_key(session, workspace_id=victim.id, role="member", name="spare")
         revoked = create_api_key(session, workspace_id=victim.id, role="admin", name="old")
         revoke_api_key(session, workspace_id=victim.id, key_id=revoked.key.id)
@@ -189,6 +204,7 @@ def world(runtime: Runtime) -> World:
             "export_id": export.id,
             "deletion_id": deletion.id,
             "request_id": privacy_request.id,
+            "subject_request_id": subject_request_id,
             "key_id": spare.key.id,
             "workspace_id": victim.id,
             "token": token,
@@ -282,6 +298,15 @@ BODIES: dict[tuple[str, str], Any] = {
         "subjects": [{"identities": [{"type": "profile_id", "value": "{profile_id}"}]}],
     },
     ("POST", "/api/v1/privacy-requests/{request_id}/extend"): {"reason": "complex case"},
+    ("POST", "/opendsr/v1/requests"): {
+        "subject_request_id": "0b8a1f0e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "subject_request_type": "access",
+        "submitted_time": "2026-11-01T00:00:00Z",
+        "subject_identities": [
+            {"identity_type": "email", "identity_value": VICTIM_EMAIL, "identity_format": "raw"}
+        ],
+        "regulation": "gdpr",
+    },
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
 }
