@@ -309,6 +309,8 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
+    ("POST", "/settings/compliance/requests/{request_id}/extend"): {"reason": "complex case"},
+    ("POST", "/settings/compliance/requests/{request_id}/cancel"): {"confirm": "yes"},
 }
 
 

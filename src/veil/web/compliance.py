@@ -142,7 +142,8 @@ def _tab(request: Request, template: str, context: dict[str, Any]) -> Response:
 
 @router.get("/settings/compliance", name="compliance")
 def compliance_home(me: AdminPage) -> Response:
-    return RedirectResponse(DOWNLOADED_URL, status_code=303)
+    # SPEC §8.8: Compliance opens on the Requests tab.
+    return RedirectResponse("/settings/compliance/requests", status_code=303)
 
 
 @router.get(DOWNLOADED_URL, name="compliance_downloaded")
