@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from tests.compliance.privacy_requests.support import create_in_service
 from tests.fixtures.factories import make_profile
-from veil.compliance.privacy_requests import service
 from veil.kit.time import utcnow
 from veil.models import PrivacyRequest
 
@@ -14,19 +14,7 @@ REQUESTS = "/settings/compliance/requests"
 
 
 def _create(runtime, ws, email, **fields):
-    with runtime.sessionmaker.begin() as session:
-        request, _ = service.create_request(
-            session,
-            runtime=runtime,
-            workspace_id=ws.id,
-            new=service.NewRequest(
-                type=service.PrivacyRequestType.ACCESS, identities=[("email", email)], **fields
-            ),
-            source=service.PrivacyRequestSource.API,
-            requested_by="ops",
-            actor="test",
-        )
-        return request.id
+    return create_in_service(runtime, ws.id, email, **fields)
 
 
 def _count(runtime):

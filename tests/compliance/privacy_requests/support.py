@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.fixtures.factories import WorkspaceHandle
+from veil.compliance.privacy_requests import service
 from veil.models import PrivacyRequest
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
@@ -37,3 +38,20 @@ def settle(runtime: Runtime, rounds: int = 4) -> None:
         runtime.queue.drain()
         sweep(runtime)
     runtime.queue.drain()
+
+
+def create_in_service(runtime: Runtime, workspace_id: str, email: str, **fields: Any) -> str:
+    """An access request for `email`, straight through the service (no HTTP); its id."""
+    with runtime.sessionmaker.begin() as session:
+        request, _ = service.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=workspace_id,
+            new=service.NewRequest(
+                type=service.PrivacyRequestType.ACCESS, identities=[("email", email)], **fields
+            ),
+            source=service.PrivacyRequestSource.API,
+            requested_by="ops",
+            actor="test",
+        )
+        return request.id

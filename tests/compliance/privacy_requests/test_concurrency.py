@@ -8,7 +8,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.compliance.privacy_requests.support import by_email, count_requests, create
+from tests.compliance.privacy_requests.support import (
+    by_email,
+    count_requests,
+    create,
+    create_in_service,
+)
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from veil.compliance.privacy_requests import service, tasks
 from veil.errors import NotCancellable
@@ -59,22 +64,10 @@ def test_cancel_racing_the_worker_start_has_exactly_one_outcome(
     with runtime.sessionmaker.begin() as session:
         make_profile(session, workspace_id=ws.id, email="ada@example.com")
     for _round in range(8):
-        with runtime.sessionmaker.begin() as session:
-            request, _ = service.create_request(
-                session,
-                runtime=runtime,
-                workspace_id=ws.id,
-                new=service.NewRequest(
-                    type=service.PrivacyRequestType.ACCESS,
-                    identities=[("email", "ada@example.com")],
-                ),
-                source=service.PrivacyRequestSource.API,
-                requested_by="t",
-                actor="t",
-            )
+        request_id = create_in_service(runtime, ws.id, "ada@example.com")
         outcome: dict[str, Any] = {}
 
-        def act(index: int, request_id: str = request.id, out: dict[str, Any] = outcome) -> None:
+        def act(index: int, request_id: str = request_id, out: dict[str, Any] = outcome) -> None:
             if index == 0:
                 try:
                     with runtime.sessionmaker.begin() as session:
@@ -89,7 +82,7 @@ def test_cancel_racing_the_worker_start_has_exactly_one_outcome(
 
         _together(2, act)
         with runtime.sessionmaker() as session:
-            status = session.get_one(PrivacyRequest, request.id).status
+            status = session.get_one(PrivacyRequest, request_id).status
         if outcome["cancel"] == "cancelled":
             assert outcome["claimed"] is False and status == "cancelled"
         else:

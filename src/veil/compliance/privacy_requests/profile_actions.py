@@ -11,6 +11,8 @@ request per profile, in batches), so 50,000 customers never time out the webhook
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -41,71 +43,17 @@ def _source(value: str) -> PrivacyRequestSource:
         return PrivacyRequestSource.API
 
 
-def export_profile(
-    session: Session,
-    *,
-    runtime: Runtime,
-    workspace_id: str,
-    profile_id: str,
-    requested_by: str,
-    actor: str,
-    source: str = "api",
-) -> ExportRequest:
-    """request_export, recorded as an access request (same answer, same errors)."""
-    export = request_export(
-        session,
-        runtime=runtime,
-        workspace_id=workspace_id,
-        profile_id=profile_id,
-        requested_by=requested_by,
-        actor=actor,
-        source=source,
-    )
-    _record(
-        session,
-        runtime=runtime,
-        workspace_id=workspace_id,
-        type=PrivacyRequestType.ACCESS,
-        profile_id=profile_id,
-        step=export.id,
-        source=_source(source),
-        requested_by=requested_by,
-        actor=actor,
-    )
+def export_profile(session: Session, **step: Any) -> ExportRequest:
+    """request_export (same keyword arguments, answer and errors), recorded as an access request."""
+    export = request_export(session, **step)
+    _record(session, step, type=PrivacyRequestType.ACCESS, step_id=export.id)
     return export
 
 
-def delete_profile(
-    session: Session,
-    *,
-    runtime: Runtime,
-    workspace_id: str,
-    profile_id: str,
-    requested_by: str,
-    actor: str,
-    source: str = "api",
-) -> DeletionRequest:
-    """request_deletion, recorded as an erasure request (same answer, same errors)."""
-    deletion = request_deletion(
-        session,
-        runtime=runtime,
-        workspace_id=workspace_id,
-        profile_id=profile_id,
-        requested_by=requested_by,
-        actor=actor,
-        source=source,
-    )
-    _record(
-        session,
-        runtime=runtime,
-        workspace_id=workspace_id,
-        type=PrivacyRequestType.ERASURE,
-        profile_id=profile_id,
-        step=deletion.id,
-        source=_source(source),
-        requested_by=requested_by,
-        actor=actor,
-    )
+def delete_profile(session: Session, **step: Any) -> DeletionRequest:
+    """request_deletion (same keyword arguments, answer and errors), recorded as an erasure."""
+    deletion = request_deletion(session, **step)
+    _record(session, step, type=PrivacyRequestType.ERASURE, step_id=deletion.id)
     return deletion
 
 
@@ -151,41 +99,33 @@ def _new(
 
 
 def _record(
-    session: Session,
-    *,
-    runtime: Runtime,
-    workspace_id: str,
-    type: PrivacyRequestType,
-    profile_id: str,
-    step: str,
-    source: PrivacyRequestSource,
-    requested_by: str,
-    actor: str,
+    session: Session, step: dict[str, Any], *, type: PrivacyRequestType, step_id: str
 ) -> PrivacyRequest:
     """The request around a step that already exists: started, checked by the job."""
+    profile_id: str = step["profile_id"]
     request = _new(
         session,
-        runtime,
-        workspace_id=workspace_id,
+        step["runtime"],
+        workspace_id=step["workspace_id"],
         type=type,
         identities=[Identity("profile_id", profile_id)],
-        source=source,
-        requested_by=requested_by,
+        source=_source(step.get("source", "api")),
+        requested_by=step["requested_by"],
     )
     request.profile_ids = [profile_id]
     if type == PrivacyRequestType.ACCESS:
-        request.export_ids = [step]
+        request.export_ids = [step_id]
     else:
-        request.deletion_ids = [step]
+        request.deletion_ids = [step_id]
     session.add(request)
     session.flush()
     audit_request(
         session,
         request,
         "privacy_request.created",
-        actor=actor,
+        actor=step["actor"],
         type=str(type),
-        source=str(source),
+        source=str(request.source),
         regulation=str(request.regulation),
         profiles=1,
     )

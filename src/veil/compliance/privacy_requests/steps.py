@@ -12,6 +12,7 @@ leaves either all of them or none); afterwards the job only checks whether they 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,21 +61,25 @@ def _open_export(session: Session, workspace_id: str, profile_id: str) -> Export
     )
 
 
+def _as_requester(runtime: Runtime, request: PrivacyRequest) -> dict[str, Any]:
+    """The keyword arguments the export and deletion services take, for this request."""
+    return {
+        "runtime": runtime,
+        "workspace_id": request.workspace_id,
+        "requested_by": REQUESTED_BY,
+        "actor": f"privacy_request:{request.id}",
+        "source": str(request.source),
+    }
+
+
 def _exports(session: Session, runtime: Runtime, request: PrivacyRequest) -> list[str]:
     ids: list[str] = []
+    requester = _as_requester(runtime, request)
     for profile_id in request.profile_ids:
         export = _open_export(session, request.workspace_id, profile_id)
         if export is None:
             try:
-                export = request_export(
-                    session,
-                    runtime=runtime,
-                    workspace_id=request.workspace_id,
-                    profile_id=profile_id,
-                    requested_by=REQUESTED_BY,
-                    actor=f"privacy_request:{request.id}",
-                    source=str(request.source),
-                )
+                export = request_export(session, profile_id=profile_id, **requester)
             except (NotAContact, NotFound, ProfileDeleted):
                 continue  # nothing to export: no contact details, or erased meanwhile
             except AlreadyRequested:
@@ -87,17 +92,10 @@ def _exports(session: Session, runtime: Runtime, request: PrivacyRequest) -> lis
 def _deletions(session: Session, runtime: Runtime, request: PrivacyRequest) -> list[str]:
     ids: list[str] = []
     repo = DeletionRepository(session, request.workspace_id)
+    requester = _as_requester(runtime, request)
     for profile_id in request.profile_ids:
         try:
-            deletion = request_deletion(
-                session,
-                runtime=runtime,
-                workspace_id=request.workspace_id,
-                profile_id=profile_id,
-                requested_by=REQUESTED_BY,
-                actor=f"privacy_request:{request.id}",
-                source=str(request.source),
-            )
+            deletion = request_deletion(session, profile_id=profile_id, **requester)
         except ProfileDeleted:
             found = repo.for_profile(profile_id)  # being (or already) erased: that one counts
             if found is None:
