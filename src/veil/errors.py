@@ -147,7 +147,7 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
         components.pop(name, None)
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in openapi.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not path.startswith(("/api/", "/opendsr/")):
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

@@ -115,6 +115,10 @@ async def raw_body(request: Request) -> bytes:
     response_model=OpenDsrCreated,
     status_code=201,
     summary="Receive an OpenDSR request (a privacy request with source opendsr)",
+    responses={
+        409: {"description": "idempotency_conflict: this subject_request_id, another body"},
+        429: {"description": "rate_limited"},
+    },
 )
 def create_opendsr_request(
     raw: Annotated[bytes, Depends(raw_body)],
@@ -192,6 +196,7 @@ def opendsr_status(
     response_model=OpenDsrCancelled,
     status_code=202,
     summary="Cancel an OpenDSR request while it is pending",
+    responses={409: {"description": "not_cancellable: a step has started"}},
 )
 def cancel_opendsr_request(
     subject_request_id: str, session: SessionDep, principal: AdminOnly
