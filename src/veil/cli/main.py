@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from veil.logging import configure_logging
-from veil.runtime import Runtime, get_runtime
+from veil.cli import common
+from veil.cli.common import fail
+from veil.runtime import Runtime
 
 app = typer.Typer(
     help="Veil: customer profiles with GDPR export and erasure built in.", no_args_is_help=True
@@ -26,38 +27,21 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
 
-def _runtime() -> Runtime:
-    runtime = get_runtime()
-    configure_logging(runtime.settings)
-    return runtime
-
-
-def _migrate(runtime: Runtime) -> None:
-    from veil.schema import migrate
-
-    migrate(runtime.engine)
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    runtime = _runtime()
-    _migrate(runtime)
+    common.migrate(common.runtime())
     typer.echo("database is up to date")
 
 
 def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
     import uvicorn
 
+    import veil.tasks  # noqa: F401  (an entry point: the embedded worker runs every job)
     from veil.app import create_app
     from veil.worker.queue import WorkerThreads
 
-    _migrate(runtime)
+    common.migrate(runtime)
     threads = WorkerThreads(runtime) if worker else None
     if threads:
         threads.start()
@@ -84,7 +68,7 @@ def serve(
     ] = False,
 ) -> None:
     """Migrate, then serve the API and UI with an embedded worker and expiry sweeper."""
-    runtime = _runtime()
+    runtime = common.runtime()
     run_server(runtime, host=host, port=port, worker=not no_worker)
 
 
@@ -93,10 +77,11 @@ def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
+    import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
     from veil.worker.queue import WorkerThreads
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     workers = WorkerThreads(runtime, threads=threads)
     stop = threading.Event()
 
@@ -126,8 +111,8 @@ def demo(
     from veil.demo import seed
     from veil.workspaces.service import issue_api_key
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     url = f"http://{host}:{port}"
     if "base_url" not in runtime.settings.model_fields_set:
         runtime.settings.base_url = url  # tracking links point at this server
@@ -180,8 +165,8 @@ def workspaces_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_workspace
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             created = create_workspace(
@@ -194,7 +179,6 @@ def workspaces_create(
             }
     except VeilError as exc:
         fail(exc.message)
-        return
     if as_json:
         typer.echo(json.dumps(out))
     else:
@@ -217,8 +201,8 @@ def users_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_user
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     if password is None:
         if not sys.stdin.isatty():
             password = sys.stdin.readline().rstrip("\n")
@@ -234,7 +218,6 @@ def users_create(
             user_id = user.id
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"user_id": user_id, "workspace_id": workspace, "role": role}))
 
 
@@ -250,8 +233,8 @@ def keys_create(
     from veil.errors import VeilError
     from veil.workspaces.service import get_workspace, issue_api_key
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             get_workspace(session, workspace)
@@ -261,7 +244,6 @@ def keys_create(
             token = issued.token
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"api_key": token}) if as_json else token)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -17,7 +18,7 @@ from veil.web.routing import WebRoute
 from veil.web.security import cookie_is_secure, tokens_match
 from veil.web.sessions import SESSION_TTL, authenticate, close_session, open_session
 from veil.web.sessions import switch_workspace as switch_session_workspace
-from veil.web.templating import render
+from veil.web.templating import Page, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -30,6 +31,15 @@ def safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith(("//", "/\\")):
         return value
     return "/profiles"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginPage(Page):
+    template: ClassVar[str] = "login.html"
+    next: str
+    error: str | None
+    login_csrf: str
+    email: str
 
 
 def _login_limiter(request: Request) -> RateLimiter:
@@ -45,12 +55,8 @@ def _login_page(
     email: str = "",
 ) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(24)
-    response = render(
-        request,
-        "login.html",
-        {"next": next_url, "error": error, "login_csrf": token, "email": email},
-        status_code=status_code,
-    )
+    page = LoginPage(next=next_url, error=error, login_csrf=token, email=email)
+    response = render(request, page, status_code=status_code)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Query, Request, Response
 
 from veil.auth.deps import SessionDep
 from veil.campaigns import service as campaign_service
+from veil.models import Campaign
 from veil.web import queries
 from veil.web.deps import CurrentUser, runtime_of
 from veil.web.routing import WebRoute
-from veil.web.templating import render
+from veil.web.templating import ListPage, render
 
 router = APIRouter(route_class=WebRoute)
 
 CAMPAIGNS_PER_PAGE = 25
 RECIPIENTS_PER_PAGE = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignListPage(ListPage):
+    template: ClassVar[str] = "campaigns/list.html"
+    nav: ClassVar[str] = "campaigns"
+    campaigns: list[queries.CampaignRow]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignPage(ListPage):
+    template: ClassVar[str] = "campaigns/show.html"
+    nav: ClassVar[str] = "campaigns"
+    campaign: Campaign
+    totals: queries.CampaignRow
+    recipients: list[queries.RecipientRow]
 
 
 @router.get("/campaigns", name="campaigns")
@@ -29,16 +47,8 @@ def list_campaigns(
     rows, next_cursor = queries.campaigns_page(
         session, workspace_id=me.workspace_id, limit=CAMPAIGNS_PER_PAGE, cursor=cursor
     )
-    return render(
-        request,
-        "campaigns/list.html",
-        {
-            "nav": "campaigns",
-            "campaigns": rows,
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
-    )
+    page = CampaignListPage(campaigns=rows, next_cursor=next_cursor, is_first_page=cursor is None)
+    return render(request, page)
 
 
 @router.get("/campaigns/{campaign_id}", name="campaign")
@@ -73,15 +83,11 @@ def show_campaign(
         )
         for v in views
     ]
-    return render(
-        request,
-        "campaigns/show.html",
-        {
-            "nav": "campaigns",
-            "totals": queries.campaign_totals(session, campaign=campaign),
-            "campaign": campaign,
-            "recipients": rows,
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
+    page = CampaignPage(
+        totals=queries.campaign_totals(session, campaign=campaign),
+        campaign=campaign,
+        recipients=rows,
+        next_cursor=next_cursor,
+        is_first_page=cursor is None,
     )
+    return render(request, page)

@@ -7,26 +7,32 @@ their answers into pages, toasts and downloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from veil.auth.deps import SessionDep
 from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
-from veil.compliance.exports import endpoints as export_endpoints
 from veil.compliance.exports import service as exports
+from veil.compliance.exports.download import stream_export
+from veil.compliance.exports.schemas import ExportRead
 from veil.compliance.privacy_requests import profile_actions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
+from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
-from veil.web.templating import format_duration, render
+from veil.web.sessions import SignedIn
+from veil.web.templating import ListPage, Page, format_duration, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -37,7 +43,75 @@ UI_SOURCE = "ui"
 FRAGMENT_HEADER = "x-veil-fragment"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConfirmDeletePage(Page):
+    template: ClassVar[str] = "profiles/confirm_delete.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplianceTab(ListPage):
+    """Settings → Compliance: one tab's table of requests, newest first. The polling script
+    fetches the table alone (the fragment) while a request is pending."""
+
+    fragment_template: ClassVar[str | None] = "settings/compliance_fragment.html"
+    nav: ClassVar[str] = "compliance"
+    tab: str
+    table: str
+    pending: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadedTab(ComplianceTab):
+    template: ClassVar[str] = "settings/downloaded.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/downloaded_table.html",)
+    tab: str = "downloaded"
+    table: str = "settings/downloaded_table.html"
+    export_ttl: str
+    rows: list[ExportRead]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletedTab(ComplianceTab):
+    template: ClassVar[str] = "settings/deleted.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/deleted_table.html",)
+    tab: str = "deleted"
+    table: str = "settings/deleted_table.html"
+    rows: list[DeletionRead]
+
+
 # -- the ⋯ menu on the profile page -------------------------------------------------------------
+
+
+def _as_admin(
+    request: Request, session: Session, me: SignedIn, call: Callable[..., object], **options: Any
+) -> Callable[[], object]:
+    """A compliance service call in this workspace, by the signed-in admin."""
+    return partial(
+        call,
+        session,
+        runtime=runtime_of(request),
+        workspace_id=me.workspace_id,
+        actor=me.principal.actor,
+        **options,
+    )
+
+
+def _for_profile(
+    request: Request, session: Session, me: SignedIn, call: Callable[..., object], profile_id: str
+) -> Callable[[], object]:
+    """A request (export or deletion) about one profile, made from the UI."""
+    return _as_admin(
+        request,
+        session,
+        me,
+        call,
+        profile_id=profile_id,
+        requested_by=me.principal.label,
+        source=UI_SOURCE,
+    )
 
 
 def _export_error(exc: VeilError) -> Toast:
@@ -53,16 +127,7 @@ def export_profile(
     return run_action(
         request,
         session,
-        partial(
-            profile_actions.export_profile,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            requested_by=me.principal.label,
-            actor=me.principal.actor,
-            source=UI_SOURCE,
-        ),
+        _for_profile(request, session, me, profile_actions.export_profile, profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast(
             "success",
@@ -83,11 +148,7 @@ def confirm_delete(
     profile = profiles.get_active_profile(
         session, workspace_id=me.workspace_id, profile_id=profile_id
     )
-    return render(
-        request,
-        "profiles/confirm_delete.html",
-        {"nav": "profiles", "profile": profile, "name": display_name(profile)},
-    )
+    return render(request, ConfirmDeletePage(profile=profile, name=display_name(profile)))
 
 
 @router.post("/profiles/{profile_id}/delete", name="delete_profile")
@@ -105,16 +166,7 @@ def delete_profile(
     return run_action(
         request,
         session,
-        partial(
-            profile_actions.delete_profile,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            requested_by=me.principal.label,
-            actor=me.principal.actor,
-            source=UI_SOURCE,
-        ),
+        _for_profile(request, session, me, profile_actions.delete_profile, profile_id),
         back=back,
         then="/profiles",  # the deleted profile's own page is a tombstone now
         success=Toast(
@@ -130,14 +182,9 @@ def delete_profile(
 # -- Settings → Compliance -------------------------------------------------------------------
 
 
-def _tab(request: Request, template: str, context: dict[str, Any]) -> Response:
-    if request.headers.get(FRAGMENT_HEADER):
-        # The polling script wants the table alone (and must not eat a pending toast).
-        table = template.replace(".html", "_table.html")
-        return render(
-            request, "settings/compliance_fragment.html", {**context, "table": table}, fragment=True
-        )
-    return render(request, template, {"nav": "compliance", **context})
+def _tab(request: Request, page: ComplianceTab) -> Response:
+    # The polling script wants the table alone (and must not eat a pending toast).
+    return render(request, page, fragment=bool(request.headers.get(FRAGMENT_HEADER)))
 
 
 @router.get("/settings/compliance", name="compliance")
@@ -156,18 +203,14 @@ def downloaded(
     page = exports.list_exports(
         session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
-    return _tab(
-        request,
-        "settings/downloaded.html",
-        {
-            "tab": "downloaded",
-            "export_ttl": format_duration(runtime_of(request).settings.export_ttl),
-            "rows": page.data,
-            "pending": any(row.status == "pending" for row in page.data),
-            "next_cursor": page.next_cursor,
-            "is_first_page": cursor is None,
-        },
+    tab = DownloadedTab(
+        export_ttl=format_duration(runtime_of(request).settings.export_ttl),
+        rows=page.data,
+        pending=any(row.status == "pending" for row in page.data),
+        next_cursor=page.next_cursor,
+        is_first_page=cursor is None,
     )
+    return _tab(request, tab)
 
 
 @router.post("/settings/compliance/exports/{export_id}/download", name="download_export")
@@ -175,9 +218,12 @@ def download_export(
     request: Request, session: SessionDep, me: AdminAction, export_id: str
 ) -> Response:
     try:
-        # The API's download, as is: same checks, audit, headers and streaming.
-        return export_endpoints.download_export(
-            export_id, session, runtime_of(request), me.principal
+        return stream_export(
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            export_id=export_id,
+            actor=me.principal.actor,
         )
     except (ExportExpired, ExportNotReady) as exc:
         return redirect_with_toast(request, DOWNLOADED_URL, Toast("error", exc.message))
@@ -190,14 +236,7 @@ def retry_export(
     return run_action(
         request,
         session,
-        partial(
-            exports.retry_export,
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
-            export_id=export_id,
-            actor=me.principal.actor,
-        ),
+        _as_admin(request, session, me, exports.retry_export, export_id=export_id),
         back=DOWNLOADED_URL,
         success=Toast("success", "Export queued again. It is pending now."),
     )
@@ -216,14 +255,10 @@ def deleted(
     )
     keyring = runtime_of(request).seal_keyring
     rows = [DeletionRead.build(record, keyring) for record in records]
-    return _tab(
-        request,
-        "settings/deleted.html",
-        {
-            "tab": "deleted",
-            "rows": rows,
-            "pending": any(row.status in ("pending", "processing") for row in rows),
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
+    tab = DeletedTab(
+        rows=rows,
+        pending=any(row.status in ("pending", "processing") for row in rows),
+        next_cursor=next_cursor,
+        is_first_page=cursor is None,
     )
+    return _tab(request, tab)

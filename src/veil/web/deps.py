@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from veil.auth.deps import SessionDep
+from veil.auth.deps import runtime_of as runtime_of  # the views take it from here
 from veil.auth.limits import check_compliance_rate
 from veil.errors import Forbidden
-from veil.runtime import Runtime
 from veil.web.security import tokens_match
 from veil.web.sessions import SignedIn, resolve_session
 
@@ -30,11 +30,6 @@ class LoginRequired(Exception):
 
 class CsrfFailed(Forbidden):
     message = "This form has expired or did not come from Veil. Reload the page and try again."
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def get_signed_in(request: Request, session: SessionDep) -> SignedIn:

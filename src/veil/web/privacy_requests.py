@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
@@ -27,7 +28,7 @@ from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
 from veil.web.routing import WebRoute
-from veil.web.templating import render
+from veil.web.templating import ListPage, Page, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -65,6 +66,36 @@ def _choice(enum: Any, value: str | None) -> Any:
         return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RequestsTab(ListPage):
+    """Settings → Compliance → Requests: the privacy requests with their deadlines."""
+
+    template: ClassVar[str] = "settings/requests.html"
+    nav: ClassVar[str] = "compliance"
+    tab: str = "requests"
+    # The other tabs refresh while something is pending; this one is read on demand.
+    pending: bool = False
+    rows: list[tuple[PrivacyRequestRead, str, int]]
+    filters: dict[str, str]
+    overdue: bool
+    statuses: tuple[PrivacyRequestStatus, ...] = tuple(PrivacyRequestStatus)
+    types: tuple[PrivacyRequestType, ...] = tuple(PrivacyRequestType)
+    sources: tuple[PrivacyRequestSource, ...] = tuple(PrivacyRequestSource)
+    regulations: tuple[Regulation, ...] = tuple(Regulation)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPage(Page):
+    """One privacy request: timeline, matched profiles, steps, callbacks, Extend / Cancel."""
+
+    template: ClassVar[str] = "settings/request.html"
+    nav: ClassVar[str] = "compliance"
+    row: PrivacyRequestRead
+    subject: str
+    days_left: int
+    timeline: list[tuple[str | None, str]]
+
+
 @router.get(REQUESTS_URL, name="compliance_requests")
 def requests_tab(
     request: Request,
@@ -93,21 +124,13 @@ def requests_tab(
     now = utcnow()
     return render(
         request,
-        "settings/requests.html",
-        {
-            "nav": "compliance",
-            "tab": "requests",
-            "rows": [(row, subject_of(row), days_left(row.due_at, now)) for row in rows],
-            "filters": {k: (v.value if v else "") for k, v in filters.items()},
-            "overdue": overdue == "true",
-            "statuses": list(PrivacyRequestStatus),
-            "types": list(PrivacyRequestType),
-            "sources": list(PrivacyRequestSource),
-            "regulations": list(Regulation),
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-            "pending": False,
-        },
+        RequestsTab(
+            rows=[(row, subject_of(row), days_left(row.due_at, now)) for row in rows],
+            filters={k: (v.value if v else "") for k, v in filters.items()},
+            overdue=overdue == "true",
+            next_cursor=next_cursor,
+            is_first_page=cursor is None,
+        ),
     )
 
 
@@ -125,14 +148,12 @@ def request_page(request: Request, session: SessionDep, me: AdminPage, request_i
         timeline.append((row.cancelled_at, "Cancelled"))
     return render(
         request,
-        "settings/request.html",
-        {
-            "nav": "compliance",
-            "row": row,
-            "subject": subject_of(row),
-            "days_left": days_left(row.due_at, utcnow()),
-            "timeline": timeline,
-        },
+        RequestPage(
+            row=row,
+            subject=subject_of(row),
+            days_left=days_left(row.due_at, utcnow()),
+            timeline=timeline,
+        ),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -17,10 +17,10 @@ from veil.profiles import service as profiles
 from veil.profiles.repository import ProfileRepository
 from veil.web import queries
 from veil.web.deps import CurrentUser, FormAction, runtime_of
-from veil.web.presenters import present_event
+from veil.web.presenters import EventView, present_event
 from veil.web.routing import WebRoute
 from veil.web.security import seal_compact, unseal_compact
-from veil.web.templating import render
+from veil.web.templating import ListPage, Page, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -36,6 +36,40 @@ class ConsentView:
     state: str | None
     source: str | None
     recorded_at: Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileListPage(ListPage):
+    template: ClassVar[str] = "profiles/list.html"
+    nav: ClassVar[str] = "profiles"
+    profiles: list[tuple[Profile, str]]
+    query: str
+    search_token: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletedProfilePage(Page):
+    """A deleted profile shows no personal data, even before the erasure job has finished."""
+
+    template: ClassVar[str] = "profiles/deleted.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    event_total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilePage(Page):
+    template: ClassVar[str] = "profiles/show.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    name: str
+    event_total: int
+    consents: list[ConsentView]
+    attributes: list[tuple[str, Any]]
+    events: list[EventView]
+    events_next: str | None
+    events_first_page: bool
+    messages: list[queries.ReceivedMessage]
 
 
 def display_name(profile: Profile) -> str:
@@ -78,18 +112,14 @@ def list_profiles(
         cursor=cursor,
         key_of=lambda p: [p.id],
     )
-    return render(
-        request,
-        "profiles/list.html",
-        {
-            "nav": "profiles",
-            "profiles": [(p, display_name(p)) for p in rows],
-            "query": query,
-            "search_token": s if query else None,
-            "next_cursor": next_cursor,
-            "is_first_page": cursor is None,
-        },
+    page = ProfileListPage(
+        profiles=[(p, display_name(p)) for p in rows],
+        query=query,
+        search_token=s if query else None,
+        next_cursor=next_cursor,
+        is_first_page=cursor is None,
     )
+    return render(request, page)
 
 
 @router.post("/profiles/search", name="search_profiles")
@@ -129,17 +159,9 @@ def show_profile(
     events: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     profile = profiles.get_profile(session, workspace_id=me.workspace_id, profile_id=profile_id)
-    context: dict[str, Any] = {
-        "nav": "profiles",
-        "profile": profile,
-        "name": display_name(profile),
-        "event_total": queries.event_count(
-            session, workspace_id=me.workspace_id, profile_id=profile.id
-        ),
-    }
+    event_total = queries.event_count(session, workspace_id=me.workspace_id, profile_id=profile.id)
     if profile.status != ACTIVE:
-        # A deleted profile shows no personal data, even before the erasure job has finished.
-        return render(request, "profiles/deleted.html", context)
+        return render(request, DeletedProfilePage(profile=profile, event_total=event_total))
     rows, next_cursor = event_service.profile_events(
         session,
         workspace_id=me.workspace_id,
@@ -150,16 +172,17 @@ def show_profile(
     names = queries.campaign_names(
         session, workspace_id=me.workspace_id, ids={e.campaign_id for e in rows if e.campaign_id}
     )
-    context.update(
-        {
-            "consents": _consents(profiles.consents_of(session, profile=profile)),
-            "attributes": sorted((profile.properties or {}).items()),
-            "events": [present_event(e, names) for e in rows],
-            "events_next": next_cursor,
-            "events_first_page": events is None,
-            "messages": queries.messages_received(
-                session, workspace_id=me.workspace_id, profile_id=profile.id
-            ),
-        }
+    page = ProfilePage(
+        profile=profile,
+        name=display_name(profile),
+        event_total=event_total,
+        consents=_consents(profiles.consents_of(session, profile=profile)),
+        attributes=sorted((profile.properties or {}).items()),
+        events=[present_event(e, names) for e in rows],
+        events_next=next_cursor,
+        events_first_page=events is None,
+        messages=queries.messages_received(
+            session, workspace_id=me.workspace_id, profile_id=profile.id
+        ),
     )
-    return render(request, "profiles/show.html", context)
+    return render(request, page)

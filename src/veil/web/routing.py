@@ -7,7 +7,8 @@ instead, with the same status code and the same message from the service.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -17,7 +18,7 @@ from fastapi.routing import APIRoute
 
 from veil.errors import VeilError
 from veil.web.deps import LoginRequired
-from veil.web.templating import render
+from veil.web.templating import Page, render
 
 _TITLES = {
     400: "Bad request",
@@ -30,17 +31,18 @@ _TITLES = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class ErrorPage(Page):
+    template: ClassVar[str] = "error.html"
+    status: int
+    title: str
+    message: str
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
-    return render(
-        request,
-        "error.html",
-        {
-            "status": status,
-            "title": _TITLES.get(status, "Something went wrong"),
-            "message": message,
-        },
-        status_code=status,
-    )
+    title = _TITLES.get(status, "Something went wrong")
+    page = ErrorPage(status=status, title=title, message=message)
+    return render(request, page, status_code=status)
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import phonenumbers
 from fastapi import APIRouter, Form, Request, Response
@@ -12,13 +13,15 @@ from fastapi.responses import RedirectResponse
 
 from veil.auth import service as keys
 from veil.auth.deps import SessionDep
+from veil.auth.service import IssuedKey
 from veil.errors import VeilError
+from veil.models import ApiKey, Workspace, WriteKey
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
 from veil.web.flash import Toast
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn
-from veil.web.templating import render
+from veil.web.templating import Page, render
 from veil.workspaces import service as workspaces
 
 router = APIRouter(route_class=WebRoute)
@@ -33,28 +36,49 @@ def _regions() -> list[tuple[str, str]]:
     return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})") for code in codes]
 
 
-def _workspace_page(request: Request, session: SessionDep, me: SignedIn, **extra: Any) -> Response:
+@dataclass(frozen=True, kw_only=True)
+class WorkspacePage(Page):
+    template: ClassVar[str] = "settings/workspace.html"
+    nav: ClassVar[str] = "workspace"
+    workspace: Workspace
+    regions: list[tuple[str, str]]
+    pii_keys_text: str
+    shopify_secret_set: bool
+    shopify_webhook_url: str
+    write_key: WriteKey | None
+    api_keys: list[ApiKey]
+    # Shown on the response to the admin's own POST only, never stored in clear.
+    revealed_write_key: str | None = None
+    new_key: IssuedKey | None = None
+
+
+def _workspace_page(
+    request: Request,
+    session: SessionDep,
+    me: SignedIn,
+    *,
+    revealed_write_key: str | None = None,
+    new_key: IssuedKey | None = None,
+) -> Response:
     runtime = runtime_of(request)
     workspace = workspaces.get_workspace(session, me.workspace_id)
     write_key = keys.active_write_key(session, workspace_id=me.workspace_id)
-    context: dict[str, Any] = {
-        "nav": "workspace",
-        "workspace": workspace,
-        "regions": _regions(),
-        "pii_keys_text": "\n".join(str(k) for k in workspace.pii_keys or []),
-        "shopify_secret_set": workspace.shopify_webhook_secret_sealed is not None,
-        "shopify_webhook_url": (
+    page = WorkspacePage(
+        workspace=workspace,
+        regions=_regions(),
+        pii_keys_text="\n".join(str(k) for k in workspace.pii_keys or []),
+        shopify_secret_set=workspace.shopify_webhook_secret_sealed is not None,
+        shopify_webhook_url=(
             f"{runtime.settings.base_url.rstrip('/')}/integrations/shopify/{workspace.id}/webhooks"
         ),
-        "write_key": write_key,
-        "api_keys": workspaces.list_api_keys(
+        write_key=write_key,
+        api_keys=workspaces.list_api_keys(
             session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
         )[0],
-        "revealed_write_key": None,
-        "new_key": None,
-    }
-    context.update(extra)
-    return render(request, "settings/workspace.html", context)
+        revealed_write_key=revealed_write_key,
+        new_key=new_key,
+    )
+    return render(request, page)
 
 
 @router.get("/settings", name="settings")
@@ -125,16 +149,14 @@ def save_shopify_secret(
     secret: Annotated[str, Form(max_length=1000)] = "",
     remove: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    if not remove and not secret.strip():
+    if remove:
+        success, secret = "Shopify webhook secret removed.", ""
+    elif secret.strip():
+        success = "Shopify webhook secret saved."
+    else:
         toast = Toast("error", "Paste the webhook signing secret from Shopify.")
         return redirect_with_toast(request, WORKSPACE_URL, toast)
-    if remove:
-        return _save(
-            request, session, me, "Shopify webhook secret removed.", shopify_webhook_secret=""
-        )
-    return _save(
-        request, session, me, "Shopify webhook secret saved.", shopify_webhook_secret=secret
-    )
+    return _save(request, session, me, success, shopify_webhook_secret=secret)
 
 
 @router.post(f"{WORKSPACE_URL}/write-key/reveal")

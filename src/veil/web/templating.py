@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import Request
@@ -183,10 +184,40 @@ def _environment() -> Environment:
 templates = Jinja2Templates(env=_environment())
 
 
+# What every page may use besides its own context: `render` adds these, Starlette adds `request`.
+BASE_NAMES = frozenset({"request", "me", "csrf_token", "toasts", "nav"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """A page's typed context (as Datasette's): its fields are the names its template uses,
+    besides BASE_NAMES and the environment's globals; tests/web/test_page_contracts.py holds
+    each template to its page."""
+
+    template: ClassVar[str]
+    # The script-fetched piece of the page (`render(..., fragment=True)`), if it has one.
+    fragment_template: ClassVar[str | None] = None
+    # Templates the page includes by a name held in a field (`{% include table %}`), which
+    # the contract test cannot find in the template text.
+    partials: ClassVar[tuple[str, ...]] = ()
+    nav: ClassVar[str] = ""
+
+    def variables(self) -> dict[str, Any]:
+        # Shallow on purpose: fields hold ORM rows and read shapes, used as they are.
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListPage(Page):
+    """A page of a list, newest first, with its pager."""
+
+    next_cursor: str | None
+    is_first_page: bool
+
+
 def render(
     request: Request,
-    template: str,
-    context: dict[str, Any] | None = None,
+    page: Page,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -194,25 +225,28 @@ def render(
 ) -> HTMLResponse:
     """Render a page with the signed-in user, their CSRF token and any pending toast.
 
-    `fragment`: a piece of a page fetched by script; it leaves a pending toast for the
-    next full page.
+    `fragment`: the page's `fragment_template`, fetched by script; it leaves a pending toast
+    for the next full page.
     """
     from veil.web.deps import runtime_of
 
+    template = page.fragment_template if fragment else page.template
+    if template is None:
+        raise ValueError(f"{type(page).__name__} has no fragment.")
     runtime = runtime_of(request)
     me = getattr(request.state, "web", None)
     toasts = [] if fragment else read_flash(request, runtime)
-    page: dict[str, Any] = {
+    context: dict[str, Any] = {
         "me": me,
         "csrf_token": getattr(me, "csrf_token", None),
         "toasts": toasts,
-        "nav": "",
+        "nav": page.nav,
+        **page.variables(),
     }
-    page.update(context or {})
     response = templates.TemplateResponse(
         request,
         template,
-        page,
+        context,
         status_code=status_code,
         headers={**NO_STORE, **(headers or {})},
     )

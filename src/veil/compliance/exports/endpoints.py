@@ -10,16 +10,23 @@ from fastapi.responses import StreamingResponse
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
+from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.compliance.privacy_requests import profile_actions
-from veil.errors import ExportExpired, ExportNotReady
+from veil.errors import (
+    AlreadyRequested,
+    Conflict,
+    ExportExpired,
+    ExportNotReady,
+    Forbidden,
+    NotAContact,
+    NotFound,
+    ProfileDeleted,
+    RateLimited,
+    responses,
+)
 
 router = APIRouter(tags=["compliance"])
-
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "forbidden (not an admin)"},
-    404: {"description": "not_found"},
-}
 
 
 @router.post(
@@ -27,12 +34,9 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     response_model=ExportRead,
     status_code=202,
     summary="Request an export of everything stored about one contact",
-    responses={
-        **_ERRORS,
-        409: {"description": "already_requested or profile_deleted"},
-        422: {"description": "not_a_contact"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(
+        Forbidden, NotFound, AlreadyRequested, ProfileDeleted, NotAContact, RateLimited
+    ),
 )
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
@@ -53,7 +57,7 @@ def request_export(
     "/api/v1/compliance/exports",
     response_model=ExportPage,
     summary='The "Downloaded" table: export requests, newest first',
-    responses={403: _ERRORS[403]},
+    responses=responses(Forbidden),
 )
 def list_exports(
     session: SessionDep,
@@ -75,7 +79,7 @@ def list_exports(
     "/api/v1/compliance/exports/{export_id}",
     response_model=ExportRead,
     summary="One export request",
-    responses=_ERRORS,
+    responses=responses(Forbidden, NotFound),
 )
 def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> ExportRead:
     return service.get_export(session, workspace_id=principal.workspace_id, export_id=export_id)
@@ -86,40 +90,19 @@ def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> Exp
     response_class=StreamingResponse,
     summary="Download the export file (decrypted, streamed)",
     responses={
-        **_ERRORS,
         200: {"content": {"application/json": {}}, "description": "the export document"},
-        409: {"description": "export_not_ready"},
-        410: {"description": "export_expired"},
+        **responses(Forbidden, NotFound, ExportNotReady, ExportExpired),
     },
 )
 def download_export(
     export_id: str, session: WriteSessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> StreamingResponse:
-    try:
-        prepared = service.download(
-            session,
-            runtime=runtime,
-            workspace_id=principal.workspace_id,
-            export_id=export_id,
-            actor=principal.actor,
-        )
-    except (ExportExpired, ExportNotReady):
-        # Keep what the service did on the way to this answer (a file destroyed at its
-        # expiry, an unreadable file queued for rebuilding), then answer the error.
-        session.commit()
-        raise
-    # The session commits (status `downloaded`, audit entry) before the body is sent; the
-    # file was authenticated in full already and its descriptor is open, so a sweep that
-    # expires it in between cannot cut the stream short.
-    return StreamingResponse(
-        prepared.chunks,
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{prepared.filename}"',
-            "Content-Length": str(prepared.size),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return stream_export(
+        session,
+        runtime=runtime,
+        workspace_id=principal.workspace_id,
+        export_id=export_id,
+        actor=principal.actor,
     )
 
 
@@ -128,11 +111,7 @@ def download_export(
     response_model=ExportRead,
     status_code=202,
     summary="Retry a failed export request",
-    responses={
-        **_ERRORS,
-        409: {"description": "conflict or already_requested"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(Forbidden, NotFound, Conflict, AlreadyRequested, RateLimited),
 )
 def retry_export(
     export_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
