@@ -38,18 +38,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     with server_database(data_dir) as database_url:
         server = LiveServer(data_dir, database_url)
         created = server.cli("workspaces", "create", "Lumen Coffee", "--json")
-        server.cli(
-            "users",
-            "create",
-            "--workspace",
-            created["workspace_id"],
-            "--email",
-            ADMIN,
-            "--role",
-            "admin",
-            "--password",
-            PASSWORD,
-        )
+        server.add_user(created["workspace_id"], ADMIN, "admin", PASSWORD)
         # No worker: requests stay pending, so the page can cancel one.
         server.start("serve", "--no-worker")
         try:
