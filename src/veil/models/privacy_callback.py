@@ -40,7 +40,7 @@ class PrivacyCallback(Base):
     # The JSON body as of the status change (ids and dates only, never an identity).
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[DeliveryStatus] = mapped_column(
-        StrEnumType(DeliveryStatus, 16), default=DeliveryStatus.PENDING
+        StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     last_status_code: Mapped[int | None] = mapped_column(default=None)

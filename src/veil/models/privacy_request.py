@@ -69,12 +69,12 @@ class PrivacyRequest(Base):
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    type: Mapped[PrivacyRequestType] = mapped_column(StrEnumType(PrivacyRequestType, 16))
+    type: Mapped[PrivacyRequestType] = mapped_column(StrEnumType(PrivacyRequestType))
     status: Mapped[PrivacyRequestStatus] = mapped_column(
-        StrEnumType(PrivacyRequestStatus, 16), default=PrivacyRequestStatus.PENDING
+        StrEnumType(PrivacyRequestStatus), default=PrivacyRequestStatus.PENDING
     )
-    regulation: Mapped[Regulation] = mapped_column(StrEnumType(Regulation, 16))
-    source: Mapped[PrivacyRequestSource] = mapped_column(StrEnumType(PrivacyRequestSource, 16))
+    regulation: Mapped[Regulation] = mapped_column(StrEnumType(Regulation))
+    source: Mapped[PrivacyRequestSource] = mapped_column(StrEnumType(PrivacyRequestSource))
     identities_sealed: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(200), default=None)
     received_at: Mapped[datetime]

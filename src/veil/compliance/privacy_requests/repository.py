@@ -124,6 +124,15 @@ def start_if_pending(session: Session, request_id: str, *, now: datetime) -> boo
     return db.rowcount(result) == 1
 
 
+def extend_lease(session: Session, request_id: str, *, until: datetime) -> None:
+    session.execute(
+        update(PrivacyRequest)
+        .where(PrivacyRequest.id == request_id)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def batch_request_ids(session: Session, batch_id: str) -> list[str]:
     return list(
         session.scalars(

@@ -24,8 +24,8 @@ from veil.compliance.exports.service import request_export
 from veil.errors import AlreadyRequested, NotAContact, NotFound, ProfileDeleted
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, ExportRequest, PrivacyRequest
-from veil.models import deletion_request as deletion_status
-from veil.models import export_request as export_status
+from veil.models.deletion_request import DeletionStatus
+from veil.models.export_request import OPEN_STATUSES, ExportStatus
 from veil.models.privacy_request import PrivacyRequestType
 from veil.runtime import Runtime
 
@@ -49,16 +49,17 @@ def start_steps(session: Session, runtime: Runtime, request: PrivacyRequest) -> 
 
 
 def _open_export(session: Session, workspace_id: str, profile_id: str) -> ExportRequest | None:
-    return session.scalar(
+    found: ExportRequest | None = session.scalar(
         ExportRepository(session, workspace_id)
         .statement()
         .where(
             ExportRequest.profile_id == profile_id,
-            ExportRequest.status.in_(export_status.OPEN_STATUSES),
+            ExportRequest.status.in_(OPEN_STATUSES),
             ExportRequest.expires_at > utcnow(),
         )
         .limit(1)
     )
+    return found
 
 
 def _as_requester(runtime: Runtime, request: PrivacyRequest) -> dict[str, Any]:
@@ -97,7 +98,8 @@ def _deletions(session: Session, runtime: Runtime, request: PrivacyRequest) -> l
         try:
             deletion = request_deletion(session, profile_id=profile_id, **requester)
         except ProfileDeleted:
-            found = repo.for_profile(profile_id)  # being (or already) erased: that one counts
+            # Being (or already) erased: that deletion counts (one per profile, ever).
+            found = session.scalar(repo.statement().where(DeletionRequest.profile_id == profile_id))
             if found is None:
                 continue
             deletion = found
@@ -117,9 +119,9 @@ def check_steps(session: Session, request: PrivacyRequest) -> Outcome:
                 ExportRequest.id.in_(list(request.export_ids)),
             )
         ).all()
-        if export_status.FAILED in statuses:
+        if ExportStatus.FAILED in statuses:
             return Outcome.FAILED
-        return Outcome.WAITING if export_status.PENDING in statuses else Outcome.DONE
+        return Outcome.WAITING if ExportStatus.PENDING in statuses else Outcome.DONE
     deletions = list(
         session.scalars(
             select(DeletionRequest).where(
@@ -128,9 +130,8 @@ def check_steps(session: Session, request: PrivacyRequest) -> Outcome:
             )
         )
     )
-    if any(d.status == deletion_status.FAILED for d in deletions):
-        return Outcome.FAILED
-    if any(d.status != deletion_status.COMPLETED for d in deletions):
+    # A failed deletion is retried by its own sweep (§5): the request waits for it.
+    if any(d.status != DeletionStatus.COMPLETED for d in deletions):
         return Outcome.WAITING
     request.verified = all((d.summary or {}).get("verified") is True for d in deletions)
     return Outcome.DONE

@@ -136,7 +136,9 @@ def _fan_out_shop(runtime: Runtime, request_id: str, shop_domain: str | None) ->
                     )
                 except ProfileDeleted:
                     continue
-            leases.extend(session, PrivacyRequest, request_id, lease=runtime.settings.job_lease)
+            repository.extend_lease(
+                session, request_id, until=utcnow() + runtime.settings.job_lease
+            )
         total += len(batch)
         if len(batch) < FANOUT_BATCH:
             break
