@@ -39,6 +39,7 @@ from veil.models import (
     PrivacyRequest,
     Profile,
     Recipient,
+    Suppression,
     User,
     Workspace,
 )
@@ -155,6 +156,7 @@ def world(runtime: Runtime) -> World:
             profile_id=gone.id,
             requested_by="ops",
             actor="test",
+            suppress=True,
         )
         privacy_request, _ = privacy_requests.create_request(
             session,
@@ -183,6 +185,9 @@ def world(runtime: Runtime) -> World:
             actor="test",
             idempotency_key=f"opendsr:{subject_request_id}",
         )
+        suppression_id = session.scalars(
+            select(Suppression.id).where(Suppression.workspace_id == victim.id)
+        ).one()
         spare = create_api_key(session, workspace_id=victim.id, role="member", name="spare")
         revoked = create_api_key(session, workspace_id=victim.id, role="admin", name="old")
         revoke_api_key(session, workspace_id=victim.id, key_id=revoked.key.id)
@@ -205,10 +210,12 @@ def world(runtime: Runtime) -> World:
             "deletion_id": deletion.id,
             "request_id": privacy_request.id,
             "subject_request_id": subject_request_id,
+            "suppression_id": suppression_id,
             "key_id": spare.key.id,
             "workspace_id": victim.id,
             "token": token,
             "path": "veil.css",
+            "name": "swagger-ui.css",
         }
     runtime.queue.drain()  # the export is ready, the deletion done
     return World(
@@ -238,8 +245,10 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
 
         workspace = session.get_one(Workspace, victim)
         return {
-            "profiles": session.scalars(
-                select(Profile.status).where(Profile.workspace_id == victim).order_by(Profile.id)
+            "profiles": session.execute(
+                select(Profile.status, Profile.restricted_at)
+                .where(Profile.workspace_id == victim)
+                .order_by(Profile.id)
             ).all(),
             "exports": session.scalars(
                 select(ExportRequest.status).where(ExportRequest.workspace_id == victim)
@@ -253,6 +262,7 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                     .order_by(PrivacyRequest.id)
                 )
             ],
+            "suppressions": count(Suppression),
             "recipients": count(Recipient),
             "revoked": session.scalars(
                 select(ApiKey.id).where(
@@ -265,6 +275,9 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 workspace.pii_keys,
                 workspace.shopify_webhook_secret_sealed,
                 workspace.callback_signing_secret_sealed,
+                workspace.suppress_on_delete,
+                workspace.retention_events,
+                workspace.retention_inactive_profiles,
             ),
         }
 
@@ -289,6 +302,11 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": [{"type": "Viewed Product", "profile": {"id": "{profile_id}"}}]
     },
     ("POST", "/api/v1/profiles/{profile_id}/delete"): {"confirm": True},
+    ("PATCH", "/api/v1/profiles/{profile_id}"): {"first_name": "Vic"},
+    ("POST", "/api/v1/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
+    ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
+    ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
+    ("POST", "/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
     ("POST", "/api/v1/privacy-requests"): {
         "type": "access",
         "identities": [{"type": "profile_id", "value": "{profile_id}"}],
@@ -307,8 +325,6 @@ BODIES: dict[tuple[str, str], Any] = {
         ],
         "regulation": "gdpr",
     },
-    ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
-    ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
     ("POST", "/settings/compliance/requests/{request_id}/extend"): {"reason": "complex case"},
     ("POST", "/settings/compliance/requests/{request_id}/cancel"): {"confirm": "yes"},
 }

@@ -14,7 +14,9 @@ from veil.models.membership import Membership
 from veil.models.privacy_callback import PrivacyCallback
 from veil.models.privacy_request import PrivacyRequest
 from veil.models.profile import Profile
+from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
+from veil.models.suppression import SuppressedIdentifier, Suppression, SuppressionKey
 from veil.models.user import User
 from veil.models.web_session import WebSession
 from veil.models.workspace import Workspace
@@ -31,11 +33,16 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "ExportRequest",
+    "IdentifierType",
     "Membership",
     "PrivacyCallback",
     "PrivacyRequest",
     "Profile",
+    "ProfileIdentifier",
     "Recipient",
+    "SuppressedIdentifier",
+    "Suppression",
+    "SuppressionKey",
     "User",
     "WebSession",
     "Workspace",

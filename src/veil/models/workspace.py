@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.models.base import Base, IdType, TimestampMixin
@@ -25,3 +25,8 @@ class Workspace(TimestampMixin, Base):
     default_regulation: Mapped[str] = mapped_column(String(16), default="gdpr")
     other_regulation_days: Mapped[int] = mapped_column(default=30)
     callback_signing_secret_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    # SPEC §9: whether a deletion also suppresses the person when the request does not say.
+    suppress_on_delete: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Retention durations ("400d"), null = keep (veil.compliance.retention).
+    retention_events: Mapped[str | None] = mapped_column(String(32), default=None)
+    retention_inactive_profiles: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -2,8 +2,8 @@
 settings they read (default regulation, days under `other`, the callback signing secret).
 
 Revision ID: privacy_requests
-Revises: deletion_storage_settled
-Create Date: 2026-12-06 22:10:00
+Revises: identifier_history
+Create Date: 2026-12-06 22:40:00
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "privacy_requests"
-down_revision: str | None = "deletion_storage_settled"
+down_revision: str | None = "identifier_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
