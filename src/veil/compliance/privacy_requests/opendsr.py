@@ -116,6 +116,7 @@ async def raw_body(request: Request) -> bytes:
     status_code=201,
     summary="Receive an OpenDSR request (a privacy request with source opendsr)",
     responses={
+        400: {"description": "bad_request: the body cannot be read as JSON"},
         409: {"description": "idempotency_conflict: this subject_request_id, another body"},
         429: {"description": "rate_limited"},
     },
