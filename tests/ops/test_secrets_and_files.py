@@ -98,7 +98,7 @@ def test_data_files_and_folders_are_private(tmp_path: Path) -> None:
     with TestClient(create_app(rt)) as client:
         subject = make_subject(rt, ws)
         assert request_export(client, ws, subject.profile_id).status_code == 202
-        assert run_jobs(rt) == 1
+        assert run_jobs(rt) == 2  # the build, then its privacy request's completion check
     _private_file_handler(settings.log_file).close()
     rt.dispose()
 

@@ -152,7 +152,7 @@ def test_a_worker_serves_its_job_metrics(
     with TestClient(create_app(web)) as client:
         requested = client.post(f"/api/v1/profiles/{subject.profile_id}/export", headers=ws.admin)
         assert requested.status_code == 202
-    assert web.queue.pending_count() == 1
+    assert web.queue.pending_count() == 2  # the build, then its privacy request's check
 
     port = free_port()
     env = subprocess_env(runtime, database_url, queue_url=queue_url)
@@ -164,7 +164,10 @@ def test_a_worker_serves_its_job_metrics(
         def built() -> bool:
             text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
             try:
-                return _sample(text, "veil_jobs_total", job=EXPORT_JOB, outcome="ok") == 1
+                return (
+                    _sample(text, "veil_jobs_total", job=EXPORT_JOB, outcome="ok") == 1
+                    and _sample(text, "veil_queue_depth") == 0
+                )
             except AssertionError:
                 return False
 
