@@ -6,9 +6,11 @@ import hashlib
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import Request
@@ -44,15 +46,33 @@ def as_datetime(value: Moment) -> datetime | None:
     return as_utc(value)
 
 
-def format_datetime(value: Moment) -> str:
+# The zone times are shown in: the signed-in workspace's setting, set by `render` for the
+# duration of one page (templates and presenters alike read it through `local_time`).
+display_zone: ContextVar[ZoneInfo] = ContextVar("display_zone", default=ZoneInfo("UTC"))
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
+
+
+def local_time(value: Moment) -> datetime | None:
     moment = as_datetime(value)
+    return None if moment is None else moment.astimezone(display_zone.get())
+
+
+def format_datetime(value: Moment) -> str:
+    """The one format of a time in the UI: "Dec 6, 2026, 14:05 CET" (the workspace's zone)."""
+    moment = local_time(value)
     if moment is None:
         return "—"
-    return f"{moment:%b} {moment.day}, {moment:%Y}, {moment:%H:%M}"
+    return f"{moment:%b} {moment.day}, {moment:%Y}, {moment:%H:%M} {moment:%Z}"
 
 
 def format_date(value: Moment) -> str:
-    moment = as_datetime(value)
+    moment = local_time(value)
     if moment is None:
         return "—"
     return f"{moment:%b} {moment.day}, {moment:%Y}"
@@ -108,11 +128,6 @@ def erasure_summary(summary: Any) -> list[tuple[str, int]]:
     ]
 
 
-def format_clock(value: Moment) -> str:
-    moment = as_datetime(value)
-    return "" if moment is None else f"{moment:%H:%M} UTC"
-
-
 def pretty_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
@@ -166,7 +181,6 @@ def _environment() -> Environment:
     env.filters.update(
         datetime=format_datetime,
         date=format_date,
-        clock=format_clock,
         ago=format_ago,
         money=format_money,
         pretty_json=pretty_json,
@@ -243,13 +257,17 @@ def render(
         "nav": page.nav,
         **page.variables(),
     }
-    response = templates.TemplateResponse(
-        request,
-        template,
-        context,
-        status_code=status_code,
-        headers={**NO_STORE, **(headers or {})},
-    )
+    zone = display_zone.set(zone_named(getattr(me, "timezone", None)))
+    try:
+        response = templates.TemplateResponse(
+            request,
+            template,
+            context,
+            status_code=status_code,
+            headers={**NO_STORE, **(headers or {})},
+        )
+    finally:
+        display_zone.reset(zone)
     if toasts or (not fragment and request.cookies.get(FLASH_COOKIE)):
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

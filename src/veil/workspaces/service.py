@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 import phonenumbers
 from sqlalchemy import inspect, select
@@ -68,6 +70,21 @@ def check_region(region: str) -> str:
     return region
 
 
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """The IANA names zoneinfo can load (not a path on disk such as "localtime" or "../x")."""
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def check_timezone(name: str) -> str:
+    name = (name or "").strip()
+    if name not in time_zone_names():
+        raise ValidationFailed(
+            "timezone must be an IANA time zone name like Europe/Berlin or UTC."
+        )
+    return name
+
+
 def check_pii_keys(values: list[str]) -> list[str]:
     if len(values) > 200:
         raise ValidationFailed("pii_keys holds at most 200 keys.")
@@ -88,6 +105,7 @@ def update_settings(
     keyring: Keyring,
     name: str | None = None,
     default_phone_region: str | None = None,
+    timezone: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
 ) -> Workspace:
@@ -108,6 +126,11 @@ def update_settings(
         if workspace.default_phone_region != region:
             workspace.default_phone_region = region
             changed.append("default_phone_region")
+    if timezone is not None:
+        zone = check_timezone(timezone)
+        if workspace.timezone != zone:
+            workspace.timezone = zone
+            changed.append("timezone")
     if pii_keys is not None:
         cleaned = check_pii_keys(pii_keys)
         if list(workspace.pii_keys or []) != cleaned:
