@@ -79,9 +79,7 @@ def time_zone_names() -> frozenset[str]:
 def check_timezone(name: str) -> str:
     name = (name or "").strip()
     if name not in time_zone_names():
-        raise ValidationFailed(
-            "timezone must be an IANA time zone name like Europe/Berlin or UTC."
-        )
+        raise ValidationFailed("timezone must be an IANA time zone name like Europe/Berlin or UTC.")
     return name
 
 

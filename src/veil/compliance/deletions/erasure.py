@@ -277,7 +277,7 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
                 with _step(ctx) as session:
                     _save(session, ctx, progress)
                 continue
-            return _complete(ctx, progress, verified=not residue)
+            return _complete(ctx, progress, residue=residue)
         with _step(ctx) as session:
             STEPS[progress.phase](session, ctx, progress)
             _save(session, ctx, progress)
@@ -553,9 +553,12 @@ def _rows_with_residue(session: Session, ctx: _Context) -> list[str]:
 # -- completion -------------------------------------------------------------------------------
 
 
-def _complete(ctx: _Context, progress: Progress, *, verified: bool) -> dict[str, Any]:
+def _complete(ctx: _Context, progress: Progress, *, residue: list[str]) -> dict[str, Any]:
     summary: dict[str, Any] = {**{k: progress.counts.get(k, 0) for k in COUNT_KEYS}}
+    verified = not residue
     summary["verified"] = verified
+    if residue:
+        summary["residue"] = residue  # where the final search still found the person (tables)
     now = utcnow()
     with _step(ctx) as session:
         session.execute(
