@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# `make run PORT=8080` serves the demo on another port.
+PORT ?= 8000
 
 .PHONY: install run test test-sqlite test-pg test-crash lint format bench bench-full screenshots clean
 
@@ -18,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/veil demo
+	$(BIN)/veil demo --port $(PORT)
 
 test: install
 	$(MAKE) test-sqlite

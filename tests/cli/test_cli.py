@@ -147,7 +147,7 @@ def test_cli_errors_are_clear_and_nonzero(cli_env: dict[str, str]) -> None:
     assert result.returncode == 1 and "name" in result.stderr
 
 
-def test_demo_seeds_once_and_prints_a_fresh_key_each_run(
+def test_demo_seeds_once_and_prints_a_fresh_key_each_run_revoking_the_last(
     cli_env: dict[str, str], cli_runtime: Runtime
 ) -> None:
     first = veil(cli_env, "demo", "--seed-only", "--json", "--port", "8765")
@@ -161,19 +161,25 @@ def test_demo_seeds_once_and_prints_a_fresh_key_each_run(
     second = veil(cli_env, "demo", "--seed-only")
     assert second.returncode == 0, second.stderr
     assert "already seeded" in second.stdout
+    assert "2 campaigns and a flow" in second.stdout
     assert seed.ADMIN_EMAIL in second.stdout and seed.DEMO_PASSWORD in second.stdout
     key = next(w for w in second.stdout.split() if w.startswith("veil_sk_"))
     assert key != one["admin_api_key"]
 
     with TestClient(create_app(cli_runtime)) as client:
-        for token in (one["admin_api_key"], key):
-            response = client.get(
-                "/api/v1/profiles",
-                params={"limit": 5},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert response.status_code == 200
-            assert len(response.json()["data"]) == 5
+        response = client.get(
+            "/api/v1/profiles", params={"limit": 5}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.status_code == 200
+        assert len(response.json()["data"]) == 5
+        # The first run's key was revoked by the second: demo keys do not pile up.
+        stale = client.get(
+            "/api/v1/profiles", headers={"Authorization": f"Bearer {one['admin_api_key']}"}
+        )
+        assert stale.status_code == 401
+        listed = client.get("/api/v1/workspace/keys", headers={"Authorization": f"Bearer {key}"})
+        demo_keys = [k for k in listed.json()["data"] if k["name"] == "demo"]
+        assert [k["active"] for k in demo_keys] == [True, False]
         workspaces = client.get(
             "/api/v1/workspace", headers={"Authorization": f"Bearer {key}"}
         ).json()

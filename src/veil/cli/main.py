@@ -6,8 +6,10 @@ import getpass
 import json
 import logging
 import signal
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -51,8 +53,23 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
-def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
+def run_server(
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    worker: bool,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until stopped; `on_ready` runs once the port is bound (not before: a banner
+    printed earlier would point at a server that may still fail to start)."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_ready is not None:
+                on_ready()
 
     from veil.app import create_app
     from veil.worker.queue import WorkerThreads
@@ -62,7 +79,7 @@ def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
     if threads:
         threads.start()
     try:
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(runtime),
             host=host,
             port=port,
@@ -70,6 +87,7 @@ def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
             access_log=False,
             proxy_headers=True,
         )
+        Server(config).run()
     finally:
         if threads:
             threads.stop()
@@ -124,7 +142,7 @@ def demo(
     from veil.auth.service import active_write_key, reveal_write_key
     from veil.db import session_scope
     from veil.demo import seed
-    from veil.workspaces.service import issue_api_key
+    from veil.workspaces.service import issue_api_key, revoke_demo_keys
 
     runtime = _runtime()
     _migrate(runtime)
@@ -133,7 +151,9 @@ def demo(
         runtime.settings.base_url = url  # tracking links point at this server
     store = seed.seed_demo(runtime)
     with session_scope(runtime.sessionmaker) as session:
-        # Keys are stored hashed, so an old one cannot be shown again: issue a fresh one.
+        # Keys are stored hashed, so an old one cannot be shown again: issue a fresh one,
+        # and revoke the previous runs' demo keys so they do not pile up, all active.
+        revoke_demo_keys(session, workspace_id=store.workspace_id)
         token = issue_api_key(
             session, workspace_id=store.workspace_id, actor="cli", role="admin", name="demo"
         ).token
@@ -154,19 +174,33 @@ def demo(
     else:
         counts = store.counts
         state = "seeded" if store.created else "already seeded, reusing it"
-        typer.echo(
-            f"Veil demo store ({state}): {counts.get('profiles', 0)} profiles, "
-            f"{counts.get('events', 0)} events, {counts.get('campaigns', 0)} campaigns\n"
+        banner = (
+            f"Veil demo store ({state}): {counts.get('profiles', 0):,} profiles, "
+            f"{counts.get('events', 0):,} events, {_campaigns_and_flows(counts)}\n"
             f"  URL:              {url}\n"
             f"  Admin login:      {seed.ADMIN_EMAIL} / {seed.DEMO_PASSWORD}\n"
             f"  Member login:     {seed.MEMBER_EMAIL} / {seed.DEMO_PASSWORD}\n"
-            f"  Admin API key:    {token}   (new for this run)\n"
+            f"  Admin API key:    {token}   (new for this run; earlier demo keys revoked)\n"
             f"  Write key:        {write_token}\n"
             f"  Try:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/profiles"
         )
-    if seed_only:
+        if seed_only:
+            typer.echo(banner)
+            return
+        run_server(runtime, host=host, port=port, worker=True, on_ready=lambda: typer.echo(banner))
         return
-    run_server(runtime, host=host, port=port, worker=True)
+    if not seed_only:
+        run_server(runtime, host=host, port=port, worker=True)
+
+
+def _campaigns_and_flows(counts: dict[str, int]) -> str:
+    flows = counts.get("flows", 0)
+    campaigns = counts.get("campaigns", 0) - flows
+
+    def plural(n: int, word: str) -> str:
+        return f"a {word}" if n == 1 else f"{n} {word}s"
+
+    return f"{plural(campaigns, 'campaign')} and {plural(flows, 'flow')}"
 
 
 @workspaces_app.command("create")

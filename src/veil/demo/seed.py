@@ -79,6 +79,13 @@ def count_demo(session: Session, workspace_id: str) -> dict[str, int]:
             )
             or 0
         )
+    flows = session.scalar(
+        select(func.count())
+        .select_from(Campaign)
+        .where(Campaign.workspace_id == workspace_id, Campaign.kind == "flow")
+    )
+    # "campaigns" counts both kinds; the banner tells them apart ("2 campaigns and a flow").
+    counts["flows"] = int(flows or 0)
     return counts
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,9 +46,11 @@ def as_datetime(value: Moment) -> datetime | None:
     return as_utc(value)
 
 
+UTC_ZONE = ZoneInfo("UTC")
+
 # The zone times are shown in: the signed-in workspace's setting, set by `render` for the
 # duration of one page (templates and presenters alike read it through `local_time`).
-display_zone: ContextVar[ZoneInfo] = ContextVar("display_zone", default=ZoneInfo("UTC"))
+display_zone: ContextVar[ZoneInfo | None] = ContextVar("display_zone", default=None)
 
 
 def zone_named(name: str | None) -> ZoneInfo:
@@ -60,7 +62,7 @@ def zone_named(name: str | None) -> ZoneInfo:
 
 def local_time(value: Moment) -> datetime | None:
     moment = as_datetime(value)
-    return None if moment is None else moment.astimezone(display_zone.get())
+    return None if moment is None else moment.astimezone(display_zone.get() or UTC_ZONE)
 
 
 def format_datetime(value: Moment) -> str:

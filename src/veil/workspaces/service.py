@@ -232,6 +232,22 @@ def revoke_api_key(session: Session, *, workspace_id: str, actor: str, key_id: s
     return key
 
 
+DEMO_KEY_NAME = "demo"
+
+
+def revoke_demo_keys(session: Session, *, workspace_id: str) -> int:
+    """Revoke the active admin keys `veil demo` issued before (named "demo"); audited."""
+    stmt = (
+        WorkspaceRepository(session, workspace_id)
+        .api_keys()
+        .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+    )
+    stale = list(session.scalars(stmt))
+    for key in stale:
+        revoke_api_key(session, workspace_id=workspace_id, actor="cli", key_id=key.id)
+    return len(stale)
+
+
 def list_api_keys(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
