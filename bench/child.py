@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+import veil.tasks  # noqa: F401  (an entry point: registers every job)
 from bench.measure import read_hwm, reset_hwm
 from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
@@ -24,7 +25,6 @@ from veil.config import Settings
 from veil.db import session_scope
 from veil.models import DeletionRequest, ExportRequest
 from veil.runtime import Runtime
-from veil.worker.queue import load_feature_tasks
 
 Task = Callable[[Runtime, dict[str, Any]], dict[str, Any]]
 TASKS: dict[str, Task] = {}
@@ -352,7 +352,6 @@ def _profiled(name: str, runtime: Runtime, args: dict[str, Any]) -> dict[str, An
 def main() -> None:
     name, raw_args = sys.argv[1], sys.argv[2]
     args: dict[str, Any] = json.loads(raw_args)
-    load_feature_tasks()
     runtime = Runtime(Settings(queue_url="memory://"))
     with runtime.engine.connect():  # connected and imported before anything is measured
         pass

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
 from tests.fixtures.factories import WorkspaceHandle, make_workspace
 from veil.app import create_app
 from veil.config import Settings
@@ -90,8 +91,8 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
 @pytest.fixture
 def runtime(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Runtime]:
     _truncate(engine)
-    rt = Runtime(make_settings(tmp_path / "data", database_url))
-    rt.__dict__["engine"] = engine  # share the session-wide engine and schema
+    # Share the session-wide engine and schema.
+    rt = Runtime(make_settings(tmp_path / "data", database_url), engine=engine)
     set_runtime(rt)
     try:
         yield rt

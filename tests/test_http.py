@@ -162,3 +162,30 @@ def test_responses_carry_security_headers(client: TestClient) -> None:
     response = client.get("/openapi.json")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_declared_errors_are_documented_with_their_codes_and_examples(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    conflict = doc["paths"]["/api/v1/profiles/{profile_id}/export"]["post"]["responses"]["409"]
+    assert conflict["description"].startswith("already_requested: ")
+    content = conflict["content"]["application/json"]
+    assert content["schema"] == {"$ref": "#/components/schemas/Error"}
+    example = content["examples"]["profile_deleted"]["value"]
+    assert example == {
+        "error": {"code": "profile_deleted", "message": "This profile has been deleted."}
+    }
+    gone = doc["paths"]["/api/v1/compliance/exports/{export_id}/download"]["get"]["responses"]
+    assert "export_expired" in gone["410"]["content"]["application/json"]["examples"]
+
+
+def test_an_event_body_is_documented_and_read_only_after_authentication(
+    client: TestClient,
+) -> None:
+    doc = client.get("/openapi.json").json()
+    body = doc["paths"]["/api/v1/events/batch"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EventBatch"
+    }
+    assert "EventBatch" in doc["components"]["schemas"]
+    refused = client.post("/api/v1/events", json={"type": 5})
+    assert refused.status_code == 401

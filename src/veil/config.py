@@ -116,7 +116,3 @@ def new_secret() -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
-
-
-def reset_settings_cache() -> None:
-    get_settings.cache_clear()

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("veil.db")
@@ -159,9 +159,10 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
-    session = factory()
+def transaction(session: Session) -> Iterator[Session]:
+    """Own `session`'s transaction: commit on success, roll back on any error, then close.
+
+    The one transaction boundary: a request's (veil.auth.deps), a job's, a command's."""
     try:
         yield session
         session.commit()
@@ -170,6 +171,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def session_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """A unit of work in a new session of `factory` (see `transaction`)."""
+    return transaction(factory())
 
 
 def open_read_only(factory: sessionmaker[Session]) -> Session:
@@ -219,8 +225,3 @@ def checkpoint_sqlite(engine: Engine, *, attempts: int = 100) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def ping(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))

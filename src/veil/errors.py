@@ -125,7 +125,7 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
     components["Error"] = _ERROR_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    content_json = {"schema": {"$ref": "#/components/schemas/Error"}}
     for path, operations in openapi.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
@@ -136,8 +136,26 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault(status, {"description": description})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
-                    response["content"] = content
+                    # Examples declared with `responses()` stay; the schema is always ours.
+                    json_content = response.get("content", {}).get("application/json", {})
+                    response["content"] = {"application/json": {**json_content, **content_json}}
     return openapi
+
+
+def responses(*errors: type[VeilError] | VeilError) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=` for OpenAPI, from the errors it can answer: each status with the
+    codes it carries and an example body each. An instance documents a route's own message:
+    `responses(NotFound, AlreadyRequested, PayloadTooLarge("The call is over 32 KB."))`."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = declared.setdefault(
+            error.status, {"description": "", "content": {"application/json": {"examples": {}}}}
+        )
+        line = f"{error.code}: {error.message}"
+        entry["description"] = f"{entry['description']}; {line}" if entry["description"] else line
+        examples = entry["content"]["application/json"]["examples"]
+        examples[error.code] = {"value": error_body(error.code, error.message)}
+    return declared
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

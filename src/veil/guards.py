@@ -9,6 +9,10 @@ on the integration edges (they validate what outside systems send themselves):
   surrogates, bad UTF-8 (`422 validation_error`) — and a NUL character in any key or string,
   whose place the message names.
 
+The checks are here; `veil.middleware.InputGuardMiddleware` runs them. The body it parsed is
+handed to endpoints through `request.state` and the `json_body(Model)` dependency, so a body is
+parsed once (by orjson) without relying on what FastAPI does inside.
+
 The semantic limits (batch size, nesting depth, property size, string lengths, integer range)
 live with the data they limit: the Pydantic schemas and `veil.kit.jsonwalk.check_properties`.
 Messages name where the problem is, never the value (it may be personal data).
@@ -16,16 +20,18 @@ Messages name where the problem is, never the value (it may be personal data).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.types import Scope
 
-from veil.errors import error_body
 from veil.kit.jsonwalk import find_nul
 
 API_PREFIX = "/api/"
@@ -35,8 +41,22 @@ API_PREFIX = "/api/"
 _OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
-_PARSED = "veil.parsed_json"
 _BIG_INTEGER = re.compile(rb"[0-9]{19}")
+# The key in `request.state` (the ASGI scope's "state") of the body the guard parsed.
+PARSED_JSON = "parsed_json"
+
+Problem = tuple[int, str, str]  # status, code, message
+B = TypeVar("B", bound=BaseModel)
+_COMPONENTS = "#/components/schemas/{model}"
+# The models `json_body` reads, for the OpenAPI document (FastAPI only sees its own bodies).
+_BODY_MODELS: set[type[BaseModel]] = set()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A body parsed by the guard, handed to the endpoint (any JSON value, `null` included)."""
+
+    value: Any
 
 
 def _media_type(scope: Scope) -> str:
@@ -53,11 +73,6 @@ def is_json_media_type(media_type: str) -> bool:
     )
 
 
-def json_body_problem(body: bytes) -> str | None:
-    """Why this body is not acceptable JSON for the API, or None."""
-    return _checked_json(body)[1]
-
-
 def _checked_json(body: bytes) -> tuple[Any, str | None]:
     """The parsed body and None, or (None, why it is not acceptable JSON for the API)."""
     try:
@@ -71,113 +86,101 @@ def _checked_json(body: bytes) -> tuple[Any, str | None]:
     return value, None
 
 
-class ParsedBodyRoute(APIRoute):
-    """An API route whose JSON body is not parsed a second time: FastAPI would parse it with
-    the stdlib after the guard's orjson. The guard's value is handed over (in the scope) only
-    where the two parsers certainly agree; otherwise the stdlib parses it as before."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def parsed_body_handler(request: Request) -> Response:
-            return await handler(_ParsedBodyRequest(request.scope, request.receive))
-
-        return parsed_body_handler
+def _own_input_handling(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path.startswith(_OWN_INPUT_HANDLING)
 
 
-class _ParsedBodyRequest(Request):
-    async def json(self) -> Any:
-        if _PARSED in self.scope:
-            return self.scope[_PARSED]
-        return await super().json()
+def refuses_url(scope: Scope) -> Problem | None:
+    """A NUL character in the path or the query string (not on the integration edges)."""
+    if _own_input_handling(scope):
+        return None
+    path: str = scope.get("path", "")
+    query = scope.get("query_string", b"").lower()
+    if "\x00" in path or b"%00" in query or b"\x00" in query:
+        return (422, "validation_error", "The URL contains a NUL character.")
+    return None
 
 
-class InputGuardMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        if path.startswith(_OWN_INPUT_HANDLING):
-            await self.app(scope, receive, send)
-            return
-        query = scope.get("query_string", b"").lower()
-        if "\x00" in path or b"%00" in query or b"\x00" in query:
-            await _refuse(send, 422, "validation_error", "The URL contains a NUL character.")
-            return
-        if scope.get("method") not in _BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
-        media_type = _media_type(scope)
-        api = path.startswith(API_PREFIX)
-        if not api and media_type != _FORM:
-            await self.app(scope, receive, send)
-            return
-
-        body, more = await _read_body(receive)
-        problem: tuple[int, str, str] | None = None
-        if body and api and not is_json_media_type(media_type):
-            problem = (
-                415,
-                "unsupported_media_type",
-                "Send the request body as JSON with 'Content-Type: application/json'.",
-            )
-        elif body and api:
-            value, message = _checked_json(body)
-            if message:
-                problem = (422, "validation_error", message)
-            elif _BIG_INTEGER.search(body) is None:
-                # orjson and the stdlib agree on strict JSON but for integers beyond 64 bits
-                # (orjson answers a float): with no run of 19 digits there is none.
-                scope[_PARSED] = value
-        elif body and b"%00" in body.lower():
-            problem = (422, "validation_error", "The form contains a NUL character.")
-        if problem:
-            await _refuse(send, *problem)
-            return
-
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await more()
-
-        await self.app(scope, replay, send)
+def screens_body(scope: Scope) -> bool:
+    """Whether the guard reads this request's body: API bodies and HTML forms."""
+    if _own_input_handling(scope) or scope.get("method") not in _BODY_METHODS:
+        return False
+    path: str = scope.get("path", "")
+    return path.startswith(API_PREFIX) or _media_type(scope) == _FORM
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (BodyLimitMiddleware, outside this one, bounds its size)."""
-    chunks: list[bytes] = []
-    pending: list[Message] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            pending.append(message)  # a disconnect: hand it on after the body
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
+def body_problem(scope: Scope, body: bytes) -> tuple[Problem | None, Parsed | None]:
+    """Why the body is refused, or the JSON value to hand to the endpoint (when there is one)."""
+    if not body:
+        return None, None
+    media_type = _media_type(scope)
+    if not scope.get("path", "").startswith(API_PREFIX):
+        if b"%00" in body.lower():
+            return (422, "validation_error", "The form contains a NUL character."), None
+        return None, None
+    if not is_json_media_type(media_type):
+        use_json = "Send the request body as JSON with 'Content-Type: application/json'."
+        return (415, "unsupported_media_type", use_json), None
+    value, message = _checked_json(body)
+    if message:
+        return (422, "validation_error", message), None
+    if _BIG_INTEGER.search(body) is not None:
+        # orjson and the stdlib agree on strict JSON but for integers beyond 64 bits (orjson
+        # answers a float): with a run of 19 digits, the endpoint parses with the stdlib.
+        return None, None
+    return None, Parsed(value)
 
-    async def more() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
 
-    return b"".join(chunks), more
+async def request_json(request: Request) -> Any:
+    """The request's JSON body (None when empty): the guard's parse when it made one."""
+    state = request.scope.get("state", {})
+    if PARSED_JSON in state:
+        return state[PARSED_JSON]
+    body = await request.body()
+    return parse_with_stdlib(body) if body else None
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = orjson.dumps(error_body(code, message))
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    start: dict[str, Any] = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
+def parse_with_stdlib(body: bytes) -> Any:
+    """The careful parse, where orjson's could differ (integers beyond 64 bits)."""
+    return json.loads(body)
+
+
+def json_body(model: type[B]) -> Any:
+    """A dependency giving the body validated as `model`, errors as FastAPI words them:
+    `body: Annotated[EventCreate, json_body(EventCreate)]`, with `openapi_extra=
+    request_body_openapi(EventCreate)` on the route so the document still shows the body."""
+
+    async def validated_body(request: Request) -> B:
+        value = await request_json(request)
+        if value is None:
+            missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+            raise RequestValidationError([missing])
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+            raise RequestValidationError(errors) from None
+
+    return Depends(validated_body)
+
+
+def request_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
+    """The route's `openapi_extra` for a `json_body(model)` body: required, JSON, `model`."""
+    _BODY_MODELS.add(model)
+    schema = {"$ref": _COMPONENTS.format(model=model.__name__)}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def document_bodies(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the schemas of `json_body` models (and the models they nest) to the components."""
+    if not _BODY_MODELS:
+        return openapi
+    models = sorted(_BODY_MODELS, key=lambda m: m.__name__)
+    _keys, schemas = models_json_schema(
+        [(model, "validation") for model in models], ref_template=_COMPONENTS
+    )
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in schemas.get("$defs", {}).items():
+        components.setdefault(name, schema)
+    return openapi

@@ -7,7 +7,6 @@ every command acts on the same data dir or database.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -23,13 +22,19 @@ if TYPE_CHECKING:
     from veil.worker.queue import JobQueue
 
 
-@dataclass
 class Runtime:
-    settings: Settings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Built from settings; `engine` is injected where another owner shares one (the tests'
+    session-wide engine, a second "process" on the same database) and is then not disposed here.
+    """
+
+    def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._injected_engine = engine
 
     @cached_property
     def engine(self) -> Engine:
+        if self._injected_engine is not None:
+            return self._injected_engine
         if self.settings.is_sqlite:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return make_engine(self.settings.resolved_database_url)
@@ -72,7 +77,8 @@ class Runtime:
         return JobQueue.from_settings(self)
 
     def dispose(self) -> None:
-        if "engine" in self.__dict__:
+        """Close the engine this runtime made (an injected one belongs to its owner)."""
+        if self._injected_engine is None and "engine" in self.__dict__:
             self.engine.dispose()
 
 

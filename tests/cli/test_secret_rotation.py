@@ -33,8 +33,7 @@ SHOPIFY_SECRET = "shpss_0123456789abcdef0123456789ab"
 
 def file_secret_runtime(runtime: Runtime, data_dir: Path, database_url: str) -> Runtime:
     """A runtime whose secret lives in the data dir (the default), on the test's database."""
-    rt = Runtime(make_settings(data_dir, database_url, secret_key=None))
-    rt.__dict__["engine"] = runtime.engine
+    rt = Runtime(make_settings(data_dir, database_url, secret_key=None), engine=runtime.engine)
     return rt
 
 
@@ -161,8 +160,8 @@ def test_rotate_secret_from_the_environment_explains_the_steps(
     rotated = Runtime(
         runtime.settings.model_copy(
             update={"secret_key": new_secret, "old_secret_keys": f"{old_secret},"}
-        )
+        ),
+        engine=runtime.engine,
     )
-    rotated.__dict__["engine"] = runtime.engine
     assert rotated.settings.secret_keys() == [new_secret, old_secret]
     assert_all_readable(rotated, ws, export_id, deletion_id)

@@ -227,8 +227,7 @@ def seed_events(
 
 def runtime_with(runtime: Runtime, **overrides: Any) -> Runtime:
     """Another process's view: the same database, data dir and secret, other settings."""
-    other = Runtime(runtime.settings.model_copy(update=overrides))
-    other.__dict__["engine"] = runtime.engine
+    other = Runtime(runtime.settings.model_copy(update=overrides), engine=runtime.engine)
     return other
 
 

@@ -49,8 +49,7 @@ def _rotated(runtime: Runtime, *, old_keys: str) -> Iterator[tuple[Runtime, Test
     settings = runtime.settings.model_copy(
         update={"secret_key": NEW_SECRET, "old_secret_keys": old_keys}
     )
-    rotated = Runtime(settings)
-    rotated.__dict__["engine"] = runtime.engine
+    rotated = Runtime(settings, engine=runtime.engine)
     with TestClient(create_app(rotated), raise_server_exceptions=False) as client:
         yield rotated, client
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import starlette.requests
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile, shopify_order
 from tests.fixtures.http import assert_error, collect_pages
+from veil import guards
 from veil.kit.time import rfc3339, utcnow
 from veil.models import Event, Profile
 from veil.runtime import Runtime
@@ -294,14 +294,14 @@ def test_the_batch_body_is_parsed_once_unless_a_big_integer_needs_the_stdlib(
 ) -> None:
     """The guard's orjson parse is reused where it equals the stdlib's; a run of 19 digits
     (a possible integer beyond 64 bits, which orjson would turn into a float) is parsed again."""
-    stdlib_parse = starlette.requests.Request.json
+    stdlib_parse = guards.parse_with_stdlib
     calls: list[int] = []
 
-    async def counting_parse(self: starlette.requests.Request) -> Any:
+    def counting_parse(body: bytes) -> Any:
         calls.append(1)
-        return await stdlib_parse(self)
+        return stdlib_parse(body)
 
-    monkeypatch.setattr(starlette.requests.Request, "json", counting_parse)
+    monkeypatch.setattr(guards, "parse_with_stdlib", counting_parse)
     plain = {"type": "Viewed", "profile": {"email": "a@example.com"}, "properties": {"n": 12}}
     ok = client.post("/api/v1/events/batch", json={"events": [plain]}, headers=ws.member)
     assert ok.status_code == 202, ok.text

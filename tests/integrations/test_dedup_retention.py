@@ -9,13 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+import veil.tasks  # noqa: F401
 from tests.fixtures.factories import WorkspaceHandle
 from tests.integrations.support import events, profiles
 from veil.integrations import tasks
 from veil.kit.time import utcnow
 from veil.models import DedupKey
 from veil.runtime import Runtime
-from veil.worker.queue import SWEEPERS, load_feature_tasks, sweep
+from veil.worker.queue import SWEEPERS, sweep
 
 
 def _track(client: TestClient, ws: WorkspaceHandle, message_id: str) -> None:
@@ -77,5 +78,4 @@ def test_pruning_works_in_batches(
 
 
 def test_the_worker_knows_the_sweeper() -> None:
-    load_feature_tasks()
     assert "dedup_keys" in SWEEPERS

@@ -60,8 +60,9 @@ def test_cookie_is_secure_over_https_or_when_forced(runtime, ws, tmp_path, datab
         response = sign_in(https, "owner@acme.test")
         assert response.status_code == 303
         assert "secure" in response.headers["set-cookie"].lower()
-    forced = Runtime(make_settings(tmp_path / "forced", database_url, cookie_secure=True))
-    forced.__dict__["engine"] = runtime.engine
+    forced = Runtime(
+        make_settings(tmp_path / "forced", database_url, cookie_secure=True), engine=runtime.engine
+    )
     with TestClient(create_app(forced)) as plain:
         response = sign_in(plain, "owner@acme.test")
         assert "secure" in response.headers["set-cookie"].lower()
@@ -89,8 +90,9 @@ def test_login_form_without_its_csrf_token_is_refused(runtime, client, ws):
 
 def test_sign_in_is_rate_limited(runtime, ws, tmp_path, database_url):
     add_user(runtime, workspace_id=ws.id, email="owner@acme.test", role="admin")
-    limited = Runtime(make_settings(tmp_path / "rl", database_url, login_rate_per_minute=3))
-    limited.__dict__["engine"] = runtime.engine
+    limited = Runtime(
+        make_settings(tmp_path / "rl", database_url, login_rate_per_minute=3), engine=runtime.engine
+    )
     with TestClient(create_app(limited)) as client:
         codes = [sign_in(client, "owner@acme.test", "bad password").status_code for _ in range(3)]
         assert codes == [401, 401, 401]

@@ -244,8 +244,7 @@ def test_kill_9_at_random_moments_loses_nothing(
     assert sum(kills.values()) >= 20
 
     # Restart once, cleanly, and let everything settle.
-    rt = Runtime(runtime.settings.model_copy(update={"queue_url": None}))
-    rt.__dict__["engine"] = runtime.engine
+    rt = Runtime(runtime.settings.model_copy(update={"queue_url": None}), engine=runtime.engine)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start(["serve", "--port", str(port)], env, log)

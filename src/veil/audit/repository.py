@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from typing import Any
 
+from sqlalchemy import Select
+
+from veil.kit.repository import WorkspaceRepository
 from veil.models import AuditEntry
 
 
-class AuditRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
+class AuditRepository(WorkspaceRepository[AuditEntry]):
+    model = AuditEntry
 
-    def entries(
-        self, *, action: str | None = None, target_id: str | None = None
-    ) -> Select[AuditEntry]:
-        stmt = select(AuditEntry).where(AuditEntry.workspace_id == self.workspace_id)
+    def entries(self, *, action: str | None = None, target_id: str | None = None) -> Select[Any]:
+        stmt = self.statement()
         if action:
             stmt = stmt.where(AuditEntry.action == action)
         if target_id:

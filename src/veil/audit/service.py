@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veil.audit.repository import AuditRepository
@@ -105,8 +105,8 @@ def verify_chain(session: Session, *, workspace_id: str) -> ChainReport:
     expected_seq = 1
     count = 0
     for entry in session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.workspace_id == workspace_id)
+        AuditRepository(session, workspace_id)
+        .entries()
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=1000)
     ):
@@ -134,17 +134,6 @@ def verify_chain(session: Session, *, workspace_id: str) -> ChainReport:
 def workspace_ids(session: Session) -> list[str]:
     """Every workspace, for verifying all chains (an operator's command, not a tenant's)."""
     return list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
-
-
-def count_entries(session: Session, *, workspace_id: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.workspace_id == workspace_id)
-        )
-        or 0
-    )
 
 
 def list_entries(

@@ -13,31 +13,21 @@ from sqlalchemy.orm import Session
 
 from veil.auth.principal import ADMIN, Principal
 from veil.auth.service import principal_for_api_key
-from veil.db import open_read_only
+from veil.db import open_read_only, transaction
 from veil.errors import Forbidden, Unauthorized
 from veil.runtime import Runtime
 
 
-def get_runtime_dep(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
+    """The app's runtime: the one way a request (API or UI) reaches it."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime_dep)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-def _request_transaction(session: Session) -> Iterator[Session]:
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
@@ -47,15 +37,16 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     database refuses writes in it. A GET that must write (the export download marks the
     request `downloaded`) asks for WriteSessionDep instead.
     """
-    if request.method in READ_METHODS:
-        yield from _request_transaction(open_read_only(runtime.sessionmaker))
-    else:
-        yield from _request_transaction(runtime.sessionmaker())
+    factory = runtime.sessionmaker
+    session = open_read_only(factory) if request.method in READ_METHODS else factory()
+    with transaction(session):
+        yield session
 
 
 def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
     """A write transaction whatever the method."""
-    yield from _request_transaction(runtime.sessionmaker())
+    with transaction(runtime.sessionmaker()) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -17,6 +17,7 @@ from veil.kit.crypto import Keyring, hash_token
 from veil.kit.ids import new_id, new_token
 from veil.kit.time import utcnow
 from veil.models import ApiKey, WriteKey
+from veil.workspaces.repository import ApiKeyRepository, WriteKeyRepository
 
 log = logging.getLogger("veil.auth")
 
@@ -49,16 +50,12 @@ def create_api_key(session: Session, *, workspace_id: str, role: str, name: str 
 
 def list_api_keys(session: Session, *, workspace_id: str) -> list[ApiKey]:
     return list(
-        session.scalars(
-            select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.id)
-        )
+        session.scalars(ApiKeyRepository(session, workspace_id).api_keys().order_by(ApiKey.id))
     )
 
 
 def revoke_api_key(session: Session, *, workspace_id: str, key_id: str) -> ApiKey:
-    key = session.scalar(
-        select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
-    )
+    key = ApiKeyRepository(session, workspace_id).get(key_id)
     if key is None:
         raise NotFound("API key not found.")
     if key.revoked_at is None:
@@ -135,8 +132,4 @@ def reveal_write_key(key: WriteKey, keyring: Keyring) -> str:
 
 
 def active_write_key(session: Session, *, workspace_id: str) -> WriteKey | None:
-    return session.scalar(
-        select(WriteKey)
-        .where(WriteKey.workspace_id == workspace_id, WriteKey.revoked_at.is_(None))
-        .order_by(WriteKey.id.desc())
-    )
+    return WriteKeyRepository(session, workspace_id).active()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import Session
 
+from veil.kit.repository import WorkspaceRepository
 from veil.models import Campaign, Consent, Profile, Recipient
 from veil.models.profile import ACTIVE
 
@@ -22,37 +22,23 @@ def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-class CampaignRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
+class CampaignRepository(WorkspaceRepository[Campaign]):
+    """Campaigns, and the recipients, profiles and consents they reach, of one workspace."""
 
-    def statement(self) -> Select[Campaign]:
-        return select(Campaign).where(Campaign.workspace_id == self.workspace_id)
-
-    def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
-        stmt = self.statement().where(Campaign.id == campaign_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalar(stmt)
+    model = Campaign
 
     def recipient_counts(self, campaign_ids: Sequence[str]) -> dict[str, int]:
         if not campaign_ids:
             return {}
         rows = self.session.execute(
-            select(Recipient.campaign_id, func.count())
-            .where(
-                Recipient.workspace_id == self.workspace_id,
-                Recipient.campaign_id.in_(list(campaign_ids)),
-            )
+            self.scoped(select(Recipient.campaign_id, func.count()), Recipient)
+            .where(Recipient.campaign_id.in_(list(campaign_ids)))
             .group_by(Recipient.campaign_id)
         )
         return {campaign_id: int(count) for campaign_id, count in rows}
 
-    def recipients_of(self, campaign_id: str) -> Select[Recipient]:
-        return select(Recipient).where(
-            Recipient.workspace_id == self.workspace_id, Recipient.campaign_id == campaign_id
-        )
+    def recipients_of(self, campaign_id: str) -> Select[Any]:
+        return self.scoped(select(Recipient), Recipient).where(Recipient.campaign_id == campaign_id)
 
     def known_profile_ids(self, profile_ids: Sequence[str]) -> set[str]:
         """Which of these ids are profiles of this workspace (active or deleted)."""
@@ -60,9 +46,7 @@ class CampaignRepository:
         for part in chunks(profile_ids):
             found.update(
                 self.session.scalars(
-                    select(Profile.id).where(
-                        Profile.workspace_id == self.workspace_id, Profile.id.in_(list(part))
-                    )
+                    self.scoped(select(Profile.id), Profile).where(Profile.id.in_(list(part)))
                 )
             )
         return found
@@ -81,7 +65,7 @@ class CampaignRepository:
         """
         address = Profile.email if campaign.channel == "email" else Profile.phone
         stmt = (
-            select(Profile.id, Profile.email, Profile.phone)
+            self.scoped(select(Profile.id, Profile.email, Profile.phone), Profile)
             .join(
                 Consent,
                 and_(
@@ -91,18 +75,13 @@ class CampaignRepository:
                     Consent.state == "subscribed",
                 ),
             )
-            .where(
-                Profile.workspace_id == self.workspace_id,
-                Profile.status == ACTIVE,
-                address.is_not(None),
-            )
+            .where(Profile.status == ACTIVE, address.is_not(None))
             .order_by(Profile.id)
         )
         if once_per_profile:
             stmt = stmt.where(
                 ~exists(
-                    select(Recipient.id).where(
-                        Recipient.workspace_id == self.workspace_id,
+                    self.scoped(select(Recipient.id), Recipient).where(
                         Recipient.campaign_id == campaign.id,
                         Recipient.profile_id == Profile.id,
                     )

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from veil.cli import common
+
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
 
@@ -24,11 +26,10 @@ def verify(
 ) -> None:
     """Verify the hash chain of the audit log; non-zero exit if an entry was altered or removed."""
     from veil.audit.service import verify_chain, workspace_ids
-    from veil.cli.main import _migrate, _runtime
     from veil.db import read_only_session
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     broken = 0
     with read_only_session(runtime.sessionmaker) as session:
         known = workspace_ids(session)

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from veil.cli import common
+from veil.cli.common import fail
+
 erasure_app = typer.Typer(help="Operator commands around erasure.", no_args_is_help=True)
 
 
@@ -32,16 +35,15 @@ def delete(
     On a terminal it asks first (unless --yes); from a script (stdin not a terminal) the command
     itself is the confirmation, as SPEC §7 has it: `veil delete PROFILE_ID`.
     """
-    from veil.cli.main import _migrate, _runtime, fail
     from veil.compliance.deletions.erasure import run_deletion
     from veil.compliance.deletions.schemas import DeletionRead
     from veil.compliance.deletions.service import get_deletion, request_deletion
-    from veil.compliance.exports.repository import find_profile_workspace
     from veil.db import session_scope
     from veil.errors import VeilError
+    from veil.profiles.service import find_profile_workspace
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     if (
         not yes
         and _interactive()
@@ -53,7 +55,6 @@ def delete(
             workspace_id = workspace or find_profile_workspace(session, profile_id)
             if workspace_id is None:
                 fail("Profile not found.")
-                return
             request = request_deletion(
                 session,
                 runtime=runtime,
@@ -71,7 +72,6 @@ def delete(
             out = DeletionRead.build(request, runtime.seal_keyring).model_dump()
     except VeilError as exc:
         fail(f"{exc.code}: {exc.message}")
-        return
     # The admin's own terminal: the record as the Deleted table shows it, minus the contact.
     for field in ("name", "email", "phone"):
         out.pop(field, None)
@@ -90,10 +90,9 @@ def compact_command(
     (each table is locked while it is rewritten). SQLite: a WAL checkpoint(TRUNCATE).
     See docs/erasure.md.
     """
-    from veil.cli.main import _runtime, fail
     from veil.compliance.deletions.compaction import compact
 
-    runtime = _runtime()
+    runtime = common.runtime()
     if runtime.engine.dialect.name == "postgresql" and not yes:
         if not sys.stdin.isatty():
             fail("VACUUM FULL locks each table while it runs; add --yes to confirm")

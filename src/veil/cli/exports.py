@@ -11,6 +11,9 @@ from typing import Annotated
 
 import typer
 
+from veil.cli import common
+from veil.cli.common import fail
+
 
 def export(
     profile_id: Annotated[str, typer.Argument(help="The profile to export.")],
@@ -23,20 +26,18 @@ def export(
 
     The file is built by the worker (`veil serve` or `veil worker`), or by `veil sweep`.
     """
-    from veil.cli.main import _migrate, _runtime, fail
-    from veil.compliance.exports.repository import find_profile_workspace
     from veil.compliance.exports.service import read_export, request_export
     from veil.db import session_scope
     from veil.errors import VeilError
+    from veil.profiles.service import find_profile_workspace
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             workspace_id = workspace or find_profile_workspace(session, profile_id)
             if workspace_id is None:
                 fail("Profile not found.")
-                return
             created = request_export(
                 session,
                 runtime=runtime,
@@ -49,7 +50,6 @@ def export(
             out = read_export(session, workspace_id=workspace_id, export=created)
     except VeilError as exc:
         fail(f"{exc.code}: {exc.message}")
-        return
     typer.echo(json.dumps(out.model_dump()))
 
 
@@ -69,11 +69,11 @@ def sweep(
     box without a worker would otherwise enqueue work nobody consumes; with workers running
     it is still safe (jobs are leased and idempotent, this process simply takes some).
     """
-    from veil.cli.main import _migrate, _runtime
+    import veil.tasks  # noqa: F401  (an entry point: the pass runs every feature's sweeper)
     from veil.worker.queue import sweep as sweep_once
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     sweep_once(runtime)
     ran = 0 if enqueue_only else runtime.queue.drain()
     typer.echo(json.dumps({"swept": True, "jobs_run": ran}))

@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from veil.logging import configure_logging
-from veil.runtime import Runtime, get_runtime
+from veil.cli import common
+from veil.cli.common import fail
+from veil.runtime import Runtime
 
 app = typer.Typer(
     help="Veil: customer profiles with GDPR export and erasure built in.", no_args_is_help=True
@@ -28,28 +29,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
 
-def _runtime() -> Runtime:
-    runtime = get_runtime()
-    configure_logging(runtime.settings)
-    return runtime
-
-
-def _migrate(runtime: Runtime) -> None:
-    from veil.schema import migrate
-
-    migrate(runtime.engine)
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    runtime = _runtime()
-    _migrate(runtime)
+    common.migrate(common.runtime())
     typer.echo("database is up to date")
 
 
@@ -65,16 +48,17 @@ def run_server(
     printed earlier would point at a server that may still fail to start)."""
     import uvicorn
 
+    import veil.tasks  # noqa: F401  (an entry point: the embedded worker runs every job)
+    from veil.app import create_app
+    from veil.worker.queue import WorkerThreads
+
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started and on_ready is not None:
                 on_ready()
 
-    from veil.app import create_app
-    from veil.worker.queue import WorkerThreads
-
-    _migrate(runtime)
+    common.migrate(runtime)
     threads = WorkerThreads(runtime) if worker else None
     if threads:
         threads.start()
@@ -102,7 +86,7 @@ def serve(
     ] = False,
 ) -> None:
     """Migrate, then serve the API and UI with an embedded worker and expiry sweeper."""
-    runtime = _runtime()
+    runtime = common.runtime()
     run_server(runtime, host=host, port=port, worker=not no_worker)
 
 
@@ -111,10 +95,11 @@ def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
+    import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
     from veil.worker.queue import WorkerThreads
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     workers = WorkerThreads(runtime, threads=threads)
     stop = threading.Event()
 
@@ -144,8 +129,8 @@ def demo(
     from veil.demo import seed
     from veil.workspaces.service import issue_api_key, revoke_demo_keys
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     url = f"http://{host}:{port}"
     if "base_url" not in runtime.settings.model_fields_set:
         runtime.settings.base_url = url  # tracking links point at this server
@@ -214,8 +199,8 @@ def workspaces_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_workspace
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             created = create_workspace(
@@ -228,7 +213,6 @@ def workspaces_create(
             }
     except VeilError as exc:
         fail(exc.message)
-        return
     if as_json:
         typer.echo(json.dumps(out))
     else:
@@ -251,8 +235,8 @@ def users_create(
     from veil.errors import VeilError
     from veil.workspaces.service import create_user
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     if password is None:
         if not sys.stdin.isatty():
             password = sys.stdin.readline().rstrip("\n")
@@ -268,7 +252,6 @@ def users_create(
             user_id = user.id
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"user_id": user_id, "workspace_id": workspace, "role": role}))
 
 
@@ -284,8 +267,8 @@ def keys_create(
     from veil.errors import VeilError
     from veil.workspaces.service import get_workspace, issue_api_key
 
-    runtime = _runtime()
-    _migrate(runtime)
+    runtime = common.runtime()
+    common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
             get_workspace(session, workspace)
@@ -295,7 +278,6 @@ def keys_create(
             token = issued.token
     except VeilError as exc:
         fail(exc.message)
-        return
     typer.echo(json.dumps({"api_key": token}) if as_json else token)
 
 

@@ -22,6 +22,8 @@ from typing import Annotated
 
 import typer
 
+from veil.cli import common
+
 
 def _write_private(path: Path, text: str) -> None:
     """Replace `path` atomically with a 0600 file holding `text`."""
@@ -39,10 +41,9 @@ def rotate_secret(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rotate the root secret: seal with a new one, keep the old one for decryption."""
-    from veil.cli.main import _runtime
     from veil.config import OLD_SECRETS_FILE, SECRET_FILE, new_secret
 
-    settings = _runtime().settings
+    settings = common.runtime().settings
     fresh = new_secret()
     if settings.secret_key:
         steps = (

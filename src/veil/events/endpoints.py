@@ -16,23 +16,39 @@ from veil.events.schemas import (
     EventPage,
     EventRead,
 )
-from veil.guards import ParsedBodyRoute
+from veil.guards import json_body, request_body_openapi
 
-router = APIRouter(prefix="/api/v1", tags=["events"], route_class=ParsedBodyRoute)
+router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
-@router.post("/events", response_model=EventAccepted, status_code=202)
+@router.post(
+    "/events",
+    response_model=EventAccepted,
+    status_code=202,
+    openapi_extra=request_body_openapi(EventCreate),
+)
 def create_event(
-    body: EventCreate, session: SessionDep, principal: CurrentPrincipal
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    # After the principal: an unauthenticated request is refused before its body is read.
+    body: Annotated[EventCreate, json_body(EventCreate)],
 ) -> EventAccepted:
     event = service.record_event(session, workspace_id=principal.workspace_id, item=body.to_input())
     session.flush()
     return EventAccepted(id=event.id, profile_id=event.profile_id)
 
 
-@router.post("/events/batch", response_model=BatchAccepted, status_code=202)
+@router.post(
+    "/events/batch",
+    response_model=BatchAccepted,
+    status_code=202,
+    openapi_extra=request_body_openapi(EventBatch),
+)
 def create_events(
-    body: EventBatch, session: SessionDep, principal: CurrentPrincipal
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    # After the principal: an unauthenticated request is refused before its body is read.
+    body: Annotated[EventBatch, json_body(EventBatch)],
 ) -> BatchAccepted:
     accepted = service.record_batch(
         session,

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
+from veil.kit.repository import WorkspaceRepository
 from veil.models import Event
 
 
-class EventRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
+class EventRepository(WorkspaceRepository[Event]):
+    model = Event
 
-    def statement(self) -> Select[Event]:
-        return select(Event).where(Event.workspace_id == self.workspace_id)
-
-    def of_profile(self, profile_id: str, *, type: str | None = None) -> Select[Event]:
+    def of_profile(self, profile_id: str, *, type: str | None = None) -> Select[Any]:
         stmt = self.statement().where(Event.profile_id == profile_id)
         if type:
             stmt = stmt.where(Event.type == type)
         return stmt
 
     def by_message_id(self, message_id: str) -> Event | None:
-        return self.session.scalar(self.statement().where(Event.message_id == message_id))
+        found: Event | None = self.session.scalar(
+            self.statement().where(Event.message_id == message_id)
+        )
+        return found
 
     def known_message_ids(self, message_ids: Sequence[str]) -> set[str]:
         """Which of these idempotency keys were delivered before (queried in chunks)."""
@@ -35,8 +34,7 @@ class EventRepository:
             known.update(
                 m
                 for m in self.session.scalars(
-                    select(Event.message_id).where(
-                        Event.workspace_id == self.workspace_id,
+                    self.scoped(select(Event.message_id)).where(
                         # Implied by IN; said, PostgreSQL can use the partial index on
                         # message_id with an IN list of more than 100 values.
                         Event.message_id.is_not(None),

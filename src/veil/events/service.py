@@ -14,6 +14,7 @@ from veil.events.repository import EventRepository
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
 from veil.kit.pagination import paginate
+from veil.kit.repository import WorkspaceRepository
 from veil.kit.time import as_utc, utcnow
 from veil.models import Event, Profile
 from veil.models.profile import ACTIVE
@@ -106,7 +107,7 @@ def resolve_profile(
     return profile
 
 
-class _Resolutions:
+class _Resolutions(WorkspaceRepository[Profile]):
     """Per-call memory of the workspace region and of profiles already resolved.
 
     A batch usually names the same few people many times; resolving each identity once per
@@ -114,9 +115,10 @@ class _Resolutions:
     references are remembered: a reference that carries names or traits is upserted every time.
     """
 
+    model = Profile
+
     def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
+        super().__init__(session, workspace_id)
         self._region: str | None = None
         self._profiles: dict[tuple[str | None, ...], str] = {}  # reference -> profile id
 
@@ -201,18 +203,19 @@ def record_event(
     return EventRecorder(session, workspace_id=workspace_id).record(item, origin=origin)
 
 
-class EventRecorder:
+class EventRecorder(WorkspaceRepository[Event]):
     """Events recorded one after another in one transaction, each plain identity resolved once
     (a stream that mixes profile updates and events in bulk: BatchWriter)."""
 
+    model = Event
+
     def __init__(self, session: Session, *, workspace_id: str) -> None:
-        self._session = session
-        self._workspace_id = workspace_id
+        super().__init__(session, workspace_id)
         self._resolutions = _Resolutions(session, workspace_id)
 
     def record(self, item: EventInput, *, origin: str | None = None) -> Event:
         validate(item)
-        return _record(self._session, self._workspace_id, item, origin, self._resolutions)
+        return _record(self.session, self.workspace_id, item, origin, self._resolutions)
 
 
 def _record(
@@ -248,7 +251,7 @@ def _event_values(workspace_id: str, item: EventInput, profile_id: str) -> dict[
     }
 
 
-class BatchWriter:
+class BatchWriter(WorkspaceRepository[Event]):
     """Events of one incoming batch, written together: profiles resolved in bulk, message ids
     checked in one query, one executemany INSERT at the end (`finish`).
 
@@ -258,9 +261,10 @@ class BatchWriter:
     caller's (`validate`), so it can choose the order in which errors are reported.
     """
 
+    model = Event
+
     def __init__(self, session: Session, *, workspace_id: str) -> None:
-        self._session = session
-        self._workspace_id = workspace_id
+        super().__init__(session, workspace_id)
         self._resolutions = _Resolutions(session, workspace_id)
         self._seen: set[str] = set()
         self._rows: list[dict[str, Any]] = []
@@ -269,7 +273,7 @@ class BatchWriter:
         """Which of these message ids earlier events carry, in one query (see `add`)."""
         # An id with a NUL fails `validate` before `add` asks; PostgreSQL refuses it even in
         # a query.
-        self._seen = EventRepository(self._session, self._workspace_id).known_message_ids(
+        self._seen = EventRepository(self.session, self.workspace_id).known_message_ids(
             [m for m in message_ids if "\x00" not in m]
         )
 
@@ -298,15 +302,15 @@ class BatchWriter:
                 return False
             self._seen.add(item.message_id)
         profile_id = self._resolutions.profile_id_for(item.profile, origin=origin or item.source)
-        self._rows.append(_event_values(self._workspace_id, item, profile_id))
+        self._rows.append(_event_values(self.workspace_id, item, profile_id))
         return True
 
     def finish(self) -> None:
         """Insert the queued events (after the profiles they name are flushed)."""
-        self._session.flush()
+        self.session.flush()
         if self._rows:
             # One executemany INSERT instead of a unit of work over thousands of objects.
-            self._session.execute(insert(Event), self._rows)
+            self.session.execute(insert(Event), self._rows)
         self._rows = []
 
 

@@ -44,7 +44,7 @@ def prune_dedup_keys(runtime: Runtime) -> int:
                 .scalar_subquery()
             )
             result = session.execute(delete(DedupKey).where(DedupKey.id.in_(ids)))
-            removed = int(getattr(result, "rowcount", 0) or 0)
+            removed = db.rowcount(result)
         total += removed
         if removed < PRUNE_BATCH:
             return total

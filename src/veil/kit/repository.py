@@ -6,12 +6,21 @@ After Polar's `kit/repository/base.py`: the workspace filter is applied in exact
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 M = TypeVar("M")
+
+
+class _Filterable(Protocol):
+    """A statement that takes a WHERE clause: a SELECT of some columns, an UPDATE, a DELETE."""
+
+    def where(self, *whereclause: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=_Filterable)
 
 
 class WorkspaceRepository(Generic[M]):
@@ -27,6 +36,12 @@ class WorkspaceRepository(Generic[M]):
         """`SELECT model WHERE workspace_id = :ws`: the start of every scoped query."""
         model = self.model
         return select(model).where(model.workspace_id == self.workspace_id)
+
+    def scoped(self, stmt: S, model: type[Any] | None = None) -> S:
+        """`stmt` restricted to this workspace's rows of `model` (default: the repository's):
+        for statements that select columns, update or delete, or filter a joined table."""
+        scoped_model = self.model if model is None else model
+        return stmt.where(scoped_model.workspace_id == self.workspace_id)
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
         stmt = self.statement().where(self.model.id == object_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.errors import responses
 from veil.kit.pagination import paginate
 from veil.models import Profile
 from veil.profiles import service
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
-        409: {"description": "identifier_conflict: the identifiers belong to two profiles"},
+        **responses(service.IdentifierConflict),
     },
 )
 def upsert_profile(

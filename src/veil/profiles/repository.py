@@ -4,36 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, or_, select, update
-from sqlalchemy.orm import Session
 
-from veil.models import Profile
+from veil.kit.repository import WorkspaceRepository
+from veil.models import Consent, Profile
 from veil.models.profile import ACTIVE
 
 _IN_CHUNK = 500
 
 
-class ProfileRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
-
-    def statement(self) -> Select[Profile]:
-        return select(Profile).where(Profile.workspace_id == self.workspace_id)
-
-    def get(self, profile_id: str, *, for_update: bool = False) -> Profile | None:
-        stmt = self.statement().where(Profile.id == profile_id)
-        if for_update:
-            # A locked read must see the row as it is now, not as this session last loaded it.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return self.session.scalar(stmt)
+class ProfileRepository(WorkspaceRepository[Profile]):
+    model = Profile
 
     def find_active(self, column: str, value: str) -> Profile | None:
         attr = getattr(Profile, column)
-        return self.session.scalar(
+        found: Profile | None = self.session.scalar(
             self.statement().where(Profile.status == ACTIVE, attr == value).limit(1)
         )
+        return found
 
     def active_ids(self, profile_ids: Iterable[str]) -> set[str]:
         """Which of these profile ids are active profiles (ids only: no objects loaded)."""
@@ -43,10 +33,8 @@ class ProfileRepository:
             chunk = wanted[start : start + _IN_CHUNK]
             found.update(
                 self.session.scalars(
-                    select(Profile.id).where(
-                        Profile.workspace_id == self.workspace_id,
-                        Profile.status == ACTIVE,
-                        Profile.id.in_(chunk),
+                    self.scoped(select(Profile.id)).where(
+                        Profile.status == ACTIVE, Profile.id.in_(chunk)
                     )
                 )
             )
@@ -62,8 +50,7 @@ class ProfileRepository:
             found.extend(
                 (row[0], row[1])
                 for row in self.session.execute(
-                    select(Profile.id, attr).where(
-                        Profile.workspace_id == self.workspace_id,
+                    self.scoped(select(Profile.id, attr)).where(
                         Profile.status == ACTIVE,
                         # Implied by IN, but PostgreSQL proves a partial index's predicate
                         # from an IN list of at most 100 values: said, the index serves.
@@ -80,12 +67,10 @@ class ProfileRepository:
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             self.session.execute(
-                update(Profile)
-                .where(Profile.workspace_id == self.workspace_id, Profile.id.in_(chunk))
-                .values(updated_at=at)
+                self.scoped(update(Profile)).where(Profile.id.in_(chunk)).values(updated_at=at)
             )
 
-    def search_active(self, query: str | None) -> Select[Profile]:
+    def search_active(self, query: str | None) -> Select[Any]:
         stmt = self.statement().where(Profile.status == ACTIVE)
         if query:
             needle = query.strip().lower()
@@ -102,3 +87,15 @@ class ProfileRepository:
                 conditions.append(Profile.phone.like(f"%{digits}%"))
             stmt = stmt.where(or_(*conditions))
         return stmt
+
+
+class ConsentRepository(WorkspaceRepository[Consent]):
+    model = Consent
+
+    def of_profiles(self, profile_ids: Iterable[str]) -> Select[Any]:
+        """Consents of these profiles, by profile then channel."""
+        return (
+            self.statement()
+            .where(Consent.profile_id.in_(list(profile_ids)))
+            .order_by(Consent.profile_id, Consent.channel)
+        )

@@ -25,13 +25,6 @@ class ProfileCreate(BaseModel):
     consent: dict[Literal["email", "sms"], ConsentState] = Field(default_factory=dict)
 
 
-class ConsentRead(BaseModel):
-    channel: str
-    state: str
-    source: str
-    recorded_at: str
-
-
 class ProfileRead(BaseModel):
     id: str
     status: str

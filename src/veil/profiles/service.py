@@ -23,7 +23,7 @@ from veil.kit.time import utcnow
 from veil.models import Consent, Profile, Workspace
 from veil.models.profile import ACTIVE
 from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
-from veil.profiles.repository import ProfileRepository
+from veil.profiles.repository import ConsentRepository, ProfileRepository
 
 LOOKUP_ORDER = ("external_id", "email", "phone", "anonymous_id")
 CHANNELS = ("email", "sms")
@@ -266,9 +266,7 @@ def consents_by_profile(
     if not profile_ids:
         return result
     for consent in session.scalars(
-        select(Consent)
-        .where(Consent.workspace_id == workspace_id, Consent.profile_id.in_(profile_ids))
-        .order_by(Consent.profile_id, Consent.channel)
+        ConsentRepository(session, workspace_id).of_profiles(profile_ids)
     ):
         result[consent.profile_id].append(consent)
     return result
@@ -279,3 +277,9 @@ def workspace_region(session: Session, workspace_id: str) -> str:
         select(Workspace.default_phone_region).where(Workspace.id == workspace_id)
     )
     return region or "US"
+
+
+def find_profile_workspace(session: Session, profile_id: str) -> str | None:
+    """The workspace a profile id belongs to, across workspaces: the operator's CLI infers
+    `--workspace` with it (no API path reaches it)."""
+    return session.scalar(select(Profile.workspace_id).where(Profile.id == profile_id))

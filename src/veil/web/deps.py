@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 
 from veil.auth.deps import SessionDep
+from veil.auth.deps import runtime_of as runtime_of  # the views take it from here
 from veil.auth.limits import check_compliance_rate
 from veil.errors import Forbidden
-from veil.runtime import Runtime
 from veil.web.security import tokens_match
 from veil.web.sessions import SignedIn, resolve_session
 
@@ -48,11 +48,6 @@ def page_of_referer(request: Request) -> str:
 
 class CsrfFailed(Forbidden):
     message = "This form has expired or did not come from Veil. Reload the page and try again."
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def get_signed_in(request: Request, session: SessionDep) -> SignedIn:

@@ -3,6 +3,9 @@
 Task arguments are ids, and results are never stored, so the queue's own storage (huey's
 SQLite file, Redis) never holds personal data. huey delivers at most once: a task killed
 mid-run is lost, which is why request rows carry leases and a sweep re-enqueues (see leases.py).
+
+This package knows no feature: features register their jobs and sweepers here when their
+`tasks` module is imported, and `veil.tasks` (imported by the entry points only) imports them all.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huey import Huey, MemoryHuey, RedisHuey
 from huey.storage import SqliteStorage
@@ -26,7 +29,7 @@ log = logging.getLogger("veil.worker")
 JobHandler = Callable[["Runtime", str], None]
 Sweeper = Callable[["Runtime"], None]
 
-# Filled at import time by each feature's tasks module (compliance/tasks.py, …).
+# Filled at import time by each feature's tasks module, all listed in veil/tasks.py.
 JOBS: dict[str, JobHandler] = {}
 SWEEPERS: dict[str, Sweeper] = {}
 
@@ -47,19 +50,20 @@ def register_sweeper(name: str) -> Callable[[Sweeper], Sweeper]:
     return decorator
 
 
-def load_feature_tasks() -> None:
-    """Import every module that registers jobs, so a bare `veil worker` knows them all."""
-    import veil.compliance.tasks
-    import veil.integrations.tasks  # noqa: F401
+class UnknownJob(LookupError):
+    """A message names a job nobody registered: an entry point forgot to import veil.tasks."""
 
 
-class SecureSqliteStorage(SqliteStorage):
-    """huey's SQLite storage with `secure_delete`, so consumed messages leave no residue."""
+class SecureDeleteConnection(sqlite3.Connection):
+    """The queue file's connections, with `secure_delete` on: consumed messages leave no residue.
 
-    def _create_connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection = super()._create_connection()
-        conn.execute("PRAGMA secure_delete=ON")
-        return conn
+    Handed to huey's SqliteStorage as `factory=`, which it passes on to `sqlite3.connect`
+    (the stdlib's public hook for a Connection subclass).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA secure_delete=ON")
 
 
 class JobQueue:
@@ -71,8 +75,8 @@ class JobQueue:
         def run_job(job: str, object_id: str) -> None:
             handler = JOBS.get(job)
             if handler is None:
-                load_feature_tasks()
-                handler = JOBS[job]
+                log.error("unknown job %s: is veil.tasks imported by this entry point?", job)
+                raise UnknownJob(job)
             handler(self.runtime, object_id)
 
         self._task = run_job
@@ -89,7 +93,11 @@ class JobQueue:
             path = Path(url.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
             huey = Huey(
-                "veil", results=False, storage_class=SecureSqliteStorage, filename=str(path)
+                "veil",
+                results=False,
+                storage_class=SqliteStorage,
+                filename=str(path),
+                factory=SecureDeleteConnection,
             )
         else:
             raise ValueError("VEIL_QUEUE_URL must be sqlite:///path, redis://… or memory://")
@@ -122,7 +130,6 @@ class JobQueue:
 
 def sweep(runtime: Runtime) -> None:
     """Re-enqueue lost work and expire old files: every registered sweeper, errors contained."""
-    load_feature_tasks()
     for name, sweeper in SWEEPERS.items():
         try:
             sweeper(runtime)
@@ -141,7 +148,6 @@ class WorkerThreads:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        load_feature_tasks()
         queue = self.runtime.queue
         for index in range(self.threads):
             thread = threading.Thread(

@@ -1,17 +1,37 @@
-"""Queries of a workspace's own records (API keys), scoped to that workspace."""
+"""Queries of a workspace's own records (API keys, write keys, memberships), scoped to it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from typing import Any
 
-from veil.models import ApiKey
+from sqlalchemy import Select
+
+from veil.kit.repository import WorkspaceRepository
+from veil.models import ApiKey, Membership, WriteKey
 
 
-class WorkspaceRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
+class ApiKeyRepository(WorkspaceRepository[ApiKey]):
+    model = ApiKey
 
-    def api_keys(self) -> Select[ApiKey]:
-        return select(ApiKey).where(ApiKey.workspace_id == self.workspace_id)
+    def api_keys(self) -> Select[Any]:
+        return self.statement()
+
+
+class WriteKeyRepository(WorkspaceRepository[WriteKey]):
+    model = WriteKey
+
+    def active(self) -> WriteKey | None:
+        """The newest write key not revoked."""
+        stmt = self.statement().where(WriteKey.revoked_at.is_(None)).order_by(WriteKey.id.desc())
+        result: WriteKey | None = self.session.scalar(stmt)
+        return result
+
+
+class MembershipRepository(WorkspaceRepository[Membership]):
+    model = Membership
+
+    def of_user(self, user_id: str) -> Membership | None:
+        result: Membership | None = self.session.scalar(
+            self.statement().where(Membership.user_id == user_id)
+        )
+        return result

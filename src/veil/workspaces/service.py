@@ -21,7 +21,7 @@ from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
-from veil.workspaces.repository import WorkspaceRepository
+from veil.workspaces.repository import ApiKeyRepository, MembershipRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
 
@@ -179,11 +179,7 @@ def create_user(
         user = User(id=new_id("usr"), email=login, password_hash=hash_password(password))
         session.add(user)
         session.flush()
-    membership = session.scalar(
-        select(Membership).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user.id
-        )
-    )
+    membership = MembershipRepository(session, workspace_id).of_user(user.id)
     if membership is not None:
         if membership.role == role:
             raise Conflict("This user is already a member of the workspace.")
@@ -254,7 +250,7 @@ def list_api_keys(
     """Newest first, revoked ones included (marked by revoked_at)."""
     return paginate(
         session,
-        WorkspaceRepository(session, workspace_id).api_keys(),
+        ApiKeyRepository(session, workspace_id).api_keys(),
         keys=[ApiKey.id],
         descending=True,
         limit=limit,

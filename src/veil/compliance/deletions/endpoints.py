@@ -10,14 +10,16 @@ from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.deletions import service
 from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
-from veil.errors import ConfirmationRequired
+from veil.errors import (
+    ConfirmationRequired,
+    Forbidden,
+    NotFound,
+    ProfileDeleted,
+    RateLimited,
+    responses,
+)
 
 router = APIRouter(tags=["compliance"])
-
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "forbidden (not an admin)"},
-    404: {"description": "not_found"},
-}
 
 
 @router.post(
@@ -25,12 +27,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     response_model=DeletionRead,
     status_code=202,
     summary="Erase a profile's personal data (right to erasure)",
-    responses={
-        **_ERRORS,
-        409: {"description": "profile_deleted"},
-        422: {"description": "confirmation_required"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(Forbidden, NotFound, ProfileDeleted, ConfirmationRequired, RateLimited),
 )
 def delete_profile(
     profile_id: str,
@@ -58,7 +55,7 @@ def delete_profile(
     "/api/v1/compliance/deletions",
     response_model=DeletionPage,
     summary='The "Deleted" table: every erasure, newest first',
-    responses={403: _ERRORS[403]},
+    responses=responses(Forbidden),
 )
 def list_deletions(
     session: SessionDep,
@@ -81,7 +78,7 @@ def list_deletions(
     "/api/v1/compliance/deletions/{deletion_id}",
     response_model=DeletionRead,
     summary="One deletion request",
-    responses=_ERRORS,
+    responses=responses(Forbidden, NotFound),
 )
 def get_deletion(
     deletion_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly

@@ -12,13 +12,20 @@ from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
 from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportPage, ExportRead
+from veil.errors import (
+    AlreadyRequested,
+    Conflict,
+    ExportExpired,
+    ExportNotReady,
+    Forbidden,
+    NotAContact,
+    NotFound,
+    ProfileDeleted,
+    RateLimited,
+    responses,
+)
 
 router = APIRouter(tags=["compliance"])
-
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "forbidden (not an admin)"},
-    404: {"description": "not_found"},
-}
 
 
 @router.post(
@@ -26,12 +33,9 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     response_model=ExportRead,
     status_code=202,
     summary="Request an export of everything stored about one contact",
-    responses={
-        **_ERRORS,
-        409: {"description": "already_requested or profile_deleted"},
-        422: {"description": "not_a_contact"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(
+        Forbidden, NotFound, AlreadyRequested, ProfileDeleted, NotAContact, RateLimited
+    ),
 )
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
@@ -52,7 +56,7 @@ def request_export(
     "/api/v1/compliance/exports",
     response_model=ExportPage,
     summary='The "Downloaded" table: export requests, newest first',
-    responses={403: _ERRORS[403]},
+    responses=responses(Forbidden),
 )
 def list_exports(
     session: SessionDep,
@@ -74,7 +78,7 @@ def list_exports(
     "/api/v1/compliance/exports/{export_id}",
     response_model=ExportRead,
     summary="One export request",
-    responses=_ERRORS,
+    responses=responses(Forbidden, NotFound),
 )
 def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> ExportRead:
     return service.get_export(session, workspace_id=principal.workspace_id, export_id=export_id)
@@ -85,10 +89,8 @@ def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> Exp
     response_class=StreamingResponse,
     summary="Download the export file (decrypted, streamed)",
     responses={
-        **_ERRORS,
         200: {"content": {"application/json": {}}, "description": "the export document"},
-        409: {"description": "export_not_ready"},
-        410: {"description": "export_expired"},
+        **responses(Forbidden, NotFound, ExportNotReady, ExportExpired),
     },
 )
 def download_export(
@@ -108,11 +110,7 @@ def download_export(
     response_model=ExportRead,
     status_code=202,
     summary="Retry a failed export request",
-    responses={
-        **_ERRORS,
-        409: {"description": "conflict or already_requested"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(Forbidden, NotFound, Conflict, AlreadyRequested, RateLimited),
 )
 def retry_export(
     export_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin

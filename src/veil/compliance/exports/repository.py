@@ -112,8 +112,3 @@ def extend_build_lease(session: Session, export_id: str, *, file_key: str, until
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
-
-
-def find_profile_workspace(session: Session, profile_id: str) -> str | None:
-    """The workspace a profile id belongs to (the CLI infers `--workspace` with it)."""
-    return session.scalar(select(Profile.workspace_id).where(Profile.id == profile_id))

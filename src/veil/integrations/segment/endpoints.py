@@ -15,7 +15,14 @@ from fastapi import APIRouter, Depends, Request
 
 from veil.auth.deps import SessionDep
 from veil.auth.service import workspace_for_write_key
-from veil.errors import Unauthorized
+from veil.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    responses,
+)
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.segment import service
 from veil.integrations.segment.schemas import SegmentAccepted, SegmentBatch, SegmentCall
@@ -47,13 +54,13 @@ async def _batch_body(request: Request) -> bytes:
 CallBody = Annotated[bytes, Depends(_call_body)]
 BatchBody = Annotated[bytes, Depends(_batch_body)]
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "bad_request: the body is not JSON, or not valid gzip"},
-    401: {"description": "unauthorized: missing, unknown or revoked write key"},
-    413: {"description": "payload_too_large: over 32 KB per call or 500 KB per batch"},
-    415: {"description": "unsupported_media_type: a Content-Encoding other than gzip"},
-    422: {"description": "validation_error: a message does not fit (its index is named)"},
-}
+_RESPONSES = responses(
+    BadRequest("The request body is not valid JSON, or not valid gzip."),
+    Unauthorized("Missing, unknown or revoked write key."),
+    PayloadTooLarge("Over 32 KB per call or 500 KB per batch."),
+    UnsupportedMediaType("Content-Encoding must be gzip or none."),
+    ValidationFailed("A message does not fit (its index is named)."),
+)
 
 
 def _openapi(model: type[SegmentCall] | type[SegmentBatch]) -> dict[str, Any]:

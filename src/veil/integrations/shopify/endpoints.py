@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 
 from veil.auth.deps import RuntimeDep, SessionDep
-from veil.errors import ValidationFailed
+from veil.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    responses,
+)
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.shopify import service
 from veil.integrations.shopify.parsing import normalize_shop_domain
@@ -38,13 +45,13 @@ OptionalHeader = Annotated[str | None, Header(max_length=500)]
     "/integrations/shopify/{workspace_id}/webhooks",
     response_model=WebhookReceived,
     summary="Receive a Shopify webhook (X-Shopify-Hmac-Sha256 verified)",
-    responses={
-        400: {"description": "bad_request: the body is not JSON"},
-        401: {"description": "unauthorized: missing or wrong X-Shopify-Hmac-Sha256"},
-        413: {"description": "payload_too_large: over 2 MB"},
-        415: {"description": "unsupported_media_type: a compressed body"},
-        422: {"description": "validation_error: a header or field does not fit"},
-    },
+    responses=responses(
+        BadRequest("The request body is not valid JSON."),
+        Unauthorized("Missing or wrong X-Shopify-Hmac-Sha256."),
+        PayloadTooLarge("The webhook body is larger than 2 MB."),
+        UnsupportedMediaType("Content-Encoding must be none."),
+        ValidationFailed("A header or field does not fit."),
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

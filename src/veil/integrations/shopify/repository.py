@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import or_
-from sqlalchemy.orm import Session
 
+from veil.kit.repository import WorkspaceRepository
 from veil.models import Profile
 from veil.models.profile import ACTIVE
-from veil.profiles.repository import ProfileRepository
 
 EXTERNAL_ID_PREFIX = "shopify:"
 
@@ -16,10 +15,8 @@ def origin_of(shop_domain: str | None) -> str:
     return f"shopify:{shop_domain}" if shop_domain else "shopify"
 
 
-class ShopifyProfiles:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.profiles = ProfileRepository(session, workspace_id)
+class ShopifyProfiles(WorkspaceRepository[Profile]):
+    model = Profile
 
     def active_ids_from_shop(self, shop_domain: str | None) -> list[str]:
         """Active profiles created by this shop's webhooks (origin `shopify:<domain>`), and
@@ -27,7 +24,7 @@ class ShopifyProfiles:
         store, so such an id came from its shop even when the profile was first created by
         another source and then matched by a Shopify webhook."""
         stmt = (
-            self.profiles.statement()
+            self.statement()
             .where(
                 Profile.status == ACTIVE,
                 or_(

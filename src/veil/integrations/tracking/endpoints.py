@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
 
 from veil.auth.deps import RuntimeDep, WriteSessionDep
+from veil.errors import BadRequest, responses
 from veil.integrations.tracking import service
 
 router = APIRouter(tags=["tracking"])
@@ -38,7 +39,7 @@ def open_pixel(token: str, session: WriteSessionDep) -> Response:
     status_code=302,
     responses={
         302: {"description": "Redirect to the campaign's link."},
-        400: {"description": "bad_request: url or sig missing, or the signature does not match"},
+        **responses(BadRequest("url or sig missing, or the signature does not match.")),
     },
 )
 def click_redirect(
