@@ -234,7 +234,7 @@ DEMO_KEY_NAME = "demo"
 def revoke_demo_keys(session: Session, *, workspace_id: str) -> int:
     """Revoke the active admin keys `veil demo` issued before (named "demo"); audited."""
     stmt = (
-        WorkspaceRepository(session, workspace_id)
+        ApiKeyRepository(session, workspace_id)
         .api_keys()
         .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
     )
