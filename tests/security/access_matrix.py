@@ -92,6 +92,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/profiles/{profile_id}/delete"): ADMIN_UI,
     ("POST", "/profiles/{profile_id}/delete"): ADMIN_UI,
     ("GET", "/settings/compliance"): ADMIN_UI,
+    ("GET", "/settings/compliance/overview"): ADMIN_UI,
     ("GET", "/settings/compliance/downloaded"): ADMIN_UI,
     ("POST", "/settings/compliance/exports/{export_id}/download"): ADMIN_UI,
     ("POST", "/settings/compliance/exports/{export_id}/retry"): ADMIN_UI,

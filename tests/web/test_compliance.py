@@ -191,7 +191,7 @@ def test_empty_compliance_tabs(admin):
     assert "No deletions yet" in admin.client.get(DELETED_TAB).text
     assert (
         admin.client.get("/settings/compliance", follow_redirects=False).headers["location"]
-        == DOWNLOADED
+        == "/settings/compliance/overview"
     )
 
 

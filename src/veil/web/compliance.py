@@ -191,7 +191,7 @@ def _tab(request: Request, page: ComplianceTab) -> Response:
 
 @router.get("/settings/compliance", name="compliance")
 def compliance_home(me: AdminPage) -> Response:
-    return RedirectResponse(DOWNLOADED_URL, status_code=303)
+    return RedirectResponse("/settings/compliance/overview", status_code=303)
 
 
 @router.get(DOWNLOADED_URL, name="compliance_downloaded")

@@ -119,6 +119,20 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds} seconds"
 
 
+def format_span(value: timedelta | None) -> str:
+    """A measured time span, rounded for reading: "40 s", "12 min", "3.5 h", "2.1 days"."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def erasure_summary(summary: Any) -> list[tuple[str, int]]:
     """{"events_scrubbed": 12, "exports_destroyed": 0} → [("Events scrubbed", 12)]."""
     if not isinstance(summary, dict):
@@ -187,6 +201,7 @@ def _environment() -> Environment:
         money=format_money,
         pretty_json=pretty_json,
         duration=format_duration,
+        span=format_span,
         erasure_summary=erasure_summary,
         initials=initials,
         scalar=scalar_text,
