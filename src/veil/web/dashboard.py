@@ -55,7 +55,7 @@ def nice_ceiling(value: int) -> int:
     """1, 2, 5, 10, 20, 50 …: an axis maximum at or above `value` that reads well."""
     if value <= 1:
         return 1
-    power = 10 ** math.floor(math.log10(value))
+    power = int(10 ** math.floor(math.log10(value)))
     for step in (1, 2, 5, 10):
         if step * power >= value:
             return step * power
