@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from fastapi.testclient import TestClient
@@ -186,3 +189,32 @@ def test_demo_seeds_once_and_prints_a_fresh_key_each_run_revoking_the_last(
         assert workspaces["id"] == one["workspace_id"] and workspaces["name"] == "Demo Store"
     with cli_runtime.sessionmaker() as session:
         assert seed.count_demo(session, one["workspace_id"]) == one["counts"]
+
+    # Serving: the banner comes once the port is bound, so its URL answers at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(VEIL), "demo", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    banner = threading.Event()
+
+    def watch(stream: IO[str]) -> None:
+        for line in stream:
+            if "Veil demo store" in line:
+                banner.set()
+                return
+
+    try:
+        assert server.stdout is not None
+        threading.Thread(target=watch, args=(server.stdout,), daemon=True).start()
+        assert banner.wait(timeout=90), "no banner"
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass  # refused if the banner had come before the bind
+    finally:
+        server.kill()
+        server.wait(timeout=30)

@@ -154,6 +154,7 @@ def demo(
         "admin_api_key": token,
         "write_key": write_token,
     }
+    banner = None
     if as_json:
         typer.echo(json.dumps(details))
     else:
@@ -169,13 +170,15 @@ def demo(
             f"  Write key:        {write_token}\n"
             f"  Try:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/profiles"
         )
-        if seed_only:
+
+    def announce() -> None:
+        if banner:
             typer.echo(banner)
-            return
-        run_server(runtime, host=host, port=port, worker=True, on_ready=lambda: typer.echo(banner))
+
+    if seed_only:
+        announce()
         return
-    if not seed_only:
-        run_server(runtime, host=host, port=port, worker=True)
+    run_server(runtime, host=host, port=port, worker=True, on_ready=announce)
 
 
 def _campaigns_and_flows(counts: dict[str, int]) -> str:
