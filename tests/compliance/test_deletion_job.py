@@ -13,6 +13,10 @@ from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile
 from veil.compliance.deletions import erasure
 from veil.compliance.deletions.compaction import compact
+from veil.compliance.deletions.erasure import job, steps
+from veil.compliance.deletions.erasure import storage as erasure_storage
+from veil.compliance.deletions.erasure.steps import Step, StepContext, StepResult
+from veil.compliance.deletions.progress import Phase
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, Event, Profile, Recipient
 from veil.runtime import Runtime
@@ -38,6 +42,13 @@ def profile_with_events(runtime: Runtime, ws: WorkspaceHandle, count: int) -> st
 
 def request(runtime: Runtime, ws: WorkspaceHandle, profile_id: str) -> str:
     return realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=profile_id)
+
+
+def replace_step(monkeypatch: pytest.MonkeyPatch, step: Step) -> None:
+    """The job runs `step` for its phase instead of the real one."""
+    monkeypatch.setattr(
+        steps, "STEPS", tuple(step if s.phase is step.phase else s for s in steps.STEPS)
+    )
 
 
 def load(runtime: Runtime, request_id: str) -> DeletionRequest:
@@ -81,14 +92,14 @@ def test_events_are_erased_in_bounded_batches(
     runtime.settings.erasure_batch_size = 4
     profile_id = profile_with_events(runtime, ws, 10)
     sizes: list[int] = []
-    original = erasure._erase_events
 
-    def counting(session: Any, ctx: Any, progress: Any) -> None:
-        before = progress.counts.get("events_scrubbed", 0)
-        original(session, ctx, progress)
-        sizes.append(progress.counts["events_scrubbed"] - before)
+    class Counting(steps.ScrubEvents):
+        def run(self, ctx: StepContext) -> StepResult:
+            result = super().run(ctx)
+            sizes.append(result.counts["events_scrubbed"])
+            return result
 
-    monkeypatch.setitem(erasure.STEPS, "events", counting)
+    replace_step(monkeypatch, Counting())
     request_id = request(runtime, ws, profile_id)
     run_jobs(runtime)
     assert sizes == [4, 4, 2]  # three transactions, never more than a batch in memory
@@ -101,15 +112,16 @@ def test_a_failure_mid_way_resumes_after_the_last_committed_batch(
     runtime.settings.erasure_batch_size = 2
     profile_id = profile_with_events(runtime, ws, 9)
     calls = {"n": 0}
-    original = erasure._erase_events
 
-    def dies_on_third_batch(session: Any, ctx: Any, progress: Any) -> None:
-        calls["n"] += 1
-        original(session, ctx, progress)
-        if calls["n"] == 3:
-            raise OSError("disk went away")  # after the work, before the commit
+    class DiesOnThirdBatch(steps.ScrubEvents):
+        def run(self, ctx: StepContext) -> StepResult:
+            calls["n"] += 1
+            result = super().run(ctx)
+            if calls["n"] == 3:
+                raise OSError("disk went away")  # after the work, before the commit
+            return result
 
-    monkeypatch.setitem(erasure.STEPS, "events", dies_on_third_batch)
+    replace_step(monkeypatch, DiesOnThirdBatch())
     request_id = request(runtime, ws, profile_id)
     run_jobs(runtime)
 
@@ -127,7 +139,7 @@ def test_a_failure_mid_way_resumes_after_the_last_committed_batch(
     assert failed.progress["cursor"]["id"] == ordered[3].id
     assert ["email" in p for _, p in ordered] == [False] * 4 + [True] * 5
 
-    monkeypatch.setitem(erasure.STEPS, "events", original)
+    replace_step(monkeypatch, steps.ScrubEvents())
     make_due(runtime, request_id)
     sweep(runtime)
     run_jobs(runtime)
@@ -163,10 +175,10 @@ def test_repeating_every_phase_after_a_crash_changes_nothing_more(
         subject = realistic.build(runtime, session, workspace_id=ws.id)
     request_id = request(runtime, ws, subject.profile_id)
 
-    def crash(ctx: Any) -> list[str]:
+    def crash(ctx: Any, **_: Any) -> list[str]:
         raise OSError("killed")
 
-    monkeypatch.setattr(erasure, "verify", crash)
+    monkeypatch.setattr(job, "verify", crash)
     run_jobs(runtime)
     first = load(runtime, request_id)
     assert first.progress["phase"] == "verify"
@@ -207,7 +219,7 @@ def test_a_worker_whose_lease_was_taken_over_stops_without_writing(
 ) -> None:
     profile_id = profile_with_events(runtime, ws, 3)
     request_id = request(runtime, ws, profile_id)
-    claim = erasure._claim(runtime, request_id)
+    claim = erasure.claim_request(runtime, request_id)
     assert claim is not None
     with runtime.sessionmaker.begin() as session:  # another worker claimed after a lease ran out
         session.execute(
@@ -234,7 +246,7 @@ def test_a_job_that_keeps_failing_is_marked_failed_and_still_retried(
     def broken(*_: Any, **__: Any) -> Any:
         raise ValueError("boom ada@example.com")
 
-    monkeypatch.setattr(erasure, "unseal_subject", broken)
+    monkeypatch.setattr(job, "unseal_subject", broken)
     run_jobs(runtime)
     assert load(runtime, request_id).status == "processing"  # backing off, not failed yet
     make_due(runtime, request_id)
@@ -272,23 +284,23 @@ def test_a_write_that_slips_in_behind_the_cursor_is_caught_by_verification(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile_id = profile_with_events(runtime, ws, 3)
-    original = erasure._erase_profile
     inserted: list[str] = []
 
-    def concurrent_write(session: Any, ctx: Any, progress: Any) -> None:
-        if not inserted:  # an event lands behind the events cursor, after that phase
-            profile = session.get_one(Profile, profile_id)
-            event = make_event(
-                session,
-                profile=profile,
-                properties={"note": f"late {EMAIL}"},
-                timestamp=utcnow() - timedelta(days=400),
-            )
-            session.flush()
-            inserted.append(event.id)
-        original(session, ctx, progress)
+    class ConcurrentWrite(steps.ClearProfile):
+        def run(self, ctx: StepContext) -> StepResult:
+            if not inserted:  # an event lands behind the events cursor, after that phase
+                profile = ctx.session.get_one(Profile, profile_id)
+                event = make_event(
+                    ctx.session,
+                    profile=profile,
+                    properties={"note": f"late {EMAIL}"},
+                    timestamp=utcnow() - timedelta(days=400),
+                )
+                ctx.session.flush()
+                inserted.append(event.id)
+            return super().run(ctx)
 
-    monkeypatch.setitem(erasure.STEPS, "profile", concurrent_write)
+    replace_step(monkeypatch, ConcurrentWrite())
     request_id = request(runtime, ws, profile_id)
     run_jobs(runtime)
     done = load(runtime, request_id)
@@ -300,10 +312,13 @@ def test_a_write_that_slips_in_behind_the_cursor_is_caught_by_verification(
 def test_residue_that_cannot_be_erased_is_reported_unverified(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def skip_events(session: Any, ctx: Any, progress: Any) -> None:
-        progress.advance()
+    class SkipEvents(Step):
+        phase = Phase.EVENTS
 
-    monkeypatch.setitem(erasure.STEPS, "events", skip_events)
+        def run(self, ctx: StepContext) -> StepResult:
+            return StepResult()
+
+    replace_step(monkeypatch, SkipEvents())
     request_id = request(runtime, ws, profile_with_events(runtime, ws, 2))
     run_jobs(runtime)
     done = load(runtime, request_id)
@@ -313,21 +328,27 @@ def test_residue_that_cannot_be_erased_is_reported_unverified(
 def test_storage_is_settled_after_the_job(runtime: Runtime, ws: WorkspaceHandle) -> None:
     request_id = request(runtime, ws, profile_with_events(runtime, ws, 2))
     run_jobs(runtime)
-    assert load(runtime, request_id).progress["storage"] == "settled"
+    done = load(runtime, request_id)
+    assert done.storage_settled_at is not None and done.completed_at is not None
+    assert done.storage_settled_at >= done.completed_at
 
 
 def test_a_blocked_checkpoint_is_retried_by_the_sweep(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(erasure.db, "checkpoint_sqlite", lambda engine: False)
+    monkeypatch.setattr(erasure_storage.db, "checkpoint_sqlite", lambda engine: False)
     monkeypatch.setattr(runtime.settings, "pg_rewrite_after_erasure", False)
     request_id = request(runtime, ws, profile_with_events(runtime, ws, 2))
     run_jobs(runtime)
-    expected = "pending" if runtime.engine.dialect.name == "sqlite" else "settled"
-    assert load(runtime, request_id).progress["storage"] == expected
+    settled = load(runtime, request_id).storage_settled_at is not None
+    assert settled is (runtime.engine.dialect.name != "sqlite")
+    with runtime.sessionmaker() as session:
+        assert (request_id in erasure.storage_pending(session)) is not settled
     monkeypatch.undo()
     sweep(runtime)
-    assert load(runtime, request_id).progress["storage"] == "settled"
+    assert load(runtime, request_id).storage_settled_at is not None
+    with runtime.sessionmaker() as session:
+        assert request_id not in erasure.storage_pending(session)
 
 
 def test_compaction_rewrites_the_touched_tables(runtime: Runtime, is_postgres: bool) -> None:
@@ -348,7 +369,7 @@ def test_pg_rewrite_after_erasure_runs_compaction(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch, is_postgres: bool
 ) -> None:
     ran: list[object] = []
-    monkeypatch.setattr(erasure, "compact", lambda engine: ran.append(engine) or [])
+    monkeypatch.setattr(erasure_storage, "compact", lambda engine: ran.append(engine) or [])
     monkeypatch.setattr(runtime.settings, "pg_rewrite_after_erasure", True)
     request(runtime, ws, profile_with_events(runtime, ws, 1))
     run_jobs(runtime)

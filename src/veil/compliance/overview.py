@@ -19,8 +19,8 @@ from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.exports.repository import ExportRepository
 from veil.kit.time import as_utc, utcnow
 from veil.models import DeletionRequest, ExportRequest
-from veil.models import deletion_request as deletion_status
-from veil.models import export_request as export_status
+from veil.models.deletion_request import DeletionStatus
+from veil.models.export_request import UNFULFILLED_STATUSES, ExportStatus
 
 WEEKS = 12
 # Open requests by whole days left to their deadline: (label, from, to), `to` exclusive.
@@ -32,8 +32,8 @@ DUE_BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("22+ days", 22, math.inf),
 )
 # No file made available yet / not erased yet: these still owe the person an answer.
-OPEN_EXPORTS = (export_status.PENDING, export_status.FAILED)
-OPEN_DELETIONS = (deletion_status.PENDING, deletion_status.PROCESSING, deletion_status.FAILED)
+OPEN_EXPORTS = UNFULFILLED_STATUSES
+OPEN_DELETIONS = (DeletionStatus.PENDING, DeletionStatus.PROCESSING, DeletionStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -145,12 +145,12 @@ def compliance_overview(
     ]
     failed_exports = session.scalar(
         exports_stmt.with_only_columns(func.count()).where(
-            ExportRequest.status == export_status.FAILED
+            ExportRequest.status == ExportStatus.FAILED
         )
     )
     failed_deletions = session.scalar(
         deletions_stmt.with_only_columns(func.count()).where(
-            DeletionRequest.status == deletion_status.FAILED
+            DeletionRequest.status == DeletionStatus.FAILED
         )
     )
     return Overview(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -24,6 +26,10 @@ class ExportStore(Protocol):
     def delete(self, key: str) -> bool: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def sweep_stale_parts(self, older_than: timedelta) -> int:
+        """Remove partial writes (a process killed mid-`put`) older than `older_than`; how
+        many went. A store whose `put` cannot leave one behind returns 0."""
 
 
 class LocalExportStore:
@@ -65,14 +71,12 @@ class LocalExportStore:
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
-    def remove_stale_parts(self, older_than_seconds: float = 3600) -> int:
+    def sweep_stale_parts(self, older_than: timedelta) -> int:
         """Temporary files left by a process killed mid-write (encrypted, but useless)."""
-        import time
-
         if not self.root.exists():
             return 0
         removed = 0
-        cutoff = time.time() - older_than_seconds
+        cutoff = time.time() - older_than.total_seconds()
         for part in self.root.glob(".*.part"):
             try:
                 if part.stat().st_mtime < cutoff:

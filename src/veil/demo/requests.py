@@ -142,6 +142,8 @@ class Requests(SeedingPart):
                     "verified": True,
                 },
                 "progress": {"phase": "completed", "cursor": None, "pass": 1, "counts": {}},
+                # Born a tombstone: nothing of the person ever reached storage to settle.
+                "storage_settled_at": done,
                 "attempts": 1,
             }
         )

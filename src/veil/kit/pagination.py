@@ -1,14 +1,21 @@
-"""Keyset pagination: `?limit=` (default 50, max 500) and an opaque `?cursor=`."""
+"""Keyset pagination, the one pattern for every ordered walk: API pages (`?limit=`, default 50,
+max 500, and an opaque `?cursor=`), the export writer's chunks and the erasure's batches.
+
+`keyset_after` is the condition and `keyset_chunks` the loop. The condition is a row-value
+comparison, `(a, b) > (:a, :b)`: where (a, b) is the tail of a composite index after its
+equality columns, PostgreSQL (and SQLite) turn it into an index range scan, where the
+equivalent `a > :a OR (a = :a AND b > :b)` only filters the index.
+"""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import ValidationFailed
@@ -18,6 +25,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -70,20 +78,44 @@ def paginate(
     size = clamp_limit(limit)
     if cursor:
         after = decode_cursor(cursor, len(keys))
-        stmt = stmt.where(_after(keys, after, descending))
+        stmt = stmt.where(keyset_after(keys, after, descending=descending))
     order = [k.desc() if descending else k.asc() for k in keys]
     rows = list(session.scalars(stmt.order_by(*order).limit(size + 1)))
     next_cursor = encode_cursor(key_of(rows[size - 1])) if len(rows) > size else None
     return rows[:size], next_cursor
 
 
-def _after(
-    keys: Sequence[InstrumentedAttribute[Any]], values: Sequence[Any], descending: bool
-) -> Any:
-    """(k1, k2, …) strictly after (v1, v2, …) in the chosen direction, portable SQL."""
-    clauses = []
-    for index, key in enumerate(keys):
-        equal = [keys[i] == values[i] for i in range(index)]
-        step = key < values[index] if descending else key > values[index]
-        clauses.append(and_(*equal, step))
-    return or_(*clauses)
+def keyset_after(
+    keys: Sequence[Any], values: Sequence[Any], *, descending: bool = False
+) -> ColumnElement[bool]:
+    """(k1, k2, …) strictly after (v1, v2, …) in the order `keys` (all ascending or all
+    descending). Each value is bound with its column's type (UTC timestamps included)."""
+    bound = tuple_(
+        *(literal(value, type_=key.type) for key, value in zip(keys, values, strict=True))
+    )
+    columns = tuple_(*keys)
+    return columns < bound if descending else columns > bound
+
+
+def keyset_chunks(
+    fetch: Callable[[tuple[Any, ...] | None], list[R]],
+    *,
+    size: int,
+    key_of: Callable[[R], tuple[Any, ...]],
+) -> Iterator[list[R]]:
+    """Walk an ordered set in chunks: `fetch(None)` is the first chunk of at most `size` rows,
+    `fetch(key_of(last row))` the next one, until a chunk comes back short.
+
+    The loop keeps no reference to a chunk once the consumer moves on (one chunk alive at a
+    time, which the export's memory bound relies on)."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        rows = fetch(after)
+        if not rows:
+            return
+        full = len(rows) >= size
+        after = key_of(rows[-1])
+        yield rows
+        del rows
+        if not full:
+            return

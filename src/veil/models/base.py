@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -35,6 +37,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E], Generic[E]):
+    """A status column typed as a StrEnum in Python and stored as its plain value in a
+    VARCHAR(16): the rows read exactly as before ('pending', …) and no migration is needed,
+    unlike a native enum or a CHECK constraint. An unknown value is refused on write."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+def sql_in(column: str, values: Iterable[StrEnum]) -> str:
+    """`column IN ('a', 'b')` for a partial index's WHERE, generated from the enum's members
+    (the values are identifiers of our own, never user input)."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

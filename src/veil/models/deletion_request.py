@@ -7,18 +7,26 @@ identifiers the erasure job searches for are sealed too, and wiped when the job 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, IdType, StrEnumType
 
-PENDING = "pending"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
+
+class DeletionStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    # Still retried, less often (visible as failed in the Deleted table meanwhile).
+    FAILED = "failed"
+
+
+# The statuses a worker may claim.
+RUNNABLE_STATUSES = (DeletionStatus.PENDING, DeletionStatus.PROCESSING, DeletionStatus.FAILED)
 
 
 class DeletionRequest(Base):
@@ -26,6 +34,8 @@ class DeletionRequest(Base):
     __table_args__ = (
         Index("ix_deletion_requests_workspace_requested", "workspace_id", "requested_at", "id"),
         Index("ix_deletion_requests_status", "status", "next_attempt_at"),
+        # The sweep's "completed, storage not settled yet": equality on both columns.
+        Index("ix_deletion_requests_storage", "status", "storage_settled_at"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True)
@@ -34,7 +44,9 @@ class DeletionRequest(Base):
     profile_id: Mapped[str] = mapped_column(
         ForeignKey("profiles.id", ondelete="CASCADE"), unique=True
     )
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[DeletionStatus] = mapped_column(
+        StrEnumType(DeletionStatus), default=DeletionStatus.PENDING
+    )
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     requested_by: Mapped[str] = mapped_column(String(320))
     source: Mapped[str] = mapped_column(String(16), default="api")
@@ -52,4 +64,7 @@ class DeletionRequest(Base):
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    # When the post-erasure storage step (WAL checkpoint / table rewrite) was done; NULL on a
+    # completed request means the sweep still has to do it.
+    storage_settled_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

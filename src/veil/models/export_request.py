@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, IdType, StrEnumType, sql_in
 
-PENDING = "pending"
-READY = "ready"
-DOWNLOADED = "downloaded"
-EXPIRED = "expired"
-FAILED = "failed"
-OPEN_STATUSES = (PENDING, READY)
 
-_open = text("status IN ('pending', 'ready')")
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    DOWNLOADED = "downloaded"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+# Open: the profile has a request in flight or a file to fetch (one at most, by the index below).
+OPEN_STATUSES = (ExportStatus.PENDING, ExportStatus.READY)
+# The row still holds (or is about to hold) a file: the statuses that expire.
+EXPIRING_STATUSES = (ExportStatus.PENDING, ExportStatus.READY, ExportStatus.DOWNLOADED)
+# The Art. 12(3) deadline is met once a file is available; until then a late request is overdue.
+UNFULFILLED_STATUSES = (ExportStatus.PENDING, ExportStatus.FAILED)
+
+_open = text(sql_in("status", OPEN_STATUSES))
 
 
 class ExportRequest(Base):
@@ -39,7 +49,9 @@ class ExportRequest(Base):
     id: Mapped[str] = mapped_column(IdType, primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[ExportStatus] = mapped_column(
+        StrEnumType(ExportStatus), default=ExportStatus.PENDING
+    )
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     requested_by: Mapped[str] = mapped_column(String(320))
     source: Mapped[str] = mapped_column(String(16), default="api")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from veil.db import rowcount
 from veil.kit.time import utcnow
 
 
@@ -47,16 +48,7 @@ def claim(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
-
-
-def extend(session: Session, model: Any, object_id: str, *, lease: timedelta) -> None:
-    session.execute(
-        update(model)
-        .where(model.id == object_id)
-        .values(lease_until=utcnow() + lease)
-        .execution_options(synchronize_session=False)
-    )
+    return rowcount(result) == 1
 
 
 def record_failure(

@@ -15,22 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil import db
 from veil.audit import service as audit
+from veil.compliance.deletions.progress import Progress
 from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.scrubber import Subject
 from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
+from veil.compliance.repository import SubjectRecipients
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, Profile, Recipient
-from veil.models.deletion_request import COMPLETED, PENDING
+from veil.models.deletion_request import DeletionStatus
 from veil.models.profile import ACTIVE, DELETED
 from veil.profiles.identifiers import normalize_email, normalize_phone
 from veil.profiles.repository import ProfileRepository
@@ -38,7 +39,6 @@ from veil.profiles.service import workspace_region
 from veil.runtime import Runtime
 
 JOB = "deletion"
-FIRST_PHASE = "exports"
 
 
 def _aad(workspace_id: str, request_id: str, field: str) -> str:
@@ -91,7 +91,7 @@ def request_deletion(
         id=request_id,
         workspace_id=workspace_id,
         profile_id=profile.id,
-        status=PENDING,
+        status=DeletionStatus.PENDING,
         requested_at=now,
         requested_by=(requested_by or actor)[:320],
         source=source[:16],
@@ -108,7 +108,7 @@ def request_deletion(
             subject.to_json(), aad=_aad(workspace_id, request_id, "subject")
         ),
         summary={},
-        progress={"phase": FIRST_PHASE, "cursor": None, "pass": 1, "counts": {}},
+        progress=Progress().dump(),
         # The message is on its way; the sweep re-enqueues only if it was lost.
         next_attempt_at=now + runtime.settings.job_lease,
     )
@@ -132,8 +132,7 @@ def request_deletion(
         target_id=profile.id,
         details={"deletion_request_id": request_id, "source": source},
     )
-    queue = runtime.queue
-    db.after_commit(session, lambda: queue.enqueue(JOB, request_id))
+    db.enqueue_after_commit(session, JOB, request_id)
     return request
 
 
@@ -151,12 +150,9 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         elif key_in(key, ADDRESS_KEYS):
             addresses.append(value.strip())
     sent_to = session.execute(
-        select(Recipient.email, Recipient.phone)
-        .where(
-            Recipient.workspace_id == profile.workspace_id,
-            Recipient.profile_id == profile.id,
-            Recipient.redacted_at.is_(None),
-        )
+        SubjectRecipients(session, profile.workspace_id, profile.id)
+        .rows(Recipient.email, Recipient.phone)
+        .where(Recipient.redacted_at.is_(None))
         .distinct()
     ).all()
     for email, phone in sent_to:
@@ -231,7 +227,7 @@ def unseal_contact(keyring: Keyring, request: DeletionRequest) -> SubjectContact
 
 def is_overdue(request: DeletionRequest, *, now: datetime | None = None) -> bool:
     """Not erased by its legal deadline (still open past due_at, or completed after it)."""
-    finished = request.completed_at if request.status == COMPLETED else None
+    finished = request.completed_at if request.status == DeletionStatus.COMPLETED else None
     return (finished or now or utcnow()) > request.due_at
 
 

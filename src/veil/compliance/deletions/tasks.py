@@ -28,9 +28,9 @@ def sweep_deletions(runtime: Runtime) -> None:
     with db.session_scope(runtime.sessionmaker) as session:
         due = leases.due_for_enqueue(session, DeletionRequest, runnable=RUNNABLE)
         leases.mark_enqueued(session, DeletionRequest, due, hold=runtime.settings.job_lease)
+        for request_id in due:
+            db.enqueue_after_commit(session, JOB, request_id)
         unsettled = storage_pending(session)
-    for request_id in due:
-        runtime.queue.enqueue(JOB, request_id)
     for request_id in unsettled:
         if not settle_storage(runtime, request_id):
             break

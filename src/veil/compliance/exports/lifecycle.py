@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from veil.compliance.repository import SubjectExports
 from veil.kit.time import utcnow
 from veil.models import ExportRequest
-from veil.models.export_request import DOWNLOADED, EXPIRED, FAILED, PENDING, READY
+from veil.models.export_request import ExportStatus
 from veil.runtime import Runtime
 
 
@@ -17,8 +17,8 @@ def destroy_export(runtime: Runtime, export: ExportRequest) -> bool:
     if export.file_key:
         removed = runtime.export_store.delete(export.file_key)
         export.file_key = None
-    if export.status != EXPIRED:
-        export.status = EXPIRED
+    if export.status != ExportStatus.EXPIRED:
+        export.status = ExportStatus.EXPIRED
         export.expired_at = utcnow()
     export.lease_until = None
     return removed
@@ -32,16 +32,10 @@ def destroy_exports_of_profile(
     A job building one of these files right now checks the status before it publishes the
     file, and deletes its own output when the request was expired under it.
     """
-    exports = session.scalars(
-        select(ExportRequest).where(
-            ExportRequest.workspace_id == workspace_id,
-            ExportRequest.profile_id == profile_id,
-            ExportRequest.status.in_((PENDING, READY, DOWNLOADED, FAILED, EXPIRED)),
-        )
-    ).all()
+    exports = session.scalars(SubjectExports(session, workspace_id, profile_id).rows()).all()
     requests = files = 0
     for export in exports:
-        if export.status != EXPIRED or export.file_key:
+        if export.status != ExportStatus.EXPIRED or export.file_key:
             requests += 1
         if destroy_export(runtime, export):
             files += 1

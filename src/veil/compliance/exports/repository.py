@@ -9,31 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from veil.db import rowcount
+from veil.kit.repository import WorkspaceRepository
 from veil.models import ExportRequest, Profile
-from veil.models.export_request import DOWNLOADED, OPEN_STATUSES, PENDING, READY
+from veil.models.export_request import EXPIRING_STATUSES, OPEN_STATUSES, ExportStatus
 from veil.profiles.repository import ProfileRepository
 
-# Statuses whose row still holds (or is about to hold) a file, i.e. the ones that expire.
-EXPIRING_STATUSES = (PENDING, READY, DOWNLOADED)
 
-
-class ExportRepository:
-    def __init__(self, session: Session, workspace_id: str) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
-
-    def statement(self) -> Select[ExportRequest]:
-        return select(ExportRequest).where(ExportRequest.workspace_id == self.workspace_id)
-
-    def get(self, export_id: str, *, for_update: bool = False) -> ExportRequest | None:
-        stmt = self.statement().where(ExportRequest.id == export_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalar(stmt)
+class ExportRepository(WorkspaceRepository[ExportRequest]):
+    model = ExportRequest
 
     def open_past_expiry(self, profile_id: str, *, now: datetime) -> list[ExportRequest]:
         """Open requests of a profile whose TTL ran out before the sweep got to them."""
@@ -49,7 +38,7 @@ class ExportRepository:
             )
         )
 
-    def listing(self, *, profile_id: str | None = None) -> Select[ExportRequest]:
+    def listing(self, *, profile_id: str | None = None) -> Select[Any]:
         stmt = self.statement()
         if profile_id is not None:
             stmt = stmt.where(ExportRequest.profile_id == profile_id)
@@ -105,10 +94,10 @@ def extend_build_lease(session: Session, export_id: str, *, file_key: str, until
         update(ExportRequest)
         .where(
             ExportRequest.id == export_id,
-            ExportRequest.status == PENDING,
+            ExportRequest.status == ExportStatus.PENDING,
             ExportRequest.file_key == file_key,
         )
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return rowcount(result) == 1

@@ -6,7 +6,7 @@ becomes `409 already_requested`. There is no check-then-insert: 20 concurrent re
 one profile store exactly one row, on SQLite and on PostgreSQL.
 
 The job that builds the file is enqueued only after the commit that stored the row
-(veil.db.after_commit), with the request id as its only argument.
+(veil.db.enqueue_after_commit), with the request id as its only argument.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
 from veil.compliance.exports.lifecycle import destroy_export
-from veil.compliance.exports.repository import EXPIRING_STATUSES, ExportRepository
+from veil.compliance.exports.repository import ExportRepository
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.compliance.exports.writer import file_owner, filename_of
-from veil.db import after_commit
+from veil.db import enqueue_after_commit
 from veil.errors import (
     AlreadyRequested,
     Conflict,
@@ -38,16 +38,14 @@ from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.kit.time import add_months, rfc3339, utcnow
 from veil.models import ExportRequest, Profile
-from veil.models.export_request import DOWNLOADED, EXPIRED, FAILED, PENDING, READY
+from veil.models.export_request import EXPIRING_STATUSES, UNFULFILLED_STATUSES, ExportStatus
 from veil.models.profile import ACTIVE
 from veil.profiles.service import get_active_profile
 from veil.runtime import Runtime
 
 EXPORT_JOB = "export"
 TARGET = "export_request"
-# The Art. 12(3) deadline is met once a file is available; until then a late request is overdue.
-_UNFULFILLED = (PENDING, FAILED)
-_EXPIRING = EXPIRING_STATUSES
+_DOWNLOADABLE = (ExportStatus.READY, ExportStatus.DOWNLOADED)
 
 
 def request_export(
@@ -78,7 +76,7 @@ def request_export(
         id=new_id("exp"),
         workspace_id=workspace_id,
         profile_id=profile.id,
-        status=PENDING,
+        status=ExportStatus.PENDING,
         requested_at=now,
         requested_by=requested_by[:320],
         source=source[:16],
@@ -97,7 +95,7 @@ def request_export(
     except IntegrityError:
         raise AlreadyRequested() from None
     audit_export(session, export, "export.requested", actor=actor, source=export.source)
-    _enqueue_after_commit(session, runtime, export.id)
+    enqueue_after_commit(session, EXPORT_JOB, export.id)
     return export
 
 
@@ -106,7 +104,7 @@ def retry_export(
 ) -> ExportRequest:
     """An admin's retry of a `failed` request: back to `pending` with fresh attempts."""
     export = _get(session, workspace_id, export_id, for_update=True)
-    if export.status != FAILED:
+    if export.status != ExportStatus.FAILED:
         raise Conflict("Only a failed export request can be retried.")
     now = utcnow()
     if export.expires_at <= now:
@@ -114,7 +112,7 @@ def retry_export(
     _exportable_profile(session, workspace_id=workspace_id, profile_id=export.profile_id)
     try:
         with session.begin_nested():
-            export.status = PENDING
+            export.status = ExportStatus.PENDING
             export.attempts = 0
             export.last_error = None
             export.lease_until = None
@@ -124,7 +122,7 @@ def retry_export(
         # A newer request for the same profile is open: that one is the one to wait for.
         raise AlreadyRequested() from None
     audit_export(session, export, "export.retried", actor=actor)
-    _enqueue_after_commit(session, runtime, export.id)
+    enqueue_after_commit(session, EXPORT_JOB, export.id)
     return export
 
 
@@ -184,8 +182,8 @@ def read_export(session: Session, *, workspace_id: str, export: ExportRequest) -
 def effective_status(export: ExportRequest, now: datetime) -> str:
     """The stored status, except that a request past its TTL is `expired` even before the
     sweep (or a download attempt) has destroyed its file."""
-    if export.status in _EXPIRING and export.expires_at <= now:
-        return EXPIRED
+    if export.status in EXPIRING_STATUSES and export.expires_at <= now:
+        return ExportStatus.EXPIRED
     return export.status
 
 
@@ -204,17 +202,15 @@ def _read(export: ExportRequest, profile: Profile | None, now: datetime) -> Expo
         expires_at=rfc3339(export.expires_at) or "",
         downloaded_at=rfc3339(export.downloaded_at),
         due_at=rfc3339(export.due_at) or "",
-        overdue=status in _UNFULFILLED and export.due_at <= now,
+        overdue=status in UNFULFILLED_STATUSES and export.due_at <= now,
         ready_at=rfc3339(export.ready_at),
         download_count=export.download_count,
         event_count=export.event_count,
         source=export.source,
         attempts=export.attempts,
-        last_error=export.last_error if status in _UNFULFILLED else None,
+        last_error=export.last_error if status in UNFULFILLED_STATUSES else None,
         download_url=(
-            f"/api/v1/compliance/exports/{export.id}/download"
-            if status in (READY, DOWNLOADED)
-            else None
+            f"/api/v1/compliance/exports/{export.id}/download" if status in _DOWNLOADABLE else None
         ),
     )
 
@@ -248,12 +244,12 @@ def download(
     """
     export = _get(session, workspace_id, export_id, for_update=True)
     now = utcnow()
-    if export.status in _EXPIRING and export.expires_at <= now:
+    if export.status in EXPIRING_STATUSES and export.expires_at <= now:
         expire_export(session, runtime=runtime, export=export)
         raise ExportExpired()
-    if export.status == EXPIRED:
+    if export.status == ExportStatus.EXPIRED:
         raise ExportExpired()
-    if export.status not in (READY, DOWNLOADED) or not export.file_key:
+    if export.status not in _DOWNLOADABLE or not export.file_key:
         raise ExportNotReady()
 
     owner = file_owner(workspace_id, export.id)
@@ -271,7 +267,7 @@ def download(
         _rebuild(session, runtime, export)
         raise ExportNotReady(_REBUILDING) from None
 
-    export.status = DOWNLOADED
+    export.status = ExportStatus.DOWNLOADED
     if export.downloaded_at is None:
         export.downloaded_at = now
     export.download_count += 1
@@ -308,7 +304,7 @@ def _rebuild(session: Session, runtime: Runtime, export: ExportRequest) -> None:
         runtime.export_store.delete(export.file_key)
     export.file_key = None
     export.file_size = None
-    export.status = PENDING
+    export.status = ExportStatus.PENDING
     export.ready_at = None
     export.attempts = 0
     export.lease_until = None
@@ -316,7 +312,7 @@ def _rebuild(session: Session, runtime: Runtime, export: ExportRequest) -> None:
     export.next_attempt_at = utcnow() + runtime.settings.job_lease
     audit_export(session, export, "export.rebuilding", reason="file_unreadable")
     session.flush()
-    _enqueue_after_commit(session, runtime, export.id)
+    enqueue_after_commit(session, EXPORT_JOB, export.id)
 
 
 def expire_export(
@@ -345,7 +341,3 @@ def audit_export(
         target_id=export.id,
         details={"profile_id": export.profile_id, **details},
     )
-
-
-def _enqueue_after_commit(session: Session, runtime: Runtime, export_id: str) -> None:
-    after_commit(session, lambda: runtime.queue.enqueue(EXPORT_JOB, export_id))

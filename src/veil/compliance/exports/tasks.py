@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from datetime import timedelta
 
 from veil.compliance.exports.repository import extend_build_lease, get_by_id, past_expiry
 from veil.compliance.exports.service import EXPORT_JOB, audit_export, expire_export
@@ -30,11 +30,10 @@ from veil.compliance.exports.writer import (
     ExportJob,
     write_export,
 )
-from veil.compliance.storage import LocalExportStore
-from veil.db import after_commit, session_scope
+from veil.db import enqueue_after_commit, session_scope
 from veil.kit.time import utcnow
 from veil.models import ExportRequest
-from veil.models.export_request import FAILED, PENDING, READY
+from veil.models.export_request import ExportStatus
 from veil.models.profile import ACTIVE
 from veil.profiles.repository import ProfileRepository
 from veil.runtime import Runtime
@@ -95,7 +94,11 @@ def _claim(runtime: Runtime, export_id: str) -> ExportJob | None:
     settings = runtime.settings
     with session_scope(runtime.sessionmaker) as session:
         claimed = leases.claim(
-            session, ExportRequest, export_id, runnable=(PENDING,), lease=settings.job_lease
+            session,
+            ExportRequest,
+            export_id,
+            runnable=(ExportStatus.PENDING,),
+            lease=settings.job_lease,
         )
         if not claimed:
             return None  # built, expired, failed, or being built under a live lease
@@ -154,12 +157,16 @@ def _publish(runtime: Runtime, job: ExportJob, result: BuildResult) -> bool:
     published = False
     with session_scope(runtime.sessionmaker) as session:
         export = get_by_id(session, job.export_id, for_update=True)
-        owned = export is not None and export.status == PENDING and export.file_key == job.file_key
+        owned = (
+            export is not None
+            and export.status == ExportStatus.PENDING
+            and export.file_key == job.file_key
+        )
         if export is not None and owned and export.expires_at <= utcnow():
             expire_export(session, runtime=runtime, export=export)  # deletes our file too
         elif export is not None and owned:
             now = utcnow()
-            export.status = READY
+            export.status = ExportStatus.READY
             export.ready_at = now
             export.file_size = result.file_size
             export.event_count = result.event_count
@@ -179,7 +186,11 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
     failed = False
     with session_scope(runtime.sessionmaker) as session:
         export = get_by_id(session, job.export_id, for_update=True)
-        if export is None or export.status != PENDING or export.file_key != job.file_key:
+        if (
+            export is None
+            or export.status != ExportStatus.PENDING
+            or export.file_key != job.file_key
+        ):
             return
         export.file_key = None
         failed = leases.record_failure(
@@ -188,7 +199,7 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
             job.export_id,
             error_code=code,
             max_attempts=runtime.settings.job_max_attempts,
-            failed_status=FAILED,
+            failed_status=ExportStatus.FAILED,
         )
         if failed:
             audit_export(session, export, "export.failed", attempts=export.attempts)
@@ -206,11 +217,9 @@ def sweep_exports(runtime: Runtime) -> None:
     """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp files."""
     expired = _expire_due(runtime)
     enqueued = _enqueue_due(runtime)
-    parts = 0
-    store = runtime.export_store
-    if isinstance(store, LocalExportStore):
-        age = max(2 * runtime.settings.job_lease.total_seconds(), 60.0)
-        parts = store.remove_stale_parts(older_than_seconds=age)
+    # A live build renews its lease every third of it: a part older than two leases is dead.
+    stale_after = max(2 * runtime.settings.job_lease, timedelta(seconds=60))
+    parts = runtime.export_store.sweep_stale_parts(older_than=stale_after)
     if expired or enqueued or parts:
         log.info(
             "exports swept",
@@ -233,12 +242,8 @@ def _expire_due(runtime: Runtime) -> int:
 def _enqueue_due(runtime: Runtime) -> int:
     hold = runtime.settings.job_lease
     with session_scope(runtime.sessionmaker) as session:
-        ids = leases.due_for_enqueue(session, ExportRequest, runnable=(PENDING,))
+        ids = leases.due_for_enqueue(session, ExportRequest, runnable=(ExportStatus.PENDING,))
         leases.mark_enqueued(session, ExportRequest, ids, hold=hold)
         for export_id in ids:
-            after_commit(session, _enqueuer(runtime, export_id))
+            enqueue_after_commit(session, EXPORT_JOB, export_id)
     return len(ids)
-
-
-def _enqueuer(runtime: Runtime, export_id: str) -> Callable[[], None]:
-    return lambda: runtime.queue.enqueue(EXPORT_JOB, export_id)

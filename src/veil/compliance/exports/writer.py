@@ -19,10 +19,12 @@ from typing import Any, BinaryIO
 from typing import cast as typing_cast
 
 import orjson
-from sqlalchemy import ColumnElement, Dialect, Table, and_, or_, select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import Dialect, Table, and_, select, text
+from sqlalchemy.orm import Session
 
+from veil.compliance.repository import SubjectConsents, SubjectRecipients
 from veil.db import json_loads, read_only_session
+from veil.kit.pagination import keyset_after, keyset_chunks
 from veil.kit.time import rfc3339, utcnow
 from veil.models import Campaign, Consent, Event, Recipient, Workspace
 from veil.models.profile import ACTIVE
@@ -127,8 +129,8 @@ def document_fragments(
         raise ExportCancelled("profile is no longer active")
     workspace_name = session.scalar(select(Workspace.name).where(Workspace.id == job.workspace_id))
     consents = session.execute(
-        select(Consent.channel, Consent.state, Consent.source, Consent.recorded_at)
-        .where(Consent.workspace_id == job.workspace_id, Consent.profile_id == profile.id)
+        SubjectConsents(session, job.workspace_id, profile.id)
+        .rows(Consent.channel, Consent.state, Consent.source, Consent.recorded_at)
         .order_by(Consent.channel)
     ).all()
     head: dict[str, Any] = {
@@ -201,15 +203,6 @@ def document_fragments(
     yield b"]}"
 
 
-def _after(
-    time_column: InstrumentedAttribute[datetime],
-    id_column: InstrumentedAttribute[str],
-    after: tuple[datetime, str],
-) -> ColumnElement[bool]:
-    """Keyset condition: strictly after (time, id), oldest first."""
-    return or_(time_column > after[0], and_(time_column == after[0], id_column > after[1]))
-
-
 class _EventReader:
     """The profile's events, oldest first, EVENT_CHUNK rows at a time (keyset on
     (timestamp, id)), read through the DB-API cursor of the session's own connection (same
@@ -239,23 +232,20 @@ class _EventReader:
         order = f"ORDER BY timestamp, id LIMIT {EVENT_CHUNK}"
         self.first_sql = select_ + order
         # A row-value comparison: on PostgreSQL an index range scan of
-        # ix_events_profile_timestamp, where the OR form of _after() filtered the index.
+        # ix_events_profile_timestamp (kit.pagination.keyset_after's form, written out for
+        # the raw cursor), where an OR of column comparisons only filters the index.
         self.next_sql = select_ + f"AND (timestamp, id) > ({mark}, {mark}) " + order
 
     def chunks(self) -> Iterator[list[tuple[Any, ...]]]:
         scope = (self.job.workspace_id, self.job.profile_id)
-        after: tuple[Any, ...] = ()
-        while True:
-            rows = self._fetch(self.next_sql if after else self.first_sql, scope + after)
-            if not rows:
-                return
-            last, full = rows[-1], len(rows) == EVENT_CHUNK
-            yield rows
-            del rows
-            if not full:
-                return
-            # The driver's own values: the stored text on SQLite, exactly what was compared.
-            after = (last[2], last[0])
+
+        def fetch(after: tuple[Any, ...] | None) -> list[tuple[Any, ...]]:
+            if after is None:
+                return self._fetch(self.first_sql, scope)
+            return self._fetch(self.next_sql, scope + after)
+
+        # The driver's own values: the stored text on SQLite, exactly what was compared.
+        return keyset_chunks(fetch, size=EVENT_CHUNK, key_of=lambda row: (row[2], row[0]))
 
     def activity_of(self, recipient_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The open and click events of these messages that belong to this profile, oldest
@@ -328,41 +318,38 @@ def _message_chunks(
 ) -> Iterator[list[dict[str, Any]]]:
     """Recipient records of the profile, oldest first, each with its activity (the open and
     click events of that message that belong to this profile)."""
-    after: tuple[datetime, str] | None = None
-    while True:
-        stmt = (
-            select(
-                Recipient.id,
-                Recipient.campaign_id,
-                Campaign.name,
-                Campaign.kind,
-                Recipient.channel,
-                Recipient.email,
-                Recipient.phone,
-                Recipient.status,
-                Recipient.sent_at,
-            )
-            .join(
-                Campaign,
-                and_(
-                    Campaign.id == Recipient.campaign_id,
-                    Campaign.workspace_id == Recipient.workspace_id,
-                ),
-            )
-            .where(
-                Recipient.workspace_id == job.workspace_id,
-                Recipient.profile_id == job.profile_id,
-            )
+    messages = (
+        SubjectRecipients(session, job.workspace_id, job.profile_id)
+        .rows(
+            Recipient.id,
+            Recipient.campaign_id,
+            Campaign.name,
+            Campaign.kind,
+            Recipient.channel,
+            Recipient.email,
+            Recipient.phone,
+            Recipient.status,
+            Recipient.sent_at,
         )
+        .join(
+            Campaign,
+            and_(
+                Campaign.id == Recipient.campaign_id,
+                Campaign.workspace_id == Recipient.workspace_id,
+            ),
+        )
+    )
+
+    def fetch(after: tuple[Any, ...] | None) -> list[Any]:
+        stmt = messages
         if after is not None:
-            stmt = stmt.where(_after(Recipient.sent_at, Recipient.id, after))
-        rows = list(
+            stmt = stmt.where(keyset_after((Recipient.sent_at, Recipient.id), after))
+        return list(
             session.execute(stmt.order_by(Recipient.sent_at, Recipient.id).limit(MESSAGE_CHUNK))
         )
-        if not rows:
-            return
+
+    for rows in keyset_chunks(fetch, size=MESSAGE_CHUNK, key_of=lambda row: (row[8], row[0])):
         activity = reader.activity_of([row[0] for row in rows])
-        last, full = rows[-1], len(rows) == MESSAGE_CHUNK
         yield [
             {
                 "id": rid,
@@ -379,6 +366,3 @@ def _message_chunks(
             for rid, campaign_id, name, kind, channel, email, phone, status, sent_at in rows
         ]
         del rows, activity
-        if not full:
-            return
-        after = (last[8], last[0])

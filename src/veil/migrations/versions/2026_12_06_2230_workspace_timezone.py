@@ -1,7 +1,7 @@
 """Workspaces get a time zone (IANA name) the UI shows times in.
 
 Revision ID: workspace_timezone
-Revises: dedup_created_at
+Revises: deletion_storage_settled
 Create Date: 2026-12-06 22:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "workspace_timezone"
-down_revision: str | None = "dedup_created_at"
+down_revision: str | None = "deletion_storage_settled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

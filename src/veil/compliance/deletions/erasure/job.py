@@ -1,0 +1,266 @@
+"""The erasure job: claim a request, run the steps (erasure.steps) from their checkpoint,
+verify, complete, then settle storage.
+
+Crash-safe and idempotent by construction:
+- the request row is the source of truth; a worker claims it with a lease (worker.leases) and
+  every write transaction first re-checks that the lease is still its own (the attempt number
+  taken at claim time is the fencing token), so two workers never interleave;
+- the work runs in phases (progress.Phase) and the big ones in bounded batches of
+  `erasure_batch_size` rows, each batch its own short transaction that also stores the
+  progress (phase, keyset cursor, counts). A process killed at any point rolls back at most
+  one batch and resumes after the last committed one;
+- every step only ever moves data towards "erased", so repeating one is harmless and counts
+  stay exact.
+
+Verification (erasure.verify) re-reads everything the steps touched and searches it for every
+identifier of the subject. If something is found, the steps run once more; `summary.verified`
+is true only when the final search finds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.audit import service as audit
+from veil.compliance.deletions.erasure import steps as pipeline
+from veil.compliance.deletions.erasure.steps import Claim, ErasureContext, StepContext
+from veil.compliance.deletions.erasure.storage import settle_storage
+from veil.compliance.deletions.erasure.verify import verify
+from veil.compliance.deletions.progress import COUNT_KEYS, Phase, Progress
+from veil.compliance.deletions.scrubber import Prefilter, Scrubber, SubjectMatcher
+from veil.compliance.deletions.service import unseal_subject
+from veil.compliance.erasure_rules import PiiKeys
+from veil.kit.time import utcnow
+from veil.models import DeletionRequest, Workspace
+from veil.models.deletion_request import RUNNABLE_STATUSES, DeletionStatus
+from veil.runtime import Runtime
+from veil.worker import leases
+
+log = logging.getLogger("veil.compliance.deletions")
+
+RUNNABLE = RUNNABLE_STATUSES
+MAX_PASSES = 2
+FAILED_RETRY_AFTER = timedelta(hours=1)
+
+
+class LeaseLost(Exception):
+    """Another worker holds this request now (our lease ran out): stop without writing."""
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def run_deletion(runtime: Runtime, request_id: str) -> bool:
+    """Claim and erase one deletion request; True when this call completed it."""
+    claim = claim_request(runtime, request_id)
+    if claim is None:
+        return False
+    fields = {"deletion_request_id": claim.request_id, "attempt": claim.token}
+    log.info("deletion started", extra={"fields": fields})
+    try:
+        summary = erase(runtime, claim)
+    except LeaseLost:
+        log.warning("deletion lease lost; another worker continues", extra={"fields": fields})
+        return False
+    except Exception as exc:
+        log.exception("deletion attempt failed", extra={"fields": fields})
+        _record_failure(runtime, claim, exc)
+        return False
+    log.info("deletion completed", extra={"fields": {**fields, **summary}})
+    try:
+        settle_storage(runtime, claim.request_id)
+    except Exception:
+        # The erasure itself is committed; the sweep retries the storage step.
+        log.exception("storage step after erasure failed", extra={"fields": fields})
+    return True
+
+
+def claim_request(runtime: Runtime, request_id: str) -> Claim | None:
+    with db.session_scope(runtime.sessionmaker) as session:
+        claimed = leases.claim(
+            session,
+            DeletionRequest,
+            request_id,
+            runnable=RUNNABLE,
+            lease=runtime.settings.job_lease,
+            set_status=DeletionStatus.PROCESSING,
+        )
+        if not claimed:
+            return None
+        request = session.get(DeletionRequest, request_id)
+        if request is None:  # pragma: no cover - claimed rows exist
+            return None
+        if request.started_at is None:
+            request.started_at = utcnow()
+        return Claim(request.id, request.workspace_id, request.profile_id, request.attempts)
+
+
+def _record_failure(runtime: Runtime, claim: Claim, exc: Exception) -> None:
+    with db.session_scope(runtime.sessionmaker) as session:
+        if not _holds_lease(session, claim, runtime.settings.job_lease):
+            return
+        failed = leases.record_failure(
+            session,
+            DeletionRequest,
+            claim.request_id,
+            error_code=type(exc).__name__,  # never the message: it may quote row values
+            max_attempts=runtime.settings.job_max_attempts,
+            failed_status=DeletionStatus.FAILED,
+        )
+        if failed:
+            # `failed` is visible in the Deleted table and still retried, just less often.
+            request = session.get(DeletionRequest, claim.request_id)
+            if request is not None:
+                request.next_attempt_at = utcnow() + FAILED_RETRY_AFTER
+
+
+def _holds_lease(session: Session, claim: Claim, lease: timedelta) -> bool:
+    """Fence: lock our request row and check nobody claimed it since (then extend the lease)."""
+    result = session.execute(
+        update(DeletionRequest)
+        .where(
+            DeletionRequest.id == claim.request_id,
+            DeletionRequest.attempts == claim.token,
+            DeletionRequest.status == DeletionStatus.PROCESSING,
+        )
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return db.rowcount(result) == 1
+
+
+@contextmanager
+def _fenced(ctx: ErasureContext) -> Iterator[Session]:
+    """One short write transaction that holds the lease (or raises LeaseLost)."""
+    with db.session_scope(ctx.runtime.sessionmaker) as session:
+        if not _holds_lease(session, ctx.claim, ctx.runtime.settings.job_lease):
+            raise LeaseLost()
+        yield session
+
+
+def _keep_lease(ctx: ErasureContext) -> None:
+    with _fenced(ctx):
+        pass
+
+
+def _save(session: Session, ctx: ErasureContext, progress: Progress) -> None:
+    session.execute(
+        update(DeletionRequest)
+        .where(DeletionRequest.id == ctx.claim.request_id)
+        .values(progress=progress.dump())
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- the orchestrator -------------------------------------------------------------------------
+
+
+def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
+    """Run (or resume) every step, then verify and complete; returns the summary."""
+    with db.session_scope(runtime.sessionmaker) as session:
+        request = session.get(DeletionRequest, claim.request_id)
+        if request is None:
+            raise LeaseLost()
+        progress = Progress.load(request.progress)
+        subject = unseal_subject(runtime.seal_keyring, request)
+        pii_keys = session.scalar(
+            select(Workspace.pii_keys).where(Workspace.id == claim.workspace_id)
+        )
+    log.info(
+        "deletion erasing",
+        extra={
+            "fields": {
+                "deletion_request_id": claim.request_id,
+                "phase": progress.phase.value,
+                "resumed": progress.resumed,
+                "pass": progress.passes,
+            }
+        },
+    )
+    scrubber = Scrubber(PiiKeys.for_workspace(pii_keys), SubjectMatcher(subject))
+    ctx = ErasureContext(
+        runtime=runtime,
+        claim=claim,
+        scrubber=scrubber,
+        prefilter=Prefilter(scrubber),
+        batch_size=max(1, runtime.settings.erasure_batch_size),
+    )
+    # Looked up per run, so the step list is the module's as it is now.
+    steps = {step.phase: step for step in pipeline.STEPS}
+    while True:
+        if progress.phase is Phase.VERIFY:
+            residue = verify(ctx, keep_lease=lambda: _keep_lease(ctx))
+            if residue and progress.passes < MAX_PASSES:
+                log.warning(
+                    "deletion verification found residue; erasing again",
+                    extra={"fields": {"deletion_request_id": claim.request_id, "in": residue}},
+                )
+                progress.restart()
+                with _fenced(ctx) as session:
+                    _save(session, ctx, progress)
+                continue
+            return _complete(ctx, progress, residue=residue)
+        step = steps[progress.phase]
+        with _fenced(ctx) as session:
+            result = step.run(StepContext(ctx, session, progress.cursor))
+            progress.add(result.counts)
+            if result.done:
+                progress.advance()
+            else:
+                progress.cursor = result.cursor
+            _save(session, ctx, progress)
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+def _complete(ctx: ErasureContext, progress: Progress, *, residue: list[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {**{k: progress.counts.get(k, 0) for k in COUNT_KEYS}}
+    verified = not residue
+    summary["verified"] = verified
+    if residue:
+        summary["residue"] = residue  # where the final search still found the person (tables)
+    progress.phase, progress.cursor = Phase.COMPLETED, None
+    with _fenced(ctx) as session:
+        session.execute(
+            update(DeletionRequest)
+            .where(DeletionRequest.id == ctx.claim.request_id)
+            .values(
+                status=DeletionStatus.COMPLETED,
+                completed_at=utcnow(),
+                summary=summary,
+                # The search list has done its job: nothing of the subject stays readable
+                # except the sealed contact details of the compliance record.
+                subject_sealed=None,
+                progress=progress.dump(),
+                # NULL: the storage step (settle_storage) is still to be done.
+                storage_settled_at=None,
+                lease_until=None,
+                next_attempt_at=None,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            workspace_id=ctx.claim.workspace_id,
+            actor="system",
+            action="deletion.completed",
+            target_type="profile",
+            target_id=ctx.claim.profile_id,
+            details={"deletion_request_id": ctx.claim.request_id, **summary},
+        )
+    if not verified:
+        log.error(
+            "deletion completed but verification still finds residue",
+            extra={"fields": {"deletion_request_id": ctx.claim.request_id}},
+        )
+    return summary

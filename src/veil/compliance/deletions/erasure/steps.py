@@ -1,0 +1,302 @@
+"""The erasure's steps: each phase is one object with a `phase` and `run(ctx) -> StepResult`.
+
+After Fides' request runner (pipeline/base.py + orchestrator.py): the job (erasure.job) owns
+the transaction, the lease and the checkpoint; a step owns only what it erases. `run` does ONE
+bounded batch inside the transaction the job opened (which holds the lease), starting from
+`ctx.cursor`, the checkpoint the previous committed batch stored in Progress; it returns what
+it changed, whether the phase is done and, if not, where the next batch starts. The job saves
+that in the same transaction as the batch's writes, so a crash loses at most one batch and the
+successor resumes after the last committed one.
+
+Every step only ever moves data towards "erased" (scrubbing scrubbed data changes nothing,
+redacted recipients are skipped), so repeating a batch is harmless and counts stay exact.
+
+A new step is one class here, added to STEPS, plus its name in progress.Phase.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, cast
+
+from sqlalchemy import Select, Table, Text, bindparam, func, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.compliance.deletions.progress import ERASING_PHASES, Cursor, Phase
+from veil.compliance.deletions.scrubber import Prefilter, Scrubber, Verdict
+from veil.compliance.erasure_rules import (
+    REDACTED,
+    REDACTED_EMAIL_DOMAIN,
+    REDACTED_PREFIX,
+    Rule,
+    cleared_profile_values,
+    rules_for,
+)
+from veil.compliance.exports.lifecycle import destroy_exports_of_profile
+from veil.compliance.repository import (
+    SubjectConsents,
+    SubjectEvents,
+    SubjectProfile,
+    SubjectRecipients,
+)
+from veil.kit.pagination import keyset_after
+from veil.kit.time import utcnow
+from veil.models import Event, Profile, Recipient
+from veil.models.profile import DELETED
+from veil.runtime import Runtime
+
+_ALPHANUMERIC = string.ascii_lowercase + string.digits
+_EVENTS = cast(Table, Event.__table__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    request_id: str
+    workspace_id: str
+    profile_id: str
+    token: int  # the attempt number taken at claim time: fences every later write
+
+
+@dataclass(frozen=True)
+class ErasureContext:
+    """What every step and the verification share for one attempt."""
+
+    runtime: Runtime
+    claim: Claim
+    scrubber: Scrubber
+    prefilter: Prefilter
+    batch_size: int
+
+    def properties(self, text: str | None) -> Any:
+        """The event's properties decoded from their stored text, as the ORM would."""
+        return None if text is None else db.json_loads(text)
+
+    def events_page(self, session: Session, cursor: Cursor | None) -> Select[Any]:
+        """One batch of the subject's events, in (timestamp, id) order after `cursor`.
+
+        The properties come as their stored JSON text: the prefilter reads it, and only the
+        events it cannot clear are decoded (ctx.properties) and walked.
+        """
+        stmt = SubjectEvents(session, self.claim.workspace_id, self.claim.profile_id).rows(
+            Event.id,
+            Event.timestamp,
+            Event.type,
+            Event.message_id,
+            cast_(Event.properties, Text).label("properties_text"),
+        )
+        if cursor:
+            # Keyset on (timestamp, id): exactly the order of ix_events_profile_timestamp, so
+            # each batch is an index range scan however many events the profile has.
+            after = (datetime.fromisoformat(cursor["timestamp"]), cursor["id"])
+            stmt = stmt.where(keyset_after((Event.timestamp, Event.id), after))
+        return stmt.order_by(Event.timestamp, Event.id).limit(self.batch_size)
+
+
+def event_cursor(row: Any) -> Cursor:
+    return {"timestamp": row.timestamp.isoformat(), "id": row.id}
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """One batch: the attempt's context, the transaction (holding the lease) and the
+    checkpoint to resume from."""
+
+    erasure: ErasureContext
+    session: Session
+    cursor: Cursor | None
+
+    @property
+    def claim(self) -> Claim:
+        return self.erasure.claim
+
+
+@dataclass(frozen=True)
+class StepResult:
+    counts: Mapping[str, int] = field(default_factory=dict)
+    done: bool = True
+    # Where the next batch starts, when not done (None: from the beginning of what is left).
+    cursor: Cursor | None = None
+
+
+class Step(ABC):
+    phase: ClassVar[Phase]
+
+    @abstractmethod
+    def run(self, ctx: StepContext) -> StepResult:
+        """One bounded batch inside ctx.session; never commits."""
+
+
+class EraseExports(Step):
+    """Export files of the subject destroyed, their requests `expired`."""
+
+    phase = Phase.EXPORTS
+
+    def run(self, ctx: StepContext) -> StepResult:
+        requests, _files = destroy_exports_of_profile(
+            ctx.session,
+            ctx.erasure.runtime,
+            workspace_id=ctx.claim.workspace_id,
+            profile_id=ctx.claim.profile_id,
+        )
+        return StepResult({"exports_destroyed": requests})
+
+
+_update_event = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("b_id"))
+    .values(
+        properties=bindparam("b_properties", type_=_EVENTS.c.properties.type),
+        type=bindparam("b_type"),
+        message_id=bindparam("b_message_id"),
+    )
+)
+
+
+class ScrubEvents(Step):
+    """Personal values in event payloads, types and message ids, batch by batch (keyset)."""
+
+    phase = Phase.EVENTS
+
+    def run(self, ctx: StepContext) -> StepResult:
+        erasure = ctx.erasure
+        rows = ctx.session.execute(erasure.events_page(ctx.session, ctx.cursor)).all()
+        changes: list[dict[str, Any]] = []
+        scrubber, prefilter = erasure.scrubber, erasure.prefilter
+        for row in rows:
+            verdict = prefilter.verdict(row.properties_text)
+            if verdict is Verdict.CLEAN:
+                properties, changed = None, False
+            else:
+                properties, changed = scrubber.scrub_properties(
+                    erasure.properties(row.properties_text), leaves=verdict is Verdict.FULL
+                )
+            event_type = REDACTED if scrubber.text_is_personal(row.type) else row.type
+            message_id = None if scrubber.text_is_personal(row.message_id) else row.message_id
+            if changed or event_type != row.type or message_id != row.message_id:
+                if properties is None:  # left unread by the prefilter: as it was (or {})
+                    properties, _ = scrubber.scrub_properties(
+                        erasure.properties(row.properties_text)
+                    )
+                changes.append(
+                    {
+                        "b_id": row.id,
+                        "b_properties": properties,
+                        "b_type": event_type,
+                        "b_message_id": message_id,
+                    }
+                )
+        if changes:
+            ctx.session.execute(_update_event, changes)
+        counts = {"events_scrubbed": len(changes)}
+        if len(rows) < erasure.batch_size:
+            return StepResult(counts)
+        return StepResult(counts, done=False, cursor=event_cursor(rows[-1]))
+
+
+def redacted_email() -> str:
+    return f"{REDACTED_PREFIX}{secrets.token_hex(12)}@{REDACTED_EMAIL_DOMAIN}"
+
+
+def redacted_phone() -> str:
+    # 24 random characters: fits the 32-character column, never a dialable number.
+    return REDACTED_PREFIX + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+
+
+_REDACTORS: dict[Rule, Callable[[], str]] = {
+    Rule.REDACT_EMAIL: redacted_email,
+    Rule.REDACT_PHONE: redacted_phone,
+}
+
+
+class RedactRecipients(Step):
+    """The addresses messages went to, replaced by random redacted ones. Redacted rows drop
+    out of the query, so no cursor is needed: each batch takes the next unredacted rows."""
+
+    phase = Phase.RECIPIENTS
+
+    def run(self, ctx: StepContext) -> StepResult:
+        claim = ctx.claim
+        columns = [c for c in rules_for("recipients") if c.rule in _REDACTORS]
+        recipients = SubjectRecipients(ctx.session, claim.workspace_id, claim.profile_id)
+        batch_size = ctx.erasure.batch_size
+        rows = ctx.session.execute(
+            recipients.rows(Recipient.id, *(getattr(Recipient, c.column) for c in columns))
+            .where(Recipient.redacted_at.is_(None))
+            .order_by(Recipient.id)
+            .limit(batch_size)
+        ).all()
+        now = utcnow()
+        changes: list[dict[str, Any]] = []
+        for row in rows:
+            change: dict[str, Any] = {"b_id": row.id, "b_redacted_at": now}
+            for column in columns:
+                value = getattr(row, column.column)
+                # Every row gets every column, so one executemany serves the batch; a column
+                # that held nothing stays empty.
+                change[f"b_{column.column}"] = None if value is None else _REDACTORS[column.rule]()
+            changes.append(change)
+        if changes:
+            # One executemany on the transaction's connection (Core: the ORM's bulk update by
+            # primary key would refuse the scoping WHERE).
+            ctx.session.connection().execute(
+                recipients.update_rows()
+                .where(Recipient.id == bindparam("b_id"))
+                .values(
+                    redacted_at=bindparam("b_redacted_at", type_=Recipient.redacted_at.type),
+                    **{c.column: bindparam(f"b_{c.column}") for c in columns},
+                ),
+                changes,
+            )
+        return StepResult({"recipients_redacted": len(rows)}, done=len(rows) < batch_size)
+
+
+class DeleteConsents(Step):
+    """The person's consent statements: deleted outright."""
+
+    phase = Phase.CONSENTS
+
+    def run(self, ctx: StepContext) -> StepResult:
+        claim = ctx.claim
+        consents = SubjectConsents(ctx.session, claim.workspace_id, claim.profile_id)
+        result = ctx.session.execute(consents.delete_rows())
+        return StepResult({"consents_deleted": db.rowcount(result)})
+
+
+class ClearProfile(Step):
+    """The profile becomes a tombstone: every registered column cleared, status deleted."""
+
+    phase = Phase.PROFILE
+
+    def run(self, ctx: StepContext) -> StepResult:
+        claim = ctx.claim
+        now = utcnow()
+        profile = SubjectProfile(ctx.session, claim.workspace_id, claim.profile_id)
+        ctx.session.execute(
+            profile.update_rows().values(
+                **cleared_profile_values(),
+                status=DELETED,
+                deleted_at=func.coalesce(Profile.deleted_at, now),
+                updated_at=now,
+            )
+        )
+        return StepResult()
+
+
+# The erasing phases, in order; verification (erasure.verify) follows the last one.
+STEPS: tuple[Step, ...] = (
+    EraseExports(),
+    ScrubEvents(),
+    RedactRecipients(),
+    DeleteConsents(),
+    ClearProfile(),
+)
+
+if tuple(step.phase for step in STEPS) != ERASING_PHASES:  # pragma: no cover - a wiring bug
+    raise RuntimeError("erasure STEPS must have one step per erasing Phase, in Phase order")
