@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_database
+from tests.web.live_server import CHROMIUM, LiveServer, server_database
 
 pytestmark = [
     pytest.mark.browser,
@@ -76,18 +76,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             yield Store(server, long, anonymous.json()["id"], erased)
         finally:
             server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def open_page(chromium: Any, store: Store, viewport: dict[str, int], scheme: str = "light") -> Any:

@@ -8,8 +8,8 @@ import re
 from sqlalchemy import select, update
 
 from tests.conftest import run_jobs
-from tests.fixtures.factories import make_event, make_profile, shopify_order
-from tests.web.conftest import PASSWORD
+from tests.fixtures.factories import make_event, make_profile
+from tests.web.conftest import PASSWORD, contact_with_order
 from veil.kit.time import utcnow
 from veil.models import DeletionRequest, ExportRequest, WebSession
 
@@ -17,25 +17,12 @@ DOWNLOADED = "/settings/compliance/downloaded"
 DELETED_TAB = "/settings/compliance/deleted"
 
 
-def _contact(runtime, workspace_id: str) -> str:
-    with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=workspace_id, phone="+14155550123")
-        make_event(
-            session,
-            profile=profile,
-            properties=shopify_order(
-                email=profile.email, phone="+14155550123", first="Ada", last="Lovelace"
-            ),
-        )
-        return profile.id
-
-
-def test_export_is_disabled_with_its_reason_on_a_non_contact(runtime, ws, admin):
+def test_export_is_disabled_with_its_reason_on_a_noncontact_with_order(runtime, ws, admin):
     with runtime.sessionmaker.begin() as session:
         anonymous = make_profile(
             session, workspace_id=ws.id, email=None, first_name=None, last_name=None
         ).id
-    contact = _contact(runtime, ws.id)
+    contact = contact_with_order(runtime, ws.id)
     page = admin.client.get(f"/profiles/{anonymous}").text
     assert f'action="/profiles/{anonymous}/export"' not in page
     disabled = re.search(r'<div class="menu-item"[^>]*aria-disabled="true"[^>]*>.*?</div>', page)
@@ -44,7 +31,7 @@ def test_export_is_disabled_with_its_reason_on_a_non_contact(runtime, ws, admin)
 
 
 def test_a_form_posted_after_the_session_ended_goes_to_sign_in_and_back(runtime, ws, admin, client):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     token = admin.csrf(f"/profiles/{profile_id}")
     with runtime.sessionmaker.begin() as session:
         session.execute(update(WebSession).values(expires_at=utcnow()))
@@ -77,7 +64,7 @@ def test_a_form_posted_after_the_session_ended_goes_to_sign_in_and_back(runtime,
 
 
 def test_a_forged_token_on_a_live_session_is_still_refused(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     response = admin.client.post(
         f"/profiles/{profile_id}/export", data={"csrf_token": "forged"}, follow_redirects=False
     )
@@ -106,7 +93,7 @@ def test_signing_out_says_so_on_the_login_card(admin):
 
 
 def test_export_rows_of_an_erased_person_say_the_erasure_destroyed_the_file(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/export")
     run_jobs(runtime)
     assert "Download" in admin.client.get(DOWNLOADED).text
@@ -119,7 +106,7 @@ def test_export_rows_of_an_erased_person_say_the_erasure_destroyed_the_file(runt
 
 
 def test_the_deleted_table_says_verified_or_what_was_found(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/delete", {"confirm": "yes"})
     run_jobs(runtime)
     table = admin.client.get(DELETED_TAB).text
