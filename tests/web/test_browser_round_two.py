@@ -240,3 +240,22 @@ def test_every_page_passes_axe_core(chromium, store, scheme) -> None:  # type: i
     login.context.close()
     assert {path: v for path, v in found.items() if v} == {}
     page.context.close()
+
+
+def test_compliance_tabs_work_from_the_keyboard_with_a_visible_focus_ring(chromium, store) -> None:  # type: ignore[no-untyped-def]
+    page = open_page(chromium, store, DESKTOP)
+    page.goto(f"{store.server.url}/settings/compliance/overview")
+    tab = page.get_by_role("link", name="Deleted")
+    for _ in range(30):  # Tab through the page until the Deleted tab has the focus
+        page.keyboard.press("Tab")
+        if tab.evaluate("el => el === document.activeElement"):
+            break
+    assert tab.evaluate("el => el === document.activeElement")
+    ring = tab.evaluate(
+        "el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth"
+    )
+    assert not ring.startswith("none") and not ring.endswith(" 0px"), ring
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/settings/compliance/deleted$"))
+    assert page.get_by_role("link", name="Deleted").get_attribute("aria-current") == "page"
+    page.context.close()
