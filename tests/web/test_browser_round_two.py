@@ -42,7 +42,9 @@ class Store:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     data_dir = tmp_path_factory.mktemp("live2")
     with server_database(data_dir) as database_url:
-        server = LiveServer(data_dir, database_url)
+        # Each test signs in with its own viewport or colour scheme: more than the default
+        # ten sign-ins a minute from one address.
+        server = LiveServer(data_dir, database_url, VEIL_LOGIN_RATE_PER_MINUTE="1000")
         created = server.cli("workspaces", "create", "Lumen Coffee", "--json")
         server.cli(
             "users",
