@@ -219,12 +219,14 @@ PII_REGISTRY: tuple[PiiColumn, ...] = (
     PiiColumn("profiles", "first_name", Rule.CLEAR, "name"),
     PiiColumn("profiles", "last_name", Rule.CLEAR, "name"),
     PiiColumn("profiles", "properties", Rule.CLEAR, "free attributes (addresses, birthday…)"),
+    PiiColumn("profiles", "restriction_reason", Rule.CLEAR, "free text about the person"),
     PiiColumn("events", "properties", Rule.SCRUB_JSON, "payloads carry addresses, notes, ips"),
     PiiColumn("events", "type", Rule.SCRUB_TEXT, "free text chosen by the sending client"),
     PiiColumn("events", "message_id", Rule.NULL_IF_PERSONAL, "client-chosen idempotency key"),
     PiiColumn("recipients", "email", Rule.REDACT_EMAIL, "the address a message went to"),
     PiiColumn("recipients", "phone", Rule.REDACT_PHONE, "the number a message went to"),
     PiiColumn("consents", ALL_COLUMNS, Rule.DELETE_ROW, "the person's own statement"),
+    PiiColumn("profile_identifiers", ALL_COLUMNS, Rule.DELETE_ROW, "emails/phones/ids they had"),
     PiiColumn("export_requests", "file_key", Rule.DESTROY_FILE, "the file holds everything"),
     PiiColumn("deletion_requests", "name_sealed", Rule.SEALED_RECORD, "compliance record"),
     PiiColumn("deletion_requests", "email_sealed", Rule.SEALED_RECORD, "compliance record"),
@@ -257,6 +259,13 @@ NOT_SUBJECT_DATA: tuple[ReviewedColumn, ...] = (
     ReviewedColumn("audit_log", "details", "ids and counts only, by contract (audit service)"),
     ReviewedColumn("deletion_requests", "summary", "counts of what was erased"),
     ReviewedColumn("deletion_requests", "progress", "phase, an event id cursor and counts"),
+    ReviewedColumn("suppressions", "identifier_types", "kinds (email, phone…), never values"),
+    ReviewedColumn("suppression_keys", "key_sealed", "an HMAC key, sealed, not personal"),
+    ReviewedColumn(
+        "suppressed_identifiers",
+        "digest",
+        "keyed HMAC of an identifier, kept on purpose to keep the person out (SPEC §9)",
+    ),
 )
 
 

@@ -47,6 +47,8 @@ def update_settings(
         timezone=body.timezone,
         pii_keys=body.pii_keys,
         shopify_webhook_secret=body.shopify_webhook_secret,
+        suppress_on_delete=body.suppress_on_delete,
+        retention=body.retention(),
     )
     return _read(session, runtime, principal.workspace_id)
 

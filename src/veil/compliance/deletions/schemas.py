@@ -23,6 +23,13 @@ class DeletionConfirm(BaseModel):
         json_schema_extra={"type": "boolean"},
     )
 
+    suppress: bool | None = Field(
+        default=None,
+        strict=True,
+        description="Also keep this person out: data carrying their identifiers is dropped "
+        "from now on (SPEC §9). Default: the workspace setting suppress_on_delete.",
+    )
+
     @property
     def confirmed(self) -> bool:
         return self.confirm is True
@@ -46,8 +53,8 @@ class DeletionRead(BaseModel):
     overdue: bool = Field(description="not completed by due_at")
     summary: dict[str, Any] = Field(
         description="events_scrubbed, recipients_redacted, consents_deleted, "
-        "exports_destroyed, verified (and residue: the tables where the final search still "
-        "found the person, when not verified) — empty until completed"
+        "identifiers_deleted, exports_destroyed, verified (and residue: the tables where the "
+        "final search still found the person, when not verified) — empty until completed"
     )
 
     @classmethod

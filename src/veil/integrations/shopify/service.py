@@ -1,7 +1,9 @@
 """Shopify webhooks (SPEC §3): verify, de-duplicate, and turn each topic into service calls.
 
 - customers/create, customers/update: profile upsert (external_id `shopify:<customer id>`,
-  email, phone, names, marketing consent, a `shopify` properties object);
+  email, phone, names, marketing consent, a `shopify` properties object); a changed email or
+  phone replaces the profile's unless another active profile holds it (the old value is kept
+  as a previous identifier);
 - orders/create: upsert of the order's customer + a `Placed Order` event carrying the order;
 - orders/updated: upsert + the order's `Placed Order` event brought to the newer state
   (created if orders/create was missed); see `orders.on_order_updated`;
@@ -26,10 +28,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from veil.compliance.suppressions import screening
 from veil.errors import Unauthorized
 from veil.integrations import dedup
 from veil.integrations.shopify import customers, gdpr, orders
-from veil.integrations.shopify.schemas import Delivery
+from veil.integrations.shopify.parsing import ingestion_subject
+from veil.integrations.shopify.schemas import SOURCE, Delivery
 from veil.kit.crypto import DecryptionError
 from veil.models import Workspace
 from veil.runtime import Runtime
@@ -83,7 +87,12 @@ def sign(secret: str, body: bytes) -> str:
 
 def handle(session: Session, *, runtime: Runtime, delivery: Delivery) -> str:
     """Apply one verified delivery in the caller's transaction; returns what happened
-    (`processed`, `duplicate`, `ignored`)."""
+    (`processed`, `duplicate`, `ignored`, `suppressed`)."""
+    subject = ingestion_subject(delivery.topic, delivery.payload)
+    if subject is not None and screening.is_suppressed(
+        session, runtime, workspace_id=delivery.workspace_id, subject=subject, source=SOURCE
+    ):
+        return "suppressed"  # before de-duplication: nothing of it is stored
     if delivery.webhook_id is not None and not dedup.first_delivery(
         session,
         workspace_id=delivery.workspace_id,
