@@ -20,8 +20,11 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 log = logging.getLogger("veil.db")
 
@@ -94,12 +97,49 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_conn.create_function(_SQLITE_LOWER, 1, _python_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("PRAGMA query_only=" + ("1" if read_only else "0"))
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# -- case folding for any script: SQLite's own lower() (and LIKE) fold ASCII letters only --
+
+_SQLITE_LOWER = "veil_lower"
+
+
+def _python_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class unicode_lower(FunctionElement[str]):  # lower-case: used like func.lower
+    """lower() for every script on both backends: PostgreSQL's lower() (a UTF-8 database in
+    any locale but plain "C"), on SQLite a Python function registered on each connection."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _lower_default(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE ... ESCAPE '\\': what was typed matches literally, `_` and `%` too."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+LIKE_ESCAPE = "\\"
 
 
 def _configure_postgresql(engine: Engine) -> None:

@@ -1,8 +1,8 @@
 """Workspaces get a time zone (IANA name) the UI shows times in.
 
 Revision ID: workspace_timezone
-Revises: identifier_history
-Create Date: 2026-12-06 22:40:00
+Revises: privacy_requests
+Create Date: 2026-12-06 22:50:00
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "workspace_timezone"
-down_revision: str | None = "identifier_history"
+down_revision: str | None = "privacy_requests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
