@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# `make run PORT=8080` serves the demo on another port.
+PORT ?= 8000
 # Exact versions, resolved for every platform from pyproject.toml by `make lock` (uv).
 RUNTIME_LOCK := requirements/runtime.lock
 DEV_LOCK := requirements/dev.lock
@@ -38,7 +40,7 @@ lock: | $(BIN)/python
 	$(BIN)/uv $(UV_COMPILE) --upgrade --extra dev -o $(DEV_LOCK)
 
 run: install-runtime
-	$(BIN)/veil demo
+	$(BIN)/veil demo --port $(PORT)
 
 test: install
 	$(MAKE) test-sqlite

@@ -5,7 +5,7 @@
 Starts `veil demo` in a temporary data dir on a free port, signs in as the demo admin in
 headless Chromium (/usr/bin/chromium), walks the export and delete flow by clicking, and
 saves: the profiles list, a profile with its ⋯ menu open, the delete dialog, the export toast,
-both Settings → Compliance tabs and a profile at phone width.
+the Settings → Compliance overview and tabs, the same in dark mode, and phone-width pages.
 """
 
 from __future__ import annotations
@@ -134,15 +134,36 @@ def take(out: Path) -> None:
                     expect(page.locator("[data-pending]")).to_have_count(0, timeout=120_000)
                     settle(page)
                     page.screenshot(path=out / "compliance-deleted.png")
+                    page.goto(f"{url}/settings/compliance/overview")
+                    settle(page)
+                    page.screenshot(path=out / "compliance-overview.png", full_page=True)
+
+                    dark = browser.new_context(
+                        viewport=DESKTOP, device_scale_factor=1, color_scheme="dark"
+                    )
+                    dark_page = dark.new_page()
+                    sign_in(dark_page, url)
+                    for name, path in (
+                        ("profile-dark", profile),
+                        ("compliance-overview-dark", "/settings/compliance/overview"),
+                    ):
+                        dark_page.goto(url + path)
+                        settle(dark_page)
+                        dark_page.screenshot(path=out / f"{name}.png")
 
                     phone = browser.new_context(
                         viewport=PHONE, device_scale_factor=1, is_mobile=True
                     )
                     phone_page = phone.new_page()
                     sign_in(phone_page, url)
-                    phone_page.goto(url + profile)
-                    settle(phone_page)
-                    phone_page.screenshot(path=out / "profile-phone.png")
+                    for name, path in (
+                        ("profile-phone", profile),
+                        ("downloaded-phone", "/settings/compliance/downloaded"),
+                        ("campaigns-phone", "/campaigns"),
+                    ):
+                        phone_page.goto(url + path)
+                        settle(phone_page)
+                        phone_page.screenshot(path=out / f"{name}.png")
                     browser.close()
             finally:
                 server.stop()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from fastapi.testclient import TestClient
@@ -147,7 +150,7 @@ def test_cli_errors_are_clear_and_nonzero(cli_env: dict[str, str]) -> None:
     assert result.returncode == 1 and "name" in result.stderr
 
 
-def test_demo_seeds_once_and_prints_a_fresh_key_each_run(
+def test_demo_seeds_once_and_prints_a_fresh_key_each_run_revoking_the_last(
     cli_env: dict[str, str], cli_runtime: Runtime
 ) -> None:
     first = veil(cli_env, "demo", "--seed-only", "--json", "--port", "8765")
@@ -161,22 +164,57 @@ def test_demo_seeds_once_and_prints_a_fresh_key_each_run(
     second = veil(cli_env, "demo", "--seed-only")
     assert second.returncode == 0, second.stderr
     assert "already seeded" in second.stdout
+    assert "2 campaigns and a flow" in second.stdout
     assert seed.ADMIN_EMAIL in second.stdout and seed.DEMO_PASSWORD in second.stdout
     key = next(w for w in second.stdout.split() if w.startswith("veil_sk_"))
     assert key != one["admin_api_key"]
 
     with TestClient(create_app(cli_runtime)) as client:
-        for token in (one["admin_api_key"], key):
-            response = client.get(
-                "/api/v1/profiles",
-                params={"limit": 5},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert response.status_code == 200
-            assert len(response.json()["data"]) == 5
+        response = client.get(
+            "/api/v1/profiles", params={"limit": 5}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.status_code == 200
+        assert len(response.json()["data"]) == 5
+        # The first run's key was revoked by the second: demo keys do not pile up.
+        stale = client.get(
+            "/api/v1/profiles", headers={"Authorization": f"Bearer {one['admin_api_key']}"}
+        )
+        assert stale.status_code == 401
+        listed = client.get("/api/v1/workspace/keys", headers={"Authorization": f"Bearer {key}"})
+        demo_keys = [k for k in listed.json()["data"] if k["name"] == "demo"]
+        assert [k["active"] for k in demo_keys] == [True, False]
         workspaces = client.get(
             "/api/v1/workspace", headers={"Authorization": f"Bearer {key}"}
         ).json()
         assert workspaces["id"] == one["workspace_id"] and workspaces["name"] == "Demo Store"
     with cli_runtime.sessionmaker() as session:
         assert seed.count_demo(session, one["workspace_id"]) == one["counts"]
+
+    # Serving: the banner comes once the port is bound, so its URL answers at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(VEIL), "demo", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    banner = threading.Event()
+
+    def watch(stream: IO[str]) -> None:
+        for line in stream:
+            if "Veil demo store" in line:
+                banner.set()
+                return
+
+    try:
+        assert server.stdout is not None
+        threading.Thread(target=watch, args=(server.stdout,), daemon=True).start()
+        assert banner.wait(timeout=90), "no banner"
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass  # refused if the banner had come before the bind
+    finally:
+        server.kill()
+        server.wait(timeout=30)

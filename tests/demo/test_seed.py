@@ -153,3 +153,34 @@ def test_full_size_demo_store(runtime: Runtime) -> None:
     assert store.counts["profiles"] >= 250
     assert store.counts["events"] == 20_000
     assert store.counts["recipients"] > 200
+
+
+def test_demo_store_has_half_a_year_of_gdpr_requests(runtime: Runtime) -> None:
+    from veil.compliance.deletions.service import unseal_contact
+    from veil.compliance.overview import compliance_overview
+    from veil.kit.time import as_utc, utcnow
+    from veil.models import DeletionRequest, ExportRequest
+
+    store = seed.seed_demo(runtime, profiles=240, events=3000)
+    ws = store.workspace_id
+    assert store.counts["flows"] == 1 and store.counts["campaigns"] == 3
+    with runtime.sessionmaker() as session:
+        exports = session.scalars(
+            select(ExportRequest).where(ExportRequest.workspace_id == ws)
+        ).all()
+        deletions = session.scalars(
+            select(DeletionRequest).where(DeletionRequest.workspace_id == ws)
+        ).all()
+        oldest = min(as_utc(e.requested_at) for e in [*exports, *deletions])
+        assert (utcnow() - oldest).days >= 120  # months of history, not a burst
+        assert len(exports) >= 20 and len(deletions) >= 5
+        assert [e.status for e in exports].count("failed") == 1
+        for request in deletions:
+            tombstone = session.get(Profile, request.profile_id)
+            assert tombstone.status == "deleted" and tombstone.email is None
+            assert request.summary["verified"] is True
+            assert "@" in (unseal_contact(runtime.seal_keyring, request).email or "")
+        overview = compliance_overview(session, workspace_id=ws, zone=as_utc(utcnow()).tzinfo)
+    assert sum(w.exports + w.deletions for w in overview.weeks) > 10
+    assert overview.times[0].median is not None and overview.times[1].p95 is not None
+    assert overview.failed_exports == 1 and overview.open_requests == 1

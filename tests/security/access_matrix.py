@@ -114,6 +114,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/settings/compliance/suppressions"): ADMIN_UI,
     ("POST", "/settings/compliance/suppressions/{suppression_id}/lift"): ADMIN_UI,
     ("GET", "/settings/compliance"): ADMIN_UI,
+    ("GET", "/settings/compliance/overview"): ADMIN_UI,
     ("GET", "/settings/compliance/downloaded"): ADMIN_UI,
     ("POST", "/settings/compliance/exports/{export_id}/download"): ADMIN_UI,
     ("POST", "/settings/compliance/exports/{export_id}/retry"): ADMIN_UI,

@@ -414,10 +414,9 @@ def check_session(caller: Caller, access: Access, world: World, form: Any, has_i
         {"basic": world.victim.write_key},
     ):
         response = caller.call(**credentials, json=form)
-        if post:
-            assert response.status_code == 403, response.text[:300]
-        else:
-            login_page(response)
+        # Without a session a form is not carried out: a GET and a POST alike go to sign-in
+        # (the POST then back to the page it came from); the snapshot below proves nothing ran.
+        login_page(response)
         no_victim_data(response)
     if post:  # a forged form: the session's cookie without its CSRF token, or another's token
         assert caller.call(session=world.victim_admin, json=form).status_code == 403

@@ -1,15 +1,17 @@
-"""UI test helpers: users with a password, and a TestClient signed in as one of them."""
+"""UI test helpers: users with a password, a TestClient signed in as one of them, a contact
+with an order, and the browser for the Playwright modules."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures.factories import WorkspaceHandle
+from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile, shopify_order
+from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS
 from veil.app import create_app
 from veil.runtime import Runtime
 from veil.workspaces.service import create_user
@@ -82,3 +84,30 @@ def admin(runtime: Runtime, ws: WorkspaceHandle, browser_for: Callable[[str], Br
 def member(runtime: Runtime, ws: WorkspaceHandle, browser_for: Callable[[str], Browser]) -> Browser:
     add_user(runtime, workspace_id=ws.id, email="staff@acme.test", role="member")
     return browser_for("staff@acme.test")
+
+
+def contact_with_order(runtime: Runtime, workspace_id: str, **fields: object) -> str:
+    """Ada Lovelace (a contact with a phone number) and one Shopify order carrying her data."""
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=workspace_id, phone="+14155550123", **fields)
+        make_event(
+            session,
+            profile=profile,
+            properties=shopify_order(
+                email=profile.email, phone="+14155550123", first="Ada", last="Lovelace"
+            ),
+        )
+        return profile.id
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright, one per browser test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

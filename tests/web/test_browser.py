@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_database
+from tests.web.live_server import CHROMIUM, LiveServer, server_database
 from veil.errors import AlreadyRequested
 
 pytestmark = [
@@ -86,18 +86,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             yield Store(server, workspace_id, ada.json()["id"], grace.json()["id"])
         finally:
             server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,26 +8,14 @@ import re
 from sqlalchemy import select
 
 from tests.conftest import run_jobs
-from tests.fixtures.factories import make_event, make_profile, shopify_order
+from tests.fixtures.factories import make_profile
+from tests.web.conftest import contact_with_order
 from veil.errors import AlreadyRequested
 from veil.models import DeletionRequest, ExportRequest, Profile
 from veil.models.profile import DELETED
 
 DOWNLOADED = "/settings/compliance/downloaded"
 DELETED_TAB = "/settings/compliance/deleted"
-
-
-def _contact(runtime, workspace_id, **fields):
-    with runtime.sessionmaker.begin() as session:
-        profile = make_profile(session, workspace_id=workspace_id, phone="+14155550123", **fields)
-        make_event(
-            session,
-            profile=profile,
-            properties=shopify_order(
-                email=profile.email, phone="+14155550123", first="Ada", last="Lovelace"
-            ),
-        )
-        return profile.id
 
 
 def _download_form(page: str) -> str:
@@ -37,7 +25,7 @@ def _download_form(page: str) -> str:
 
 
 def test_export_toast_pending_row_then_download_button_then_json(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     response = admin.post(f"/profiles/{profile_id}/export")
     assert response.status_code == 303
     assert response.headers["location"] == f"/profiles/{profile_id}"
@@ -73,7 +61,7 @@ def test_export_toast_pending_row_then_download_button_then_json(runtime, ws, ad
 
 
 def test_second_export_shows_the_already_requested_error_toast(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/export")
     again = admin.post(f"/profiles/{profile_id}/export")
     assert again.status_code == 303
@@ -101,7 +89,7 @@ def test_exporting_a_non_contact_shows_the_service_message(runtime, ws, admin):
 
 
 def test_members_get_neither_export_nor_delete(runtime, ws, member):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     assert member.post(f"/profiles/{profile_id}/export").status_code == 403
     assert member.post(f"/profiles/{profile_id}/delete", {"confirm": "yes"}).status_code == 403
     assert member.client.get(f"/profiles/{profile_id}/delete").status_code == 403
@@ -113,7 +101,7 @@ def test_members_get_neither_export_nor_delete(runtime, ws, member):
 
 
 def test_forged_posts_without_csrf_are_refused(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     export = admin.post(f"/profiles/{profile_id}/export", csrf=False)
     delete = admin.post(f"/profiles/{profile_id}/delete", {"confirm": "yes"}, csrf=False)
     wrong = admin.client.post(
@@ -126,12 +114,12 @@ def test_forged_posts_without_csrf_are_refused(runtime, ws, admin):
 
 
 def test_export_of_another_workspaces_profile_is_not_found(runtime, other_ws, admin):
-    profile_id = _contact(runtime, other_ws.id)
+    profile_id = contact_with_order(runtime, other_ws.id)
     assert admin.post(f"/profiles/{profile_id}/export").status_code == 404
 
 
 def test_delete_needs_confirmation(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     response = admin.post(f"/profiles/{profile_id}/delete")
     assert response.status_code == 303
     assert "Confirm the deletion" in admin.client.get(response.headers["location"]).text
@@ -140,7 +128,7 @@ def test_delete_needs_confirmation(runtime, ws, admin):
 
 
 def test_delete_then_the_deleted_tab_keeps_the_record(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     confirm_page = admin.client.get(f"/profiles/{profile_id}/delete").text
     assert "Erased" in confirm_page and "Kept" in confirm_page
     response = admin.post(f"/profiles/{profile_id}/delete", {"confirm": "yes"})
@@ -169,7 +157,7 @@ def test_delete_then_the_deleted_tab_keeps_the_record(runtime, ws, admin):
 
 
 def test_polling_fragment_returns_the_table_only_and_keeps_toasts(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/export")
     fragment = admin.client.get(DOWNLOADED, headers={"X-Veil-Fragment": "1"})
     assert fragment.status_code == 200
@@ -180,7 +168,7 @@ def test_polling_fragment_returns_the_table_only_and_keeps_toasts(runtime, ws, a
 
 
 def test_downloaded_page_refreshes_without_javascript_while_pending(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     assert "http-equiv" not in admin.client.get(DOWNLOADED).text
     admin.post(f"/profiles/{profile_id}/export")
     assert '<meta http-equiv="refresh"' in admin.client.get(DOWNLOADED).text
@@ -197,7 +185,7 @@ def test_empty_compliance_tabs(admin):
 
 
 def test_failed_export_can_be_retried_from_the_table(runtime, ws, admin):
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/export")
     with runtime.sessionmaker.begin() as session:
         export = session.scalar(select(ExportRequest))
@@ -220,7 +208,7 @@ def test_downloading_an_expired_file_says_so(runtime, ws, admin):
     from veil.errors import ExportExpired
     from veil.kit.time import utcnow
 
-    profile_id = _contact(runtime, ws.id)
+    profile_id = contact_with_order(runtime, ws.id)
     admin.post(f"/profiles/{profile_id}/export")
     run_jobs(runtime)
     form = _download_form(admin.client.get(DOWNLOADED).text)

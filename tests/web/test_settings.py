@@ -110,3 +110,33 @@ def test_shopify_secret_is_write_only(runtime, ws, admin):
     admin.post("/settings/workspace/shopify-secret", {"remove": "yes"})
     with runtime.sessionmaker() as session:
         assert session.get(Workspace, ws.id).shopify_webhook_secret_sealed is None
+
+
+def test_times_show_in_the_workspace_time_zone_with_its_abbreviation(runtime, ws, admin):
+    with runtime.sessionmaker.begin() as session:
+        created = session.get(Workspace, ws.id).created_at
+    page = admin.client.get("/settings/workspace").text
+    assert 'id="ws-timezone"' in page and '<option value="UTC" selected>' in page
+    utc = re.search(r"<time datetime=\"[^\"]+\">([^<]+)</time>", page).group(1)
+    assert utc.endswith(" UTC")
+
+    saved = admin.post(
+        "/settings/workspace/general",
+        {"name": "Acme Store", "default_phone_region": "US", "timezone": "America/New_York"},
+    )
+    assert saved.status_code == 303
+    page = admin.client.get("/settings/workspace").text
+    assert '<option value="America/New_York" selected>' in page
+    local = re.search(r"<time datetime=\"[^\"]+\">([^<]+)</time>", page).group(1)
+    assert local.endswith((" EST", " EDT")), local
+    assert local != utc and created is not None
+
+
+def test_an_unknown_time_zone_is_refused_with_the_services_message(admin):
+    response = admin.post(
+        "/settings/workspace/general",
+        {"name": "Acme Store", "default_phone_region": "US", "timezone": "Mars/Olympus"},
+    )
+    assert response.status_code == 303
+    page = admin.client.get(response.headers["location"]).text
+    assert "IANA time zone" in page

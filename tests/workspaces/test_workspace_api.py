@@ -56,6 +56,16 @@ def test_admin_reads_the_workspace(client: TestClient, ws: WorkspaceHandle) -> N
     assert body["shopify_webhook_secret_set"] is False
     assert body["write_key"] == ws.write_key
     assert "shopify_webhook_secret" not in body
+    assert body["timezone"] == "UTC"
+
+
+def test_the_time_zone_is_a_setting(client: TestClient, ws: WorkspaceHandle) -> None:
+    response = client.patch(
+        "/api/v1/workspace/settings", json={"timezone": "Europe/Berlin"}, headers=ws.admin
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["timezone"] == "Europe/Berlin"
+    assert client.get("/api/v1/workspace", headers=ws.admin).json()["timezone"] == "Europe/Berlin"
 
 
 def test_settings_change_and_the_shopify_secret_stays_write_only(
@@ -118,6 +128,10 @@ def test_settings_reject_bad_input(client: TestClient, ws: WorkspaceHandle) -> N
         ({"name": "   "}, "name"),
         ({"shopify_webhook_secret": "s" * 201}, "shopify_webhook_secret"),
         ({"colour": "blue"}, "colour"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
+        ({"timezone": "../../etc/passwd"}, "timezone"),
+        ({"timezone": ""}, "timezone"),
     ]
     for body, mentioned in cases:
         response = client.patch("/api/v1/workspace/settings", json=body, headers=ws.admin)

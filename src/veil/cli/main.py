@@ -116,7 +116,7 @@ def demo(
     from veil.auth.service import active_write_key, reveal_write_key
     from veil.db import session_scope
     from veil.demo import seed
-    from veil.workspaces.service import issue_api_key
+    from veil.workspaces.service import issue_api_key, revoke_demo_keys
 
     runtime = common.runtime()
     common.migrate(runtime)
@@ -125,7 +125,9 @@ def demo(
         runtime.settings.base_url = url  # tracking links point at this server
     store = seed.seed_demo(runtime)
     with session_scope(runtime.sessionmaker) as session:
-        # Keys are stored hashed, so an old one cannot be shown again: issue a fresh one.
+        # Keys are stored hashed, so an old one cannot be shown again: issue a fresh one,
+        # and revoke the previous runs' demo keys so they do not pile up, all active.
+        revoke_demo_keys(session, workspace_id=store.workspace_id)
         token = issue_api_key(
             session, workspace_id=store.workspace_id, actor="cli", role="admin", name="demo"
         ).token
@@ -141,24 +143,41 @@ def demo(
         "admin_api_key": token,
         "write_key": write_token,
     }
+    banner = None
     if as_json:
         typer.echo(json.dumps(details))
     else:
         counts = store.counts
         state = "seeded" if store.created else "already seeded, reusing it"
-        typer.echo(
-            f"Veil demo store ({state}): {counts.get('profiles', 0)} profiles, "
-            f"{counts.get('events', 0)} events, {counts.get('campaigns', 0)} campaigns\n"
+        banner = (
+            f"Veil demo store ({state}): {counts.get('profiles', 0):,} profiles, "
+            f"{counts.get('events', 0):,} events, {_campaigns_and_flows(counts)}\n"
             f"  URL:              {url}\n"
             f"  Admin login:      {seed.ADMIN_EMAIL} / {seed.DEMO_PASSWORD}\n"
             f"  Member login:     {seed.MEMBER_EMAIL} / {seed.DEMO_PASSWORD}\n"
-            f"  Admin API key:    {token}   (new for this run)\n"
+            f"  Admin API key:    {token}   (new for this run; earlier demo keys revoked)\n"
             f"  Write key:        {write_token}\n"
             f"  Try:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/profiles"
         )
+
+    def announce() -> None:
+        if banner:
+            typer.echo(banner)
+
     if seed_only:
+        announce()
         return
-    run_server(runtime, host=host, port=port, worker=True)
+    run_server(runtime, host=host, port=port, worker=True, on_ready=announce)
+
+
+def _campaigns_and_flows(counts: dict[str, int]) -> str:
+    flows = counts.get("flows", 0)
+    campaigns = counts.get("campaigns", 0) - flows
+
+    def plural(n: int, word: str) -> str:
+        return f"a {word}" if n == 1 else f"{n} {word}s"
+
+    return f"{plural(campaigns, 'campaign')} and {plural(flows, 'flow')}"
 
 
 @workspaces_app.command("create")

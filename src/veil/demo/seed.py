@@ -8,7 +8,8 @@ What it holds, by default: 240 customers (names, emails, E.164 phones valid for 
 addresses, custom attributes, email/SMS consent), 10 anonymous visitors, about 20,000 events
 (Shopify-shaped `Placed Order` and `Started Checkout` with nested addresses and line items,
 `Viewed Product`, `Added to Cart`), two campaigns and one flow with recipient records, and
-`Opened Email` / `Clicked Email` / `Clicked SMS` events linked by campaign_id and recipient_id.
+`Opened Email` / `Clicked Email` / `Clicked SMS` events linked by campaign_id and recipient_id,
+and half a year of GDPR requests (demo/requests.py) for the compliance overview.
 """
 
 from __future__ import annotations
@@ -29,8 +30,21 @@ from veil.db import session_scope
 from veil.demo.catalogue import COUNTRIES, catalogue
 from veil.demo.history import History
 from veil.demo.people import Customer, People, Seeding
+from veil.demo.requests import Requests
+from veil.kit.crypto import Keyring
 from veil.kit.time import utcnow
-from veil.models import Campaign, Consent, Event, Membership, Profile, Recipient, User
+from veil.models import (
+    Campaign,
+    Consent,
+    DeletionRequest,
+    Event,
+    ExportRequest,
+    Membership,
+    Profile,
+    Recipient,
+    User,
+)
+from veil.models.profile import ACTIVE
 from veil.runtime import Runtime
 from veil.workspaces.service import create_user, create_workspace
 
@@ -66,8 +80,15 @@ def find_demo_workspace(session: Session) -> str | None:
 
 def count_demo(session: Session, workspace_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
+    counts["profiles"] = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Profile)
+            .where(Profile.workspace_id == workspace_id, Profile.status == ACTIVE)
+        )
+        or 0
+    )
     for name, model in (
-        ("profiles", Profile),
         ("events", Event),
         ("campaigns", Campaign),
         ("recipients", Recipient),
@@ -79,6 +100,13 @@ def count_demo(session: Session, workspace_id: str) -> dict[str, int]:
             )
             or 0
         )
+    flows = session.scalar(
+        select(func.count())
+        .select_from(Campaign)
+        .where(Campaign.workspace_id == workspace_id, Campaign.kind == "flow")
+    )
+    # "campaigns" counts both kinds; the banner tells them apart ("2 campaigns and a flow").
+    counts["flows"] = int(flows or 0)
     return counts
 
 
@@ -112,7 +140,9 @@ def seed_demo(
             password=DEMO_PASSWORD,
             role=MEMBER,
         )
-        _Seeder(session, workspace_id, seed=seed).run(profiles=profiles, events=events)
+        _Seeder(session, workspace_id, seed=seed, keyring=runtime.seal_keyring).run(
+            profiles=profiles, events=events
+        )
         counts = count_demo(session, workspace_id)
         audit.record(
             session,
@@ -127,7 +157,7 @@ def seed_demo(
 
 
 class _Seeder:
-    def __init__(self, session: Session, workspace_id: str, *, seed: int) -> None:
+    def __init__(self, session: Session, workspace_id: str, *, seed: int, keyring: Keyring) -> None:
         self.session = session
         fakers: dict[str, Faker] = {}
         for index, (country, _weight) in enumerate(COUNTRIES):
@@ -145,6 +175,7 @@ class _Seeder:
         )
         self.people = People(seeding)
         self.history = History(seeding)
+        self.requests = Requests(seeding, keyring)
 
     def _insert(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(rows), _CHUNK):
@@ -167,4 +198,9 @@ class _Seeder:
         self._insert(Consent, self.people.consent_rows(customers))
         self._insert(Recipient, records)
         self._insert(Event, self.history.events)
+        # Last, so the rest of the store is the same as before they were added.
+        self.requests.history(customers)
+        self._insert(Profile, self.requests.tombstones)
+        self._insert(ExportRequest, self.requests.exports)
+        self._insert(DeletionRequest, self.requests.deletions)
         self.session.flush()

@@ -16,6 +16,8 @@ class Workspace(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(IdType, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     default_phone_region: Mapped[str] = mapped_column(String(2), default="US")
+    # IANA name (zoneinfo): the UI shows every time in this zone, with its abbreviation.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     # Extra property keys that count as personal data in event payloads (on top of defaults).
     pii_keys: Mapped[list[Any]] = mapped_column(default=list)
     # Sealed with the keyring; write-only through the API.

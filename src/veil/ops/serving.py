@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,7 +35,17 @@ def prepare_multiprocess_metrics(runtime: Runtime) -> None:
     os.environ[MULTIPROC_ENV] = str(folder.resolve())
 
 
-def run_server(runtime: Runtime, *, host: str, port: int, worker: bool, workers: int = 1) -> None:
+def run_server(
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    worker: bool,
+    workers: int = 1,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until stopped; `on_ready` runs once the port is bound (not before: a banner
+    printed earlier would point at a server that may still fail to start). Single process."""
     if workers > 1:
         prepare_multiprocess_metrics(runtime)
 
@@ -60,7 +72,14 @@ def run_server(runtime: Runtime, *, host: str, port: int, worker: bool, workers:
         if workers > 1:
             uvicorn.run("veil.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
         else:
-            uvicorn.run(create_app(runtime), **options)  # type: ignore[arg-type]
+
+            class Server(uvicorn.Server):
+                async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                    await super().startup(sockets=sockets)
+                    if self.started and on_ready is not None:
+                        on_ready()
+
+            Server(uvicorn.Config(create_app(runtime), **options)).run()  # type: ignore[arg-type]
     finally:
         if threads:
             threads.stop()

@@ -27,6 +27,7 @@ from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.models import Profile
 from veil.profiles import service as profiles
+from veil.web import queries
 from veil.web.actions import redirect_with_toast, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
 from veil.web.flash import Toast
@@ -73,6 +74,8 @@ class DownloadedTab(ComplianceTab):
     table: str = "settings/downloaded_table.html"
     export_ttl: str
     rows: list[ExportRead]
+    # Profiles of these rows that were erased: their files went with the erasure, not by age.
+    erased_profiles: frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +232,9 @@ def downloaded(
     tab = DownloadedTab(
         export_ttl=format_duration(runtime_of(request).settings.export_ttl),
         rows=page.data,
+        erased_profiles=queries.erased_profile_ids(
+            session, workspace_id=me.workspace_id, ids={row.profile_id for row in page.data}
+        ),
         pending=any(row.status == "pending" for row in page.data),
         next_cursor=page.next_cursor,
         is_first_page=cursor is None,

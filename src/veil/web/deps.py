@@ -9,6 +9,7 @@ The role check is on the server for every admin route: hiding a button is not th
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
@@ -26,6 +27,23 @@ CSRF_HEADER = "x-csrf-token"
 
 class LoginRequired(Exception):
     """No valid session: the page redirects to the login form (POSTs get a 403 instead)."""
+
+
+class SessionEnded(LoginRequired):
+    """A form posted after its session ended (expired or signed out): the action is not done;
+    the browser goes to the login form, then back to `back`, the page the form was on."""
+
+    def __init__(self, back: str) -> None:
+        super().__init__(back)
+        self.back = back
+
+
+def page_of_referer(request: Request) -> str:
+    """The path (and query) of the page a form was posted from, if it is on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return "/profiles"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 class CsrfFailed(Forbidden):
@@ -61,8 +79,11 @@ def check_csrf(
     token: Annotated[str | None, Depends(submitted_csrf_token)],
 ) -> SignedIn:
     signed_in = resolve_session(session, token=request.cookies.get(SESSION_COOKIE))
-    if signed_in is None or not tokens_match(signed_in.csrf_token, token):
-        # A POST never redirects to the login form: a forged or stale form is simply refused.
+    if signed_in is None:
+        # Nothing is done without a session: sign in again, then back to the page.
+        raise SessionEnded(page_of_referer(request))
+    if not tokens_match(signed_in.csrf_token, token):
+        # A live session but a forged or stale token: refused, never redirected.
         raise CsrfFailed()
     request.state.web = signed_in
     return signed_in

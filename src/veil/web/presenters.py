@@ -50,6 +50,8 @@ class EventView:
     source: str
     summary: str = ""
     line_items: list[LineItem] = field(default_factory=list)
+    # Under the line items: subtotal, discount, shipping, tax and total, as the store sent them.
+    totals: list[tuple[str, str]] = field(default_factory=list)
     ship_to: str | None = None
     link: str | None = None
     facts: list[tuple[str, str]] = field(default_factory=list)
@@ -95,6 +97,31 @@ def _line_items(props: dict[str, Any], currency: Any) -> list[LineItem]:
             )
         )
     return items
+
+
+_TOTALS = (
+    ("Subtotal", "subtotal_price"),
+    ("Discount", "total_discounts"),
+    ("Shipping", "total_shipping"),
+    ("Tax (included)", "total_tax"),
+    ("Total", "total_price"),
+)
+
+
+def _totals(props: dict[str, Any]) -> list[tuple[str, str]]:
+    """The order's money lines, so line totals and the order total visibly add up."""
+    currency = props.get("currency")
+    lines: list[tuple[str, str]] = []
+    for label, key in _TOTALS:
+        amount = _decimal(props.get(key))
+        if amount is None or (amount == 0 and key != "total_price"):
+            continue
+        if key == "total_discounts":
+            lines.append((label, format_money(-amount, currency)))
+        else:
+            lines.append((label, format_money(amount, currency)))
+    # A total alone repeats the summary line: only a breakdown is worth a table footer.
+    return lines if len(lines) > 1 else []
 
 
 def _place(address: Any) -> str | None:
@@ -154,6 +181,7 @@ def present_event(event: Event, campaign_names: dict[str, str]) -> EventView:
     if kind in ("order", "checkout"):
         view.line_items = _line_items(props, props.get("currency"))
         view.summary = _order_summary(props, view.line_items)
+        view.totals = _totals(props)
         view.ship_to = _place(props.get("shipping_address"))
         used |= {"line_items", "products", "shipping_address", "billing_address", "customer"}
     elif kind in ("view", "cart"):

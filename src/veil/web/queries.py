@@ -16,7 +16,7 @@ from veil.campaigns.repository import CampaignRepository
 from veil.campaigns.service import CLICK_TYPES, OPEN_TYPES, Activity, summarize_activity
 from veil.events.repository import EventRepository
 from veil.models import Campaign, Event, Profile, Recipient
-from veil.models.profile import ACTIVE
+from veil.models.profile import ACTIVE, DELETED
 from veil.profiles.repository import ProfileRepository
 
 
@@ -45,6 +45,18 @@ class RecipientRow:
 def event_count(session: Session, *, workspace_id: str, profile_id: str) -> int:
     stmt = EventRepository(session, workspace_id).of_profile(profile_id)
     return int(session.scalar(stmt.with_only_columns(func.count())) or 0)
+
+
+def erased_profile_ids(session: Session, *, workspace_id: str, ids: set[str]) -> frozenset[str]:
+    if not ids:
+        return frozenset()
+    stmt = (
+        ProfileRepository(session, workspace_id)
+        .statement()
+        .where(Profile.id.in_(ids), Profile.status == DELETED)
+        .with_only_columns(Profile.id)
+    )
+    return frozenset(session.scalars(stmt))
 
 
 def campaign_names(session: Session, *, workspace_id: str, ids: set[str]) -> dict[str, str]:

@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from veil.errors import VeilError
-from veil.web.deps import LoginRequired
+from veil.web.deps import LoginRequired, SessionEnded, runtime_of
+from veil.web.flash import Toast, set_flash
 from veil.web.templating import Page, render
 
 log = logging.getLogger("veil.web")
@@ -61,6 +62,15 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
+def session_ended_redirect(request: Request, back: str) -> RedirectResponse:
+    response = RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
+    toast = Toast(
+        "info", "Your session ended, so that was not done. Sign in to go back to the page."
+    )
+    set_flash(request, response, runtime_of(request), toast)
+    return response
+
+
 class WebRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -68,6 +78,8 @@ class WebRoute(APIRoute):
         async def web_handler(request: Request) -> Response:
             try:
                 return await handler(request)
+            except SessionEnded as ended:
+                return session_ended_redirect(request, ended.back)
             except LoginRequired:
                 return login_redirect(request)
             except VeilError as exc:

@@ -32,6 +32,7 @@ class WorkspaceChoice:
     id: str
     name: str
     role: str
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class SignedIn:
     role: str
     csrf_token: str
     workspaces: tuple[WorkspaceChoice, ...]
+    # The workspace's IANA zone: every time on its pages is shown in it.
+    timezone: str = "UTC"
 
     @property
     def is_admin(self) -> bool:
@@ -91,12 +94,12 @@ def check_password(factory: sessionmaker[Session], *, email: str, password: str)
 
 def workspaces_of(session: Session, *, user_id: str) -> list[WorkspaceChoice]:
     rows = session.execute(
-        select(Workspace.id, Workspace.name, Membership.role)
+        select(Workspace.id, Workspace.name, Workspace.timezone, Membership.role)
         .join(Membership, Membership.workspace_id == Workspace.id)
         .where(Membership.user_id == user_id)
         .order_by(Workspace.name, Workspace.id)
     ).all()
-    return [WorkspaceChoice(id=r.id, name=r.name, role=r.role) for r in rows]
+    return [WorkspaceChoice(id=r.id, name=r.name, role=r.role, timezone=r.timezone) for r in rows]
 
 
 def open_session(session: Session, *, user: User) -> OpenedSession | None:
@@ -152,6 +155,7 @@ def resolve_session(session: Session, *, token: str | None) -> SignedIn | None:
         role=current.role,
         csrf_token=row.csrf_token,
         workspaces=tuple(choices),
+        timezone=current.timezone,
     )
 
 

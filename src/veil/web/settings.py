@@ -44,6 +44,7 @@ class WorkspacePage(Page):
     nav: ClassVar[str] = "workspace"
     workspace: Workspace
     regions: list[tuple[str, str]]
+    time_zones: list[str]
     pii_keys_text: str
     shopify_secret_set: bool
     shopify_webhook_url: str
@@ -69,6 +70,7 @@ def _workspace_page(
     page = WorkspacePage(
         workspace=workspace,
         regions=_regions(),
+        time_zones=sorted(workspaces.time_zone_names()),
         pii_keys_text="\n".join(str(k) for k in workspace.pii_keys or []),
         shopify_secret_set=workspace.shopify_webhook_secret_sealed is not None,
         shopify_webhook_url=(
@@ -122,6 +124,7 @@ def save_general(
     me: AdminAction,
     name: Annotated[str, Form(max_length=300)] = "",
     default_phone_region: Annotated[str, Form(max_length=8)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     return _save(
         request,
@@ -130,6 +133,7 @@ def save_general(
         "Workspace settings saved.",
         name=name,
         default_phone_region=default_phone_region,
+        timezone=timezone or None,  # a form without the field leaves the zone as it is
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import Request
@@ -44,15 +46,35 @@ def as_datetime(value: Moment) -> datetime | None:
     return as_utc(value)
 
 
-def format_datetime(value: Moment) -> str:
+UTC_ZONE = ZoneInfo("UTC")
+
+# The zone times are shown in: the signed-in workspace's setting, set by `render` for the
+# duration of one page (templates and presenters alike read it through `local_time`).
+display_zone: ContextVar[ZoneInfo | None] = ContextVar("display_zone", default=None)
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
+
+
+def local_time(value: Moment) -> datetime | None:
     moment = as_datetime(value)
+    return None if moment is None else moment.astimezone(display_zone.get() or UTC_ZONE)
+
+
+def format_datetime(value: Moment) -> str:
+    """The one format of a time in the UI: "Dec 6, 2026, 14:05 CET" (the workspace's zone)."""
+    moment = local_time(value)
     if moment is None:
         return "—"
-    return f"{moment:%b} {moment.day}, {moment:%Y}, {moment:%H:%M}"
+    return f"{moment:%b} {moment.day}, {moment:%Y}, {moment:%H:%M} {moment:%Z}"
 
 
 def format_date(value: Moment) -> str:
-    moment = as_datetime(value)
+    moment = local_time(value)
     if moment is None:
         return "—"
     return f"{moment:%b} {moment.day}, {moment:%Y}"
@@ -97,6 +119,20 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds} seconds"
 
 
+def format_span(value: timedelta | None) -> str:
+    """A measured time span, rounded for reading: "40 s", "12 min", "3.5 h", "2.1 days"."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def erasure_summary(summary: Any) -> list[tuple[str, int]]:
     """{"events_scrubbed": 12, "exports_destroyed": 0} → [("Events scrubbed", 12)]."""
     if not isinstance(summary, dict):
@@ -106,11 +142,6 @@ def erasure_summary(summary: Any) -> list[tuple[str, int]]:
         for key, value in summary.items()
         if isinstance(value, int) and not isinstance(value, bool) and value
     ]
-
-
-def format_clock(value: Moment) -> str:
-    moment = as_datetime(value)
-    return "" if moment is None else f"{moment:%H:%M} UTC"
 
 
 def pretty_json(value: Any) -> str:
@@ -166,11 +197,11 @@ def _environment() -> Environment:
     env.filters.update(
         datetime=format_datetime,
         date=format_date,
-        clock=format_clock,
         ago=format_ago,
         money=format_money,
         pretty_json=pretty_json,
         duration=format_duration,
+        span=format_span,
         erasure_summary=erasure_summary,
         initials=initials,
         scalar=scalar_text,
@@ -243,13 +274,17 @@ def render(
         "nav": page.nav,
         **page.variables(),
     }
-    response = templates.TemplateResponse(
-        request,
-        template,
-        context,
-        status_code=status_code,
-        headers={**NO_STORE, **(headers or {})},
-    )
+    zone = display_zone.set(zone_named(getattr(me, "timezone", None)))
+    try:
+        response = templates.TemplateResponse(
+            request,
+            template,
+            context,
+            status_code=status_code,
+            headers={**NO_STORE, **(headers or {})},
+        )
+    finally:
+        display_zone.reset(zone)
     if toasts or (not fragment and request.cookies.get(FLASH_COOKIE)):
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

@@ -45,6 +45,7 @@ def update_settings(
         keyring=runtime.seal_keyring,
         name=body.name,
         default_phone_region=body.default_phone_region,
+        timezone=body.timezone,
         pii_keys=body.pii_keys,
         shopify_webhook_secret=body.shopify_webhook_secret,
         suppress_on_delete=body.suppress_on_delete,

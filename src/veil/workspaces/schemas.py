@@ -14,6 +14,7 @@ class WorkspaceRead(BaseModel):
     id: str
     name: str
     default_phone_region: str
+    timezone: str = Field(description="IANA time zone the UI shows times in, e.g. Europe/Berlin")
     pii_keys: list[str]
     # The secret itself is write-only: only whether one is set is ever returned.
     shopify_webhook_secret_set: bool
@@ -45,6 +46,7 @@ class WorkspaceRead(BaseModel):
             id=workspace.id,
             name=workspace.name,
             default_phone_region=workspace.default_phone_region,
+            timezone=workspace.timezone,
             pii_keys=[str(k) for k in workspace.pii_keys or []],
             shopify_webhook_secret_set=workspace.shopify_webhook_secret_sealed is not None,
             suppress_on_delete=workspace.suppress_on_delete,
@@ -66,6 +68,7 @@ class WorkspaceSettingsUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
     pii_keys: list[str] | None = Field(default=None, max_length=200)
     shopify_webhook_secret: str | None = Field(default=None, max_length=200)
     default_regulation: Literal["gdpr", "uk_gdpr", "ccpa", "lgpd", "other"] | None = None

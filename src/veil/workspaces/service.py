@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 import phonenumbers
 from sqlalchemy import inspect, select
@@ -76,6 +78,19 @@ def check_region(region: str) -> str:
     return region
 
 
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """The IANA names zoneinfo can load (not a path on disk such as "localtime" or "../x")."""
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def check_timezone(name: str) -> str:
+    name = (name or "").strip()
+    if name not in time_zone_names():
+        raise ValidationFailed("timezone must be an IANA time zone name like Europe/Berlin or UTC.")
+    return name
+
+
 def check_pii_keys(values: list[str]) -> list[str]:
     if len(values) > 200:
         raise ValidationFailed("pii_keys holds at most 200 keys.")
@@ -115,6 +130,7 @@ def update_settings(
     keyring: Keyring,
     name: str | None = None,
     default_phone_region: str | None = None,
+    timezone: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
     default_regulation: str | None = None,
@@ -150,6 +166,11 @@ def update_settings(
         if workspace.default_phone_region != region:
             workspace.default_phone_region = region
             changed.append("default_phone_region")
+    if timezone is not None:
+        zone = check_timezone(timezone)
+        if workspace.timezone != zone:
+            workspace.timezone = zone
+            changed.append("timezone")
     if pii_keys is not None:
         cleaned = check_pii_keys(pii_keys)
         if list(workspace.pii_keys or []) != cleaned:
@@ -273,6 +294,22 @@ def revoke_api_key(session: Session, *, workspace_id: str, actor: str, key_id: s
             details={"role": key.role},
         )
     return key
+
+
+DEMO_KEY_NAME = "demo"
+
+
+def revoke_demo_keys(session: Session, *, workspace_id: str) -> int:
+    """Revoke the active admin keys `veil demo` issued before (named "demo"); audited."""
+    stmt = (
+        ApiKeyRepository(session, workspace_id)
+        .api_keys()
+        .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+    )
+    stale = list(session.scalars(stmt))
+    for key in stale:
+        revoke_api_key(session, workspace_id=workspace_id, actor="cli", key_id=key.id)
+    return len(stale)
 
 
 def list_api_keys(

@@ -48,6 +48,22 @@ def _aad(workspace_id: str, request_id: str, field: str) -> str:
     return f"deletion:{workspace_id}:{request_id}:{field}"
 
 
+def sealed_contact(
+    keyring: Keyring,
+    *,
+    workspace_id: str,
+    request_id: str,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+) -> dict[str, str | None]:
+    """The record's contact columns, each sealed and bound to its request and column."""
+    return {
+        f"{field}_sealed": keyring.seal_optional(value, aad=_aad(workspace_id, request_id, field))
+        for field, value in (("name", name), ("email", email), ("phone", phone))
+    }
+
+
 def request_deletion(
     session: Session,
     *,
@@ -86,14 +102,13 @@ def request_deletion(
         requested_by=(requested_by or actor)[:320],
         source=source[:16],
         due_at=add_months(now, 1),  # GDPR Art. 12(3): without undue delay, within one month
-        name_sealed=keyring.seal_optional(
-            profile.full_name, aad=_aad(workspace_id, request_id, "name")
-        ),
-        email_sealed=keyring.seal_optional(
-            profile.email, aad=_aad(workspace_id, request_id, "email")
-        ),
-        phone_sealed=keyring.seal_optional(
-            profile.phone, aad=_aad(workspace_id, request_id, "phone")
+        **sealed_contact(
+            keyring,
+            workspace_id=workspace_id,
+            request_id=request_id,
+            name=profile.full_name,
+            email=profile.email,
+            phone=profile.phone,
         ),
         subject_sealed=keyring.seal(
             subject.to_json(), aad=_aad(workspace_id, request_id, "subject")

@@ -70,6 +70,10 @@
       if (!root.contains(event.target)) close(false);
     });
     panel.addEventListener("click", function (event) {
+      if (event.target.closest("[aria-disabled='true']")) {
+        event.preventDefault(); // a disabled item says why in its hint, and does nothing
+        return;
+      }
       if (event.target.closest("[data-opens-dialog]")) close(false);
     });
   }
@@ -123,16 +127,20 @@
         if (typeof dialog.showModal !== "function") return; // follow the link: a confirm page
         event.preventDefault();
         opener = link;
+        // Neither opening it nor focusing Cancel may scroll the page behind.
+        var x = window.scrollX;
+        var y = window.scrollY;
         dialog.showModal();
         var first = dialog.querySelector("[autofocus]") || focusable(dialog)[0];
-        if (first) first.focus();
+        if (first) first.focus({ preventScroll: true });
+        window.scrollTo(x, y);
       });
     });
   }
 
   // ---- toasts: leave by themselves (errors stay longer), pause while hovered or focused.
   function setupToast(toast) {
-    var delay = toast.classList.contains("toast-error") ? 12000 : 7000;
+    var delay = toast.classList.contains("toast-error") ? 9000 : 5000;
     var timer = null;
     function dismiss() {
       toast.classList.add("leaving");
@@ -203,7 +211,24 @@
     });
   }
 
+  // ---- the top bar on narrow screens scrolls sideways: its fade goes once at the end.
+  function setupNavScroll(nav) {
+    function update() {
+      var atEnd = nav.scrollLeft + nav.clientWidth >= nav.scrollWidth - 2;
+      if (atEnd) nav.setAttribute("data-scrolled-end", "");
+      else nav.removeAttribute("data-scrolled-end");
+    }
+    nav.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    var current = nav.querySelector("[aria-current='page']");
+    if (current && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = current.offsetLeft - 12;
+    }
+    update();
+  }
+
   ready(function () {
+    document.querySelectorAll(".nav").forEach(setupNavScroll);
     document.querySelectorAll("[data-menu]").forEach(setupMenu);
     document.querySelectorAll("dialog").forEach(setupDialog);
     document.querySelectorAll("[data-toast]").forEach(setupToast);

@@ -207,7 +207,7 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
                 with _fenced(ctx) as session:
                     _save(session, ctx, progress)
                 continue
-            return _complete(ctx, progress, verified=not residue)
+            return _complete(ctx, progress, residue=residue)
         step = steps[progress.phase]
         with _fenced(ctx) as session:
             result = step.run(StepContext(ctx, session, progress.cursor))
@@ -222,9 +222,12 @@ def erase(runtime: Runtime, claim: Claim) -> dict[str, Any]:
 # -- completion -------------------------------------------------------------------------------
 
 
-def _complete(ctx: ErasureContext, progress: Progress, *, verified: bool) -> dict[str, Any]:
+def _complete(ctx: ErasureContext, progress: Progress, *, residue: list[str]) -> dict[str, Any]:
     summary: dict[str, Any] = {**{k: progress.counts.get(k, 0) for k in COUNT_KEYS}}
+    verified = not residue
     summary["verified"] = verified
+    if residue:
+        summary["residue"] = residue  # where the final search still found the person (tables)
     progress.phase, progress.cursor = Phase.COMPLETED, None
     with _fenced(ctx) as session:
         session.execute(

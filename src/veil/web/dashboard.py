@@ -1,0 +1,126 @@
+"""Settings → Compliance → Overview: the DPO's dashboard, charts drawn on the server as SVG.
+
+No chart library and no script: the view turns `compliance_overview`'s numbers into bar
+geometry, the template draws it, and a table beside each chart carries the same numbers for
+screen readers (the SVG itself is hidden from them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from fastapi import APIRouter, Request, Response
+
+from veil.auth.deps import SessionDep
+from veil.compliance.overview import Overview, compliance_overview
+from veil.web.deps import AdminPage
+from veil.web.routing import WebRoute
+from veil.web.templating import Page, render, zone_named
+
+router = APIRouter(route_class=WebRoute)
+
+OVERVIEW_URL = "/settings/compliance/overview"
+CHART_WIDTH = 640
+PLOT_LEFT = 36  # room for the value axis
+PLOT_TOP = 12
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: str  # "exports" or "deletions": the CSS class, so dark mode recolours it
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    value_ticks: list[Tick]
+    category_ticks: list[Tick]
+
+
+def nice_ceiling(value: int) -> int:
+    """1, 2, 5, 10, 20, 50 …: an axis maximum at or above `value` that reads well."""
+    if value <= 1:
+        return 1
+    power = int(10 ** math.floor(math.log10(value)))
+    for step in (1, 2, 5, 10):
+        if step * power >= value:
+            return step * power
+    return 10 * power
+
+
+def weekly_chart(overview: Overview) -> Chart:
+    height, bottom = 200, 26
+    plot_height = height - PLOT_TOP - bottom
+    top_value = nice_ceiling(max([max(w.exports, w.deletions) for w in overview.weeks] + [1]))
+    group = (CHART_WIDTH - PLOT_LEFT) / max(1, len(overview.weeks))
+    bar_width = group * 0.34
+    bars: list[Bar] = []
+    labels: list[Tick] = []
+    for index, week in enumerate(overview.weeks):
+        left = PLOT_LEFT + index * group + group * 0.14
+        for offset, (series, count) in enumerate(
+            (("exports", week.exports), ("deletions", week.deletions))
+        ):
+            size = plot_height * count / top_value
+            y = PLOT_TOP + plot_height - size
+            bars.append(Bar(left + offset * bar_width, y, bar_width, size, series))
+        if index % 2 == 0:
+            labels.append(Tick(left + bar_width, f"{week.start:%b} {week.start.day}"))
+    ticks = [
+        Tick(PLOT_TOP + plot_height * (1 - share), f"{round(top_value * share):,}")
+        for share in (0, 0.5, 1)
+    ]
+    return Chart(CHART_WIDTH, height, bars, ticks, labels)
+
+
+def deadline_chart(overview: Overview) -> Chart:
+    row, label_width = 30, 96
+    height = PLOT_TOP + row * len(overview.due) + 4
+    top_value = nice_ceiling(max([b.exports + b.deletions for b in overview.due] + [1]))
+    span = CHART_WIDTH - label_width - 48
+    bars: list[Bar] = []
+    labels: list[Tick] = []
+    for index, bucket in enumerate(overview.due):
+        y = PLOT_TOP + index * row
+        x = float(label_width)
+        for series, count in (("exports", bucket.exports), ("deletions", bucket.deletions)):
+            size = span * count / top_value
+            bars.append(Bar(x, y + 4, size, row - 10, series))
+            x += size
+        labels.append(Tick(y + row / 2, bucket.label))
+    return Chart(CHART_WIDTH, height, bars, [], labels)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverviewPage(Page):
+    template: ClassVar[str] = "settings/overview.html"
+    nav: ClassVar[str] = "compliance"
+    tab: str = "overview"
+    overview: Overview
+    weekly: Chart
+    deadlines: Chart
+
+
+@router.get(OVERVIEW_URL, name="compliance_overview")
+def overview(request: Request, session: SessionDep, me: AdminPage) -> Response:
+    numbers = compliance_overview(
+        session, workspace_id=me.workspace_id, zone=zone_named(me.timezone)
+    )
+    page = OverviewPage(
+        overview=numbers, weekly=weekly_chart(numbers), deadlines=deadline_chart(numbers)
+    )
+    return render(request, page)
