@@ -27,6 +27,9 @@ class Sizes:
     # out on PostgreSQL above `deletion_pg_max` (BENCHMARKS.md says what did not fit).
     deletion_single_run_from: int = 10**9
     deletion_pg_max: int = 10**9
+    # Which endpoints the API load test drives (the /healthz floor always runs), e.g.
+    # `--set load_kinds=post_event` to measure one of them on its own.
+    load_kinds: str = "get_profile,post_event,post_export"
 
 
 QUICK = Sizes(

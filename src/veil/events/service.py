@@ -229,6 +229,9 @@ def _record(
         existing = EventRepository(session, workspace_id).by_message_id(item.message_id)
         if existing is not None:
             return existing  # delivered before: idempotent
+    # A plain reference the bulk way (one lookup, one touch) rather than through `upsert`:
+    # on SQLite this runs under the writer lock, where every statement is queued time.
+    resolutions.prefetch([item.profile])
     profile_id = resolutions.profile_id_for(item.profile, origin=origin or item.source)
     event = Event(**_event_values(workspace_id, item, profile_id))
     session.add(event)
