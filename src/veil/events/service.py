@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
 from veil.events.repository import EventRepository
 from veil.kit.ids import new_id
-from veil.kit.jsonwalk import check_properties
+from veil.kit.jsonwalk import properties_json
 from veil.kit.pagination import paginate
 from veil.kit.repository import WorkspaceRepository
 from veil.kit.time import as_utc, utcnow
@@ -51,6 +50,9 @@ class EventInput:
     campaign_id: str | None = None
     recipient_id: str | None = None
     message_id: str | None = None
+    # `properties` as the JSON text to store, made by `validate` (the walk and the size
+    # check measure exactly this text, so a bulk insert stores it without serialising again).
+    stored_properties: str | None = None
 
 
 def validate(item: EventInput) -> None:
@@ -63,7 +65,7 @@ def validate(item: EventInput) -> None:
         raise ValidationFailed("type and messageId must not contain NUL characters.")
     if item.source not in SOURCES:
         raise ValidationFailed("source is not one of api, segment, shopify, tracking.")
-    check_properties(item.properties)
+    item.stored_properties = properties_json(item.properties)
     if item.timestamp is not None:
         ts = as_utc(item.timestamp)
         if ts.year < 1970 or ts > utcnow() + timedelta(days=1):
@@ -305,15 +307,18 @@ class BatchWriter(WorkspaceRepository[Event]):
                 return False
             self._seen.add(item.message_id)
         profile_id = self._resolutions.profile_id_for(item.profile, origin=origin or item.source)
-        self._rows.append(_event_values(self.workspace_id, item, profile_id))
+        row = _event_values(self.workspace_id, item, profile_id)
+        stored = item.stored_properties
+        row["properties"] = properties_json(item.properties) if stored is None else stored
+        self._rows.append(row)
         return True
 
     def finish(self) -> None:
         """Insert the queued events (after the profiles they name are flushed)."""
         self.session.flush()
-        if self._rows:
-            # One executemany INSERT instead of a unit of work over thousands of objects.
-            self.session.execute(insert(Event), self._rows)
+        # One executemany INSERT through the driver instead of a unit of work over thousands
+        # of objects.
+        EventRepository(self.session, self.workspace_id).insert_many(self._rows)
         self._rows = []
 
 
