@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Select, select
@@ -64,7 +64,7 @@ class EventRepository(WorkspaceRepository[Event]):
         table = Event.__table__
         names = list(rows[0])
         marks: list[str] = []
-        converters = []
+        converters: list[Callable[[Any], Any] | None] = []
         for name in names:
             column_type = table.c[name].type
             if isinstance(column_type, JSON):
@@ -73,7 +73,9 @@ class EventRepository(WorkspaceRepository[Event]):
             else:
                 marks.append("%s" if postgres else "?")
                 converters.append(column_type.dialect_impl(dialect).bind_processor(dialect))
-        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+        statement = (
+            f"INSERT INTO {Event.__tablename__} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+        )
         pairs = list(zip(names, converters, strict=True))
         connection.exec_driver_sql(
             statement,
