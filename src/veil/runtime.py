@@ -65,6 +65,11 @@ class Runtime:
         return Keyring(self._secrets, "veil.tracking-link.v1")
 
     @cached_property
+    def suppression_keys(self) -> dict[str, bytes]:
+        """Workspace suppression keys already unsealed (a key never changes once made)."""
+        return {}
+
+    @cached_property
     def export_store(self) -> ExportStore:
         from veil.compliance.storage import LocalExportStore
 

@@ -23,9 +23,12 @@ from tests.compliance.export_support import (
 from tests.conftest import make_settings
 from tests.fixtures.factories import WorkspaceHandle, make_profile, make_workspace
 from veil.app import create_app
+from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
+from veil.db import checkpoint_sqlite
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.runtime import Runtime
+from veil.worker.queue import sweep
 from veil.workspaces import service as workspaces
 
 SHOPIFY_SECRET = "shpss_0123456789abcdef0123456789ab"
@@ -165,3 +168,76 @@ def test_rotate_secret_from_the_environment_explains_the_steps(
     )
     assert rotated.settings.secret_keys() == [new_secret, old_secret]
     assert_all_readable(rotated, ws, export_id, deletion_id)
+
+
+def test_suppression_survives_a_rotation_and_the_retired_secret_being_dropped(
+    runtime: Runtime, tmp_path: Path, database_url: str
+) -> None:
+    data_dir = tmp_path / "var"
+    before = file_secret_runtime(runtime, data_dir, database_url)
+    ws = make_workspace(before)
+    with before.sessionmaker.begin() as session:
+        gone = make_profile(session, workspace_id=ws.id, email="kept.out@example.com").id
+    with before.sessionmaker.begin() as session:
+        deletions.request_deletion(
+            session,
+            runtime=before,
+            workspace_id=ws.id,
+            profile_id=gone,
+            requested_by="ops",
+            actor="test",
+            suppress=True,
+        )
+
+    # Seen from another process: after earlier tests' WAL checkpoints, a fresh process was
+    # found reading a stale snapshot of the shared test database unless the WAL is
+    # checkpointed first (reported; not specific to suppression).
+    checkpoint_sqlite(runtime.engine)
+    out = rotate(data_dir, runtime, database_url)
+    assert out["rotated"] is True and out["resealed_suppression_keys"] == 1
+    # The retired secret goes: only the re-sealed key can still recognise the person.
+    (data_dir / "old_secret_keys").unlink()
+    after = file_secret_runtime(runtime, data_dir, database_url)
+    assert after.settings.secret_keys() == [(data_dir / "secret_key").read_text()]
+    with TestClient(create_app(after)) as client:
+        refused = client.post(
+            "/api/v1/profiles", json={"email": "Kept.Out@example.com"}, headers=ws.admin
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "subject_suppressed"
+        (entry,) = client.get("/api/v1/compliance/suppressions", headers=ws.admin).json()["data"]
+        assert entry["dropped"] == 1
+
+
+def test_the_sweep_reseals_suppression_keys_after_an_environment_rotation(
+    runtime: Runtime, database_url: str
+) -> None:
+    ws = make_workspace(runtime)
+    with runtime.sessionmaker.begin() as session:
+        gone = make_profile(session, workspace_id=ws.id, email="kept.out@example.com").id
+        deletions.request_deletion(
+            session,
+            runtime=runtime,
+            workspace_id=ws.id,
+            profile_id=gone,
+            requested_by="ops",
+            actor="test",
+            suppress=True,
+        )
+    old_secret = runtime.settings.secret_key
+    new_secret = "a-new-secret-for-veil-0123456789abcdef"
+    rotated = Runtime(
+        runtime.settings.model_copy(
+            update={"secret_key": new_secret, "old_secret_keys": f"{old_secret}"}
+        )
+    )
+    rotated.__dict__["engine"] = runtime.engine
+    sweep(rotated)
+    # Now only the new secret is needed.
+    alone = Runtime(runtime.settings.model_copy(update={"secret_key": new_secret}))
+    alone.__dict__["engine"] = runtime.engine
+    with TestClient(create_app(alone)) as client:
+        refused = client.post(
+            "/api/v1/profiles", json={"email": "kept.out@example.com"}, headers=ws.admin
+        )
+        assert refused.status_code == 409, refused.text

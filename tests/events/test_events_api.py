@@ -131,7 +131,7 @@ def test_batch_is_all_or_nothing(client: TestClient, runtime: Runtime, ws: Works
     ]
     response = client.post("/api/v1/events/batch", json={"events": events}, headers=ws.member)
     assert response.status_code == 202, response.text
-    assert response.json() == {"accepted": 6}
+    assert response.json() == {"accepted": 6, "suppressed": 0}
     assert _count(runtime, Event, ws.id) == 6
     assert _count(runtime, Profile, ws.id) == 3
 
@@ -171,7 +171,7 @@ def test_batch_size_limits(client: TestClient, runtime: Runtime, ws: WorkspaceHa
     too_many = client.post("/api/v1/events/batch", json={"events": [one] * 5001}, headers=ws.member)
     assert "5000" in assert_error(too_many, 422, "validation_error")
     full = client.post("/api/v1/events/batch", json={"events": [one] * 5000}, headers=ws.member)
-    assert full.status_code == 202 and full.json() == {"accepted": 5000}
+    assert full.status_code == 202 and full.json() == {"accepted": 5000, "suppressed": 0}
     assert _count(runtime, Event, ws.id) == 5000
 
 
@@ -264,7 +264,7 @@ def test_batch_resolves_known_profiles_and_records_each_message_once(
     ]
     first = client.post("/api/v1/events/batch", json={"events": events}, headers=ws.member)
     assert first.status_code == 202, first.text
-    assert first.json() == {"accepted": len(events)}
+    assert first.json() == {"accepted": len(events), "suppressed": 0}
     retry = client.post("/api/v1/events/batch", json={"events": events[-1:]}, headers=ws.member)
     assert retry.status_code == 202
     with runtime.sessionmaker() as session:

@@ -159,8 +159,8 @@ def test_checkouts_create_is_started_checkout(client: TestClient, shop: Workspac
     _ok(deliver(client, shop, "checkouts/create", fixture_bytes("checkouts_create"), secret=SECRET))
     carol = one_profile(client, shop, "carol.camper@example.com")
     assert carol["external_id"] == "shopify:207119551"
-    # No email_marketing_consent object: the legacy accepts_marketing=false counts.
-    assert _consent(client, shop, carol["id"]) == {"email": "unsubscribed"}
+    # The legacy accepts_marketing=false is no consent, and no withdrawal either.
+    assert _consent(client, shop, carol["id"]) == {}
     (checkout,) = events(client, shop, carol["id"])
     assert checkout["type"] == "Started Checkout"
     sent = fixture("checkouts_create")

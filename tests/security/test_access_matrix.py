@@ -30,7 +30,16 @@ from veil.auth.service import create_api_key, create_write_key, revoke_api_key
 from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
 from veil.kit.time import utcnow
-from veil.models import ApiKey, DeletionRequest, ExportRequest, Profile, Recipient, User, Workspace
+from veil.models import (
+    ApiKey,
+    DeletionRequest,
+    ExportRequest,
+    Profile,
+    Recipient,
+    Suppression,
+    User,
+    Workspace,
+)
 from veil.runtime import Runtime
 from veil.web.sessions import open_session
 from veil.workspaces.service import create_user, update_settings
@@ -144,7 +153,11 @@ def world(runtime: Runtime) -> World:
             profile_id=gone.id,
             requested_by="ops",
             actor="test",
+            suppress=True,
         )
+        suppression_id = session.scalars(
+            select(Suppression.id).where(Suppression.workspace_id == victim.id)
+        ).one()
         spare = create_api_key(session, workspace_id=victim.id, role="member", name="spare")
         revoked = create_api_key(session, workspace_id=victim.id, role="admin", name="old")
         revoke_api_key(session, workspace_id=victim.id, key_id=revoked.key.id)
@@ -165,6 +178,7 @@ def world(runtime: Runtime) -> World:
             "campaign_id": subject.campaign_id,
             "export_id": export.id,
             "deletion_id": deletion.id,
+            "suppression_id": suppression_id,
             "key_id": spare.key.id,
             "workspace_id": victim.id,
             "token": token,
@@ -198,13 +212,16 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
 
         workspace = session.get_one(Workspace, victim)
         return {
-            "profiles": session.scalars(
-                select(Profile.status).where(Profile.workspace_id == victim).order_by(Profile.id)
+            "profiles": session.execute(
+                select(Profile.status, Profile.restricted_at)
+                .where(Profile.workspace_id == victim)
+                .order_by(Profile.id)
             ).all(),
             "exports": session.scalars(
                 select(ExportRequest.status).where(ExportRequest.workspace_id == victim)
             ).all(),
             "deletions": count(DeletionRequest),
+            "suppressions": count(Suppression),
             "recipients": count(Recipient),
             "revoked": session.scalars(
                 select(ApiKey.id).where(
@@ -216,6 +233,9 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 workspace.name,
                 workspace.pii_keys,
                 workspace.shopify_webhook_secret_sealed,
+                workspace.suppress_on_delete,
+                workspace.retention_events,
+                workspace.retention_inactive_profiles,
             ),
         }
 
@@ -240,8 +260,10 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": [{"type": "Viewed Product", "profile": {"id": "{profile_id}"}}]
     },
     ("POST", "/api/v1/profiles/{profile_id}/delete"): {"confirm": True},
+    ("POST", "/api/v1/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
+    ("POST", "/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
 }
 
 

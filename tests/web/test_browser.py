@@ -137,7 +137,7 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
     menu_button.click()
     expect(menu_button).to_have_attribute("aria-expanded", "true")
     menu = page.get_by_role("menu")
-    expect(menu.get_by_role("menuitem")).to_have_count(2)
+    expect(menu.get_by_role("menuitem")).to_have_count(3)  # Export, Restrict, Delete
     menu.get_by_role("menuitem", name=re.compile("Export")).click()
 
     toast = page.locator(".toast-success")
@@ -185,6 +185,9 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
 
     page.get_by_role("button", name="Profile actions").click()
     page.get_by_role("menuitem", name=re.compile("Delete")).click()
+    suppress = dialog.get_by_role("checkbox", name=re.compile("Also suppress"))
+    expect(suppress).not_to_be_checked()
+    suppress.check()
     dialog.get_by_role("button", name="Delete profile").click()
     page.wait_for_url(re.compile(r"/profiles$"))
     expect(page.locator(".toast-success")).to_contain_text("Settings → Compliance → Deleted")
@@ -199,6 +202,12 @@ def test_admin_exports_then_deletes_a_profile(page, store: Store) -> None:  # ty
     expect(deleted_row).to_contain_text(ADMIN)
     expect(deleted_row).to_contain_text("Completed", timeout=60_000)
 
+    page.get_by_role("link", name="Suppressions").click()
+    suppressed = page.locator("#compliance-table tbody tr")
+    expect(suppressed).to_have_count(1)
+    expect(suppressed.first).to_contain_text("email, phone")
+    expect(suppressed.first).not_to_contain_text("ada@example.com")
+
 
 def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
@@ -210,6 +219,8 @@ def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # 
     page.keyboard.press("Enter")
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(page.get_by_role("menuitem", name=re.compile("Export"))).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name=re.compile("Restrict"))).to_be_focused()
     page.keyboard.press("ArrowDown")
     expect(page.get_by_role("menuitem", name=re.compile("Delete"))).to_be_focused()
     page.keyboard.press("ArrowDown")
@@ -224,7 +235,7 @@ def test_menu_and_dialog_work_from_the_keyboard(page, store: Store) -> None:  # 
     dialog = page.get_by_role("dialog", name="Delete Grace Hopper?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
-    for _ in range(4):  # Tab cycles inside the dialog
+    for _ in range(5):  # Tab cycles inside the dialog (the suppress checkbox included)
         page.keyboard.press("Tab")
         inside = "document.getElementById('delete-dialog').contains(document.activeElement)"
         assert page.evaluate(inside)

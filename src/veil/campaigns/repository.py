@@ -75,7 +75,12 @@ class CampaignRepository(WorkspaceRepository[Campaign]):
                     Consent.state == "subscribed",
                 ),
             )
-            .where(Profile.status == ACTIVE, address.is_not(None))
+            .where(
+                Profile.status == ACTIVE,
+                # Restricted (GDPR art. 18): never a recipient, even when named.
+                Profile.restricted_at.is_(None),
+                address.is_not(None),
+            )
             .order_by(Profile.id)
         )
         if once_per_profile:

@@ -3,7 +3,8 @@
 Everything sealed carries the id of the key that sealed it (veil.kit.crypto.Keyring), so after
 a rotation new export files, deletion records, write keys and link signatures use the new
 secret while everything from before still opens under the retired one. Retired secrets are
-never used to seal again.
+never used to seal again. The suppression keys (SPEC §9) are sealed again under the new secret
+right away (and by every sweep), so the suppression list outlives the retired secret.
 
 - Secret generated into the data dir (the default): the command writes the new one to
   `<data dir>/secret_key` and moves the old one to the top of `<data dir>/old_secret_keys`
@@ -23,6 +24,7 @@ from typing import Annotated
 import typer
 
 from veil.cli import common
+from veil.config import Settings
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -63,12 +65,38 @@ def rotate_secret(
     # The retired list first: a crash between the two writes leaves both secrets known.
     _write_private(retired_path, "\n".join([current, *(r for r in retired if r.strip())]) + "\n")
     _write_private(data_dir / SECRET_FILE, fresh)
+    resealed = _reseal_suppression_keys(settings)
     message = "Restart veil serve and every veil worker to seal with the new secret."
     if as_json:
-        typer.echo(json.dumps({"rotated": True, "retired": len(retired) + 1, "steps": message}))
+        typer.echo(
+            json.dumps(
+                {
+                    "rotated": True,
+                    "retired": len(retired) + 1,
+                    "resealed_suppression_keys": resealed,
+                    "steps": message,
+                }
+            )
+        )
     else:
         typer.echo(f"secret rotated; {len(retired) + 1} retired secret(s) kept for decryption.")
         typer.echo(message)
+
+
+def _reseal_suppression_keys(settings: Settings) -> int | None:
+    """Seal the suppression keys under the new secret at once (every sweep also does), so the
+    suppression list does not depend on the retired secret; None when the database cannot be
+    reached or is not migrated yet (the sweep does it later)."""
+    from veil.compliance.suppressions.keys import reseal_keys
+    from veil.runtime import Runtime
+
+    rotated = Runtime(settings)  # reads the secret files again: the new secret first
+    try:
+        return reseal_keys(rotated)
+    except Exception:
+        return None
+    finally:
+        rotated.dispose()
 
 
 def register(keys_app: typer.Typer) -> None:

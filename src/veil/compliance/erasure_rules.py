@@ -219,6 +219,7 @@ PII_REGISTRY: tuple[PiiColumn, ...] = (
     PiiColumn("profiles", "first_name", Rule.CLEAR, "name"),
     PiiColumn("profiles", "last_name", Rule.CLEAR, "name"),
     PiiColumn("profiles", "properties", Rule.CLEAR, "free attributes (addresses, birthday…)"),
+    PiiColumn("profiles", "restriction_reason", Rule.CLEAR, "free text about the person"),
     PiiColumn("events", "properties", Rule.SCRUB_JSON, "payloads carry addresses, notes, ips"),
     PiiColumn("events", "type", Rule.SCRUB_TEXT, "free text chosen by the sending client"),
     PiiColumn("events", "message_id", Rule.NULL_IF_PERSONAL, "client-chosen idempotency key"),
@@ -257,6 +258,13 @@ NOT_SUBJECT_DATA: tuple[ReviewedColumn, ...] = (
     ReviewedColumn("audit_log", "details", "ids and counts only, by contract (audit service)"),
     ReviewedColumn("deletion_requests", "summary", "counts of what was erased"),
     ReviewedColumn("deletion_requests", "progress", "phase, an event id cursor and counts"),
+    ReviewedColumn("suppressions", "identifier_types", "kinds (email, phone…), never values"),
+    ReviewedColumn("suppression_keys", "key_sealed", "an HMAC key, sealed, not personal"),
+    ReviewedColumn(
+        "suppressed_identifiers",
+        "digest",
+        "keyed HMAC of an identifier, kept on purpose to keep the person out (SPEC §9)",
+    ),
 )
 
 

@@ -3,4 +3,6 @@
 from __future__ import annotations
 
 import veil.compliance.deletions.tasks
-import veil.compliance.exports.tasks  # noqa: F401
+import veil.compliance.exports.tasks
+import veil.compliance.retention.tasks
+import veil.compliance.suppressions.tasks  # noqa: F401

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from veil.compliance.suppressions import screening
+from veil.errors import ProfileDeleted, responses
 from veil.events import service
 from veil.events.schemas import (
     BatchAccepted,
@@ -26,14 +28,20 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
     response_model=EventAccepted,
     status_code=202,
     openapi_extra=request_body_openapi(EventCreate),
+    responses=responses(screening.SubjectSuppressed, ProfileDeleted),
 )
 def create_event(
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: CurrentPrincipal,
     # After the principal: an unauthenticated request is refused before its body is read.
     body: Annotated[EventCreate, json_body(EventCreate)],
 ) -> EventAccepted:
-    event = service.record_event(session, workspace_id=principal.workspace_id, item=body.to_input())
+    item = body.to_input()
+    screening.reject_if_suppressed(
+        session, runtime, workspace_id=principal.workspace_id, subject=item.profile, source="api"
+    )
+    event = service.record_event(session, workspace_id=principal.workspace_id, item=item)
     session.flush()
     return EventAccepted(id=event.id, profile_id=event.profile_id)
 
@@ -46,16 +54,25 @@ def create_event(
 )
 def create_events(
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: CurrentPrincipal,
     # After the principal: an unauthenticated request is refused before its body is read.
     body: Annotated[EventBatch, json_body(EventBatch)],
 ) -> BatchAccepted:
+    items = [item.to_input() for item in body.events]
     accepted = service.record_batch(
         session,
         workspace_id=principal.workspace_id,
-        items=[item.to_input() for item in body.events],
+        items=items,
+        keep=screening.without_suppressed(
+            session,
+            runtime,
+            workspace_id=principal.workspace_id,
+            subject=lambda item: item.profile,
+            source="api",
+        ),
     )
-    return BatchAccepted(accepted=accepted)
+    return BatchAccepted(accepted=accepted, suppressed=len(items) - accepted)
 
 
 @router.get("/profiles/{profile_id}/events", response_model=EventPage)

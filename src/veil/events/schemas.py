@@ -71,6 +71,9 @@ class EventAccepted(BaseModel):
 
 class BatchAccepted(BaseModel):
     accepted: int
+    suppressed: int = Field(
+        default=0, description="items dropped: they name a suppressed person (SPEC §9)"
+    )
 
 
 class EventRead(BaseModel):

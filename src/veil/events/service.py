@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -322,8 +323,15 @@ class BatchWriter(WorkspaceRepository[Event]):
         self._rows = []
 
 
-def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]) -> int:
-    """All or nothing: the first bad item rejects the batch, naming its index."""
+def record_batch(
+    session: Session,
+    *,
+    workspace_id: str,
+    items: list[EventInput],
+    keep: Callable[[list[EventInput]], list[EventInput]] | None = None,
+) -> int:
+    """All or nothing: the first bad item rejects the batch, naming its index. `keep` then
+    picks the items to record (suppression); returns how many were."""
     if len(items) > MAX_BATCH:
         raise ValidationFailed(f"A batch holds at most {MAX_BATCH} events.")
     for index, item in enumerate(items):
@@ -331,15 +339,19 @@ def record_batch(session: Session, *, workspace_id: str, items: list[EventInput]
             validate(item)
         except VeilError as exc:
             raise type(exc)(f"events[{index}]: {exc.message}") from None
+    # Errors keep naming the item's index in the batch as sent.
+    index_of = {id(item): index for index, item in enumerate(items)}
+    if keep is not None:
+        items = keep(items)
     writer = BatchWriter(session, workspace_id=workspace_id)
     writer.prefetch_profiles([item.profile for item in items])
     # Delivered before (or earlier in this batch): idempotent, recorded once.
     writer.look_up_message_ids([item.message_id for item in items if item.message_id is not None])
-    for index, item in enumerate(items):
+    for item in items:
         try:
             writer.add(item)
         except VeilError as exc:
-            raise type(exc)(f"events[{index}]: {exc.message}") from None
+            raise type(exc)(f"events[{index_of[id(item)]}]: {exc.message}") from None
     writer.finish()
     return len(items)
 

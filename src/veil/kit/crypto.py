@@ -79,6 +79,14 @@ class Keyring:
         except Exception as exc:  # InvalidTag and friends
             raise DecryptionError("sealed value does not open") from exc
 
+    def sealed_with_current(self, token: str) -> bool:
+        """Whether `token` was sealed under the current secret (else: re-seal it to keep it
+        readable once the retired secrets are dropped)."""
+        if not token.startswith(_SEAL_PREFIX):
+            return False
+        raw = base64.urlsafe_b64decode(token[len(_SEAL_PREFIX) :])
+        return raw[:_KID] == self._current
+
     def seal_optional(self, plaintext: str | None, *, aad: str = "") -> str | None:
         return None if plaintext is None else self.seal(plaintext, aad=aad)
 

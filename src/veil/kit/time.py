@@ -51,3 +51,19 @@ def add_months(value: datetime, months: int) -> datetime:
     month = month_index % 12 + 1
     day = min(value.day, calendar.monthrange(year, month)[1])
     return value.replace(year=year, month=month, day=day)
+
+
+_STRICT_DURATION = re.compile(r"^([1-9]\d{0,6})([smhdw])$")
+
+
+def parse_strict_duration(text: str, *, longest: timedelta) -> timedelta:
+    """A positive whole number and one unit (`30s`, `12h`, `400d`, `2w`), at most `longest`;
+    ValueError otherwise (no bare numbers, no signs, no `0s`, no mixed units like `1y2`)."""
+    match = _STRICT_DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError("not a duration")
+    amount, unit = match.groups()
+    value = timedelta(seconds=int(amount) * _UNITS[unit])
+    if value > longest:
+        raise ValueError("too long")
+    return value

@@ -13,6 +13,7 @@ from veil.models.export_request import ExportRequest
 from veil.models.membership import Membership
 from veil.models.profile import Profile
 from veil.models.recipient import Recipient
+from veil.models.suppression import SuppressedIdentifier, Suppression, SuppressionKey
 from veil.models.user import User
 from veil.models.web_session import WebSession
 from veil.models.workspace import Workspace
@@ -32,6 +33,9 @@ __all__ = [
     "Membership",
     "Profile",
     "Recipient",
+    "SuppressedIdentifier",
+    "Suppression",
+    "SuppressionKey",
     "User",
     "WebSession",
     "Workspace",

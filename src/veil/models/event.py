@@ -17,6 +17,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_profile_timestamp", "workspace_id", "profile_id", "timestamp", "id"),
         Index("ix_events_recipient", "recipient_id"),
+        # The retention sweep deletes by age across a workspace's events.
+        Index("ix_events_workspace_timestamp", "workspace_id", "timestamp"),
         Index(
             "uq_events_workspace_message",
             "workspace_id",

@@ -52,6 +52,13 @@ class Profile(TimestampMixin, Base):
     # Where the profile came from ("api", "segment", "shopify:<shop domain>", "tracking", "demo").
     origin: Mapped[str] = mapped_column(String(255), default="api")
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # GDPR art. 18 restriction (SPEC §9): kept and exportable, never a campaign recipient.
+    restricted_at: Mapped[datetime | None] = mapped_column(default=None)
+    restriction_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    @property
+    def restricted(self) -> bool:
+        return self.restricted_at is not None
 
     @property
     def is_contact(self) -> bool:

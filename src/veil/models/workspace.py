@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.models.base import Base, IdType, TimestampMixin
@@ -20,3 +20,8 @@ class Workspace(TimestampMixin, Base):
     pii_keys: Mapped[list[Any]] = mapped_column(default=list)
     # Sealed with the keyring; write-only through the API.
     shopify_webhook_secret_sealed: Mapped[str | None] = mapped_column(String(400), default=None)
+    # SPEC §9: whether a deletion also suppresses the person when the request does not say.
+    suppress_on_delete: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Retention durations ("400d"), null = keep (veil.compliance.retention).
+    retention_events: Mapped[str | None] = mapped_column(String(32), default=None)
+    retention_inactive_profiles: Mapped[str | None] = mapped_column(String(32), default=None)

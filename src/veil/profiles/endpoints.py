@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from veil.auth.deps import CurrentPrincipal, SessionDep
+from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from veil.compliance.suppressions import screening
 from veil.errors import responses
 from veil.kit.pagination import paginate
 from veil.models import Profile
@@ -23,12 +24,19 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
-        **responses(service.IdentifierConflict),
+        **responses(service.IdentifierConflict, screening.SubjectSuppressed),
     },
 )
 def upsert_profile(
-    body: ProfileCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
+    body: ProfileCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    response: Response,
 ) -> ProfileRead:
+    screening.reject_if_suppressed(
+        session, runtime, workspace_id=principal.workspace_id, subject=body, source="api"
+    )
     region = service.workspace_region(session, principal.workspace_id)
     identity = service.Identity.parse(
         region=region, email=body.email, phone=body.phone, external_id=body.external_id

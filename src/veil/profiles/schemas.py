@@ -36,6 +36,9 @@ class ProfileRead(BaseModel):
     properties: dict[str, Any]
     consent: dict[str, str]
     is_contact: bool
+    restricted: bool = Field(description="processing restricted (GDPR art. 18, SPEC §9)")
+    restricted_at: str | None
+    restriction_reason: str | None
     created_at: str
     updated_at: str
     deleted_at: str | None
@@ -55,6 +58,9 @@ class ProfileRead(BaseModel):
             properties=(profile.properties or {}) if active else {},
             consent={c.channel: c.state for c in consents or []} if active else {},
             is_contact=profile.is_contact if active else False,
+            restricted=profile.restricted if active else False,
+            restricted_at=rfc3339(profile.restricted_at) if active else None,
+            restriction_reason=profile.restriction_reason if active else None,
             created_at=rfc3339(profile.created_at) or "",
             updated_at=rfc3339(profile.updated_at) or "",
             deleted_at=rfc3339(profile.deleted_at),

@@ -22,6 +22,7 @@ from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import service as exports
 from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportRead
+from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.models import Profile
 from veil.profiles import service as profiles
@@ -48,6 +49,7 @@ class ConfirmDeletePage(Page):
     nav: ClassVar[str] = "profiles"
     profile: Profile
     name: str
+    suppress_on_delete: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +101,12 @@ def _as_admin(
 
 
 def _for_profile(
-    request: Request, session: Session, me: SignedIn, call: Callable[..., object], profile_id: str
+    request: Request,
+    session: Session,
+    me: SignedIn,
+    call: Callable[..., object],
+    profile_id: str,
+    **options: Any,
 ) -> Callable[[], object]:
     """A request (export or deletion) about one profile, made from the UI."""
     return _as_admin(
@@ -110,6 +117,7 @@ def _for_profile(
         profile_id=profile_id,
         requested_by=me.principal.label,
         source=UI_SOURCE,
+        **options,
     )
 
 
@@ -147,7 +155,14 @@ def confirm_delete(
     profile = profiles.get_active_profile(
         session, workspace_id=me.workspace_id, profile_id=profile_id
     )
-    return render(request, ConfirmDeletePage(profile=profile, name=display_name(profile)))
+    return render(
+        request,
+        ConfirmDeletePage(
+            profile=profile,
+            name=display_name(profile),
+            suppress_on_delete=suppressions.suppresses_by_default(session, me.workspace_id),
+        ),
+    )
 
 
 @router.post("/profiles/{profile_id}/delete", name="delete_profile")
@@ -157,6 +172,7 @@ def delete_profile(
     me: ComplianceAction,
     profile_id: str,
     confirm: Annotated[str, Form(max_length=10)] = "",
+    suppress: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     back = f"/profiles/{profile_id}"
     if confirm != "yes":
@@ -165,7 +181,14 @@ def delete_profile(
     return run_action(
         request,
         session,
-        _for_profile(request, session, me, deletions.request_deletion, profile_id),
+        _for_profile(
+            request,
+            session,
+            me,
+            deletions.request_deletion,
+            profile_id,
+            suppress=suppress == "yes",  # the warning's checkbox, ticked by the setting
+        ),
         back=back,
         then="/profiles",  # the deleted profile's own page is a tombstone now
         success=Toast(

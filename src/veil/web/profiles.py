@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth.deps import SessionDep
+from veil.compliance.suppressions import service as suppressions
 from veil.events import service as event_service
 from veil.kit.pagination import paginate
 from veil.models import Consent, Profile
@@ -70,6 +71,7 @@ class ProfilePage(Page):
     events_next: str | None
     events_first_page: bool
     messages: list[queries.ReceivedMessage]
+    suppress_on_delete: bool
 
 
 def display_name(profile: Profile) -> str:
@@ -184,5 +186,6 @@ def show_profile(
         messages=queries.messages_received(
             session, workspace_id=me.workspace_id, profile_id=profile.id
         ),
+        suppress_on_delete=suppressions.suppresses_by_default(session, me.workspace_id),
     )
     return render(request, page)

@@ -14,6 +14,8 @@ from fastapi.responses import RedirectResponse
 from veil.auth import service as keys
 from veil.auth.deps import SessionDep
 from veil.auth.service import IssuedKey
+from veil.compliance.retention import service as retention
+from veil.compliance.retention.service import RetentionCounts
 from veil.errors import VeilError
 from veil.models import ApiKey, Workspace, WriteKey
 from veil.web.actions import redirect_with_toast, run_action
@@ -47,6 +49,7 @@ class WorkspacePage(Page):
     shopify_webhook_url: str
     write_key: WriteKey | None
     api_keys: list[ApiKey]
+    retention_preview: RetentionCounts
     # Shown on the response to the admin's own POST only, never stored in clear.
     revealed_write_key: str | None = None
     new_key: IssuedKey | None = None
@@ -75,6 +78,7 @@ def _workspace_page(
         api_keys=workspaces.list_api_keys(
             session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
         )[0],
+        retention_preview=retention.preview(session, workspace_id=me.workspace_id),
         revealed_write_key=revealed_write_key,
         new_key=new_key,
     )
@@ -139,6 +143,28 @@ def save_pii_keys(
     values = [v.strip() for v in _SPLIT_KEYS.split(pii_keys) if v.strip()]
     success = "PII keys saved. Future erasures remove these properties too."
     return _save(request, session, me, success, pii_keys=values)
+
+
+@router.post(f"{WORKSPACE_URL}/retention")
+def save_retention(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    retention_events: Annotated[str, Form(max_length=64)] = "",
+    retention_inactive_profiles: Annotated[str, Form(max_length=64)] = "",
+    suppress_on_delete: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    return _save(
+        request,
+        session,
+        me,
+        "Retention saved. The next sweep applies it.",
+        retention={
+            "retention_events": retention_events.strip() or None,
+            "retention_inactive_profiles": retention_inactive_profiles.strip() or None,
+        },
+        suppress_on_delete=suppress_on_delete == "yes",
+    )
 
 
 @router.post(f"{WORKSPACE_URL}/shopify-secret")

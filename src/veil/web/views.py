@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from veil.web import auth, campaigns, compliance, profiles, settings
+from veil.web import auth, campaigns, compliance, profiles, rights, settings
 from veil.web.templating import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -21,7 +21,14 @@ def home() -> RedirectResponse:
     return RedirectResponse("/profiles", status_code=303)
 
 
-for _pages in (auth.router, profiles.router, compliance.router, campaigns.router, settings.router):
+for _pages in (
+    auth.router,
+    profiles.router,
+    compliance.router,
+    rights.router,
+    campaigns.router,
+    settings.router,
+):
     router.include_router(_pages, include_in_schema=False)
 
 router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -46,6 +46,8 @@ def update_settings(
         default_phone_region=body.default_phone_region,
         pii_keys=body.pii_keys,
         shopify_webhook_secret=body.shopify_webhook_secret,
+        suppress_on_delete=body.suppress_on_delete,
+        retention=body.retention(),
     )
     return _read(session, runtime, principal.workspace_id)
 

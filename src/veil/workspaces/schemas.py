@@ -17,6 +17,15 @@ class WorkspaceRead(BaseModel):
     pii_keys: list[str]
     # The secret itself is write-only: only whether one is set is ever returned.
     shopify_webhook_secret_set: bool
+    suppress_on_delete: bool = Field(
+        description="Whether a deletion also suppresses the person unless it says otherwise."
+    )
+    retention_events: str | None = Field(
+        description="Events older than this are deleted by the sweep (null: kept)."
+    )
+    retention_inactive_profiles: str | None = Field(
+        description="Profiles without an event or an update for this long are erased (null: kept)."
+    )
     write_key: str | None = Field(
         description="Write key for the Segment-compatible ingestion API (HTTP Basic user name)."
     )
@@ -31,6 +40,9 @@ class WorkspaceRead(BaseModel):
             default_phone_region=workspace.default_phone_region,
             pii_keys=[str(k) for k in workspace.pii_keys or []],
             shopify_webhook_secret_set=workspace.shopify_webhook_secret_sealed is not None,
+            suppress_on_delete=workspace.suppress_on_delete,
+            retention_events=workspace.retention_events,
+            retention_inactive_profiles=workspace.retention_inactive_profiles,
             write_key=write_key,
             created_at=rfc3339(workspace.created_at) or "",
             updated_at=rfc3339(workspace.updated_at) or "",
@@ -46,6 +58,18 @@ class WorkspaceSettingsUpdate(BaseModel):
     default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
     pii_keys: list[str] | None = Field(default=None, max_length=200)
     shopify_webhook_secret: str | None = Field(default=None, max_length=200)
+    suppress_on_delete: bool | None = Field(default=None, strict=True)
+    # null is meaningful here (keep forever): only the fields sent change (`retention()`).
+    retention_events: str | None = Field(default=None, max_length=32)
+    retention_inactive_profiles: str | None = Field(default=None, max_length=32)
+
+    def retention(self) -> dict[str, str | None]:
+        """The retention settings this request sets, null included."""
+        return {
+            name: getattr(self, name)
+            for name in ("retention_events", "retention_inactive_profiles")
+            if name in self.model_fields_set
+        }
 
 
 class ApiKeyCreate(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 import phonenumbers
 from sqlalchemy import inspect, select
@@ -17,11 +19,15 @@ from veil.errors import Conflict, NotFound, ValidationFailed
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
+from veil.kit.time import parse_strict_duration
 from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
 from veil.workspaces.repository import ApiKeyRepository, MembershipRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
+RETENTION_SETTINGS = ("retention_events", "retention_inactive_profiles")
+# A century: longer is a typo, and timedelta arithmetic on it would overflow anyway.
+LONGEST_RETENTION = timedelta(days=36500)
 
 
 @dataclass
@@ -80,6 +86,25 @@ def check_pii_keys(values: list[str]) -> list[str]:
     return cleaned
 
 
+def check_retention(field: str, value: str | None) -> str | None:
+    """A retention setting: null (keep) or a duration like `30s`, `12h`, `400d`."""
+    if value is None:
+        return None
+    try:
+        parse_strict_duration(value, longest=LONGEST_RETENTION)
+    except ValueError:
+        raise ValidationFailed(
+            f"{field} must be null or a positive duration with one unit, like 30s, 12h, 400d "
+            "or 8w (at most 36500d)."
+        ) from None
+    return value.strip().lower()
+
+
+def retention_period(value: str | None) -> timedelta | None:
+    """A stored retention setting as a period (None: keep forever)."""
+    return None if value is None else parse_strict_duration(value, longest=LONGEST_RETENTION)
+
+
 def update_settings(
     session: Session,
     *,
@@ -90,13 +115,26 @@ def update_settings(
     default_phone_region: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
+    suppress_on_delete: bool | None = None,
+    retention: Mapping[str, str | None] | None = None,
 ) -> Workspace:
     """Change the given settings; the audit entry names the fields that changed, not values.
 
     An empty `shopify_webhook_secret` removes the secret (Shopify webhooks are then refused).
+    `retention` holds only the retention settings given (a null in it means keep forever).
     """
     workspace = get_workspace(session, workspace_id)
     changed: list[str] = []
+    for field, value in (retention or {}).items():
+        if field not in RETENTION_SETTINGS:
+            raise ValidationFailed(f"{field} is not a retention setting.")
+        period = check_retention(field, value)
+        if getattr(workspace, field) != period:
+            setattr(workspace, field, period)
+            changed.append(field)
+    if suppress_on_delete is not None and workspace.suppress_on_delete != suppress_on_delete:
+        workspace.suppress_on_delete = suppress_on_delete
+        changed.append("suppress_on_delete")
     if name is not None:
         if not name.strip() or len(name.strip()) > 200:
             raise ValidationFailed("name must be 1 to 200 characters.")

@@ -47,6 +47,7 @@ def delete_profile(
         requested_by=principal.label,
         actor=principal.actor,
         source="api",
+        suppress=body.suppress,
     )
     return DeletionRead.build(request, runtime.seal_keyring)
 

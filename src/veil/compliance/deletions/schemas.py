@@ -23,6 +23,13 @@ class DeletionConfirm(BaseModel):
         json_schema_extra={"type": "boolean"},
     )
 
+    suppress: bool | None = Field(
+        default=None,
+        strict=True,
+        description="Also keep this person out: data carrying their identifiers is dropped "
+        "from now on (SPEC §9). Default: the workspace setting suppress_on_delete.",
+    )
+
     @property
     def confirmed(self) -> bool:
         return self.confirm is True

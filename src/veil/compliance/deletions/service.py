@@ -25,6 +25,7 @@ from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.scrubber import Subject
 from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
 from veil.compliance.repository import SubjectRecipients
+from veil.compliance.suppressions import service as suppressions
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
@@ -55,8 +56,12 @@ def request_deletion(
     requested_by: str,
     actor: str,
     source: str = "api",
+    suppress: bool | None = None,
 ) -> DeletionRequest:
     """Store a deletion request and stop the profile from matching, in the caller's transaction.
+
+    `suppress` (default: the workspace's `suppress_on_delete`) also keeps the person out from
+    now on (SPEC §9, veil.compliance.suppressions).
 
     Raises NotFound (no such profile in this workspace) and ProfileDeleted (already deleted).
     The erasure job is enqueued only after the caller commits.
@@ -99,6 +104,7 @@ def request_deletion(
     )
     # Same transaction: from the commit on, identity resolution no longer sees this profile.
     profile.status = DELETED
+    profile.restriction_reason = None  # free text about the person: gone with them
     profile.deleted_at = now
     profile.updated_at = now
     try:
@@ -117,6 +123,15 @@ def request_deletion(
         target_id=profile.id,
         details={"deletion_request_id": request_id, "source": source},
     )
+    if suppressions.suppresses_by_default(session, workspace_id) if suppress is None else suppress:
+        suppressions.suppress_identifiers(
+            session,
+            runtime,
+            workspace_id,
+            suppressions.profile_identifiers(profile),
+            request_id,
+            actor=actor,
+        )
     db.enqueue_after_commit(session, JOB, request_id)
     return request
 

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from veil.auth.deps import SessionDep
+from veil.auth.deps import SessionDep, runtime_of
 from veil.auth.service import workspace_for_write_key
+from veil.compliance.suppressions import screening
 from veil.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -108,6 +109,14 @@ def _ingest(
         messages = service.parse_batch(payload, received_at=received_at)
     else:
         messages = service.parse_call(payload, kind=kind, received_at=received_at)
+    messages = screening.drop_suppressed(
+        session,
+        runtime_of(request),
+        workspace_id=workspace_id,
+        items=messages,
+        subject=lambda m: m.ref,
+        source=service.ORIGIN,
+    )
     result = service.ingest(session, workspace_id=workspace_id, messages=messages)
     log.info(
         "segment messages ingested",

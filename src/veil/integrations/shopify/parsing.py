@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from veil.errors import ValidationFailed
+from veil.events.service import ProfileRef
 from veil.integrations.shopify.repository import EXTERNAL_ID_PREFIX
 from veil.integrations.shopify.schemas import (
     CHECKOUT_FIELDS,
@@ -66,9 +67,12 @@ def _consent(customer: dict[str, Any]) -> dict[str, str]:
         state = json_object(customer.get(key), key).get("state")
         if isinstance(state, str) and state in CONSENT_STATES:
             consent[channel] = CONSENT_STATES[state]
-    legacy = customer.get("accepts_marketing")
-    if customer.get("email_marketing_consent") is None and isinstance(legacy, bool):
-        consent["email"] = "subscribed" if legacy else "unsubscribed"
+    # The legacy flag can say yes; its false is "did not tick the box", never a withdrawal.
+    if (
+        customer.get("email_marketing_consent") is None
+        and customer.get("accepts_marketing") is True
+    ):
+        consent["email"] = "subscribed"
     return consent
 
 
@@ -114,3 +118,31 @@ def normalize_shop_domain(value: str | None) -> str | None:
     if len(domain) > 200 or any(not (c.isalnum() or c in ".-") for c in domain):
         raise ValidationFailed("The shop domain is not a valid host name.")
     return domain
+
+
+_CUSTOMER_TOPICS = ("customers/create", "customers/update")
+_CART_TOPICS = ("orders/create", "orders/updated", "checkouts/create")
+
+
+def _raw(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def ingestion_subject(topic: str, payload: dict[str, Any]) -> ProfileRef | None:
+    """The person a customer, order or checkout delivery names, as sent (for the suppression
+    check); None for the other topics, which must never be dropped (redactions above all)."""
+    if topic in _CUSTOMER_TOPICS:
+        customer, email, phone = payload, None, None
+    elif topic in _CART_TOPICS:
+        found = payload.get("customer")
+        customer = found if isinstance(found, dict) else {}
+        email = payload.get("email") or payload.get("contact_email")
+        phone = payload.get("phone")
+    else:
+        return None
+    customer_id = _raw(customer.get("id"))
+    return ProfileRef(
+        external_id=f"{EXTERNAL_ID_PREFIX}{customer_id}" if customer_id else None,
+        email=_raw(customer.get("email")) or _raw(email),
+        phone=_raw(customer.get("phone")) or _raw(phone),
+    )

@@ -68,7 +68,9 @@ CUSTOMER_FIELDS = (
     "default_address",
 )
 # Shopify's marketing consent states; "not_subscribed", "pending", "invalid" and "redacted"
-# change nothing (no consent was given, none was withdrawn).
+# change nothing (no consent was given, none was withdrawn). Only an explicit "unsubscribed"
+# withdraws consent: a returning customer who leaves the checkout's marketing box unticked
+# arrives as "not_subscribed" (or the legacy accepts_marketing=false) and stays subscribed.
 CONSENT_STATES = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
 
 
@@ -82,7 +84,8 @@ class Delivery:
 
 
 class WebhookReceived(BaseModel):
-    status: Literal["processed", "duplicate", "ignored"] = Field(
+    status: Literal["processed", "duplicate", "ignored", "suppressed"] = Field(
         description="processed: stored; duplicate: this X-Shopify-Webhook-Id was seen before; "
-        "ignored: a topic Veil does not use, or a payload naming nobody."
+        "ignored: a topic Veil does not use, or a payload naming nobody; suppressed: it names "
+        "an erased and suppressed person, nothing of it was stored (SPEC §9)."
     )

@@ -26,10 +26,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from veil.compliance.suppressions import screening
 from veil.errors import Unauthorized
 from veil.integrations import dedup
 from veil.integrations.shopify import customers, gdpr, orders
-from veil.integrations.shopify.schemas import Delivery
+from veil.integrations.shopify.parsing import ingestion_subject
+from veil.integrations.shopify.schemas import SOURCE, Delivery
 from veil.kit.crypto import DecryptionError
 from veil.models import Workspace
 from veil.runtime import Runtime
@@ -83,7 +85,12 @@ def sign(secret: str, body: bytes) -> str:
 
 def handle(session: Session, *, runtime: Runtime, delivery: Delivery) -> str:
     """Apply one verified delivery in the caller's transaction; returns what happened
-    (`processed`, `duplicate`, `ignored`)."""
+    (`processed`, `duplicate`, `ignored`, `suppressed`)."""
+    subject = ingestion_subject(delivery.topic, delivery.payload)
+    if subject is not None and screening.is_suppressed(
+        session, runtime, workspace_id=delivery.workspace_id, subject=subject, source=SOURCE
+    ):
+        return "suppressed"  # before de-duplication: nothing of it is stored
     if delivery.webhook_id is not None and not dedup.first_delivery(
         session,
         workspace_id=delivery.workspace_id,

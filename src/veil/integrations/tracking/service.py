@@ -9,6 +9,8 @@
 - Opens are de-duplicated: at most one `Opened Email` per recipient record per UTC day
   (mail clients and privacy proxies fetch the pixel again and again; a day says "opened
   again on another day" without counting reloads). Every valid click is recorded.
+- A message whose profile was deleted WITH suppression (SPEC §9) records nothing at all: the
+  GIF and the redirect are answered as usual, no event and no new profile.
 - A click redirects only when `sig` is the HMAC of (token, url) that Veil put in the message
   (veil.campaigns.links): never an open redirect. A valid signature whose recipient record is
   gone (campaign deleted) still redirects, recording nothing.
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from veil.campaigns import links
 from veil.campaigns.service import CLICKED, OPENED_EMAIL
+from veil.compliance.suppressions import screening
 from veil.errors import BadRequest, ProfileDeleted
 from veil.events.service import EventInput, ProfileRef, record_event
 from veil.integrations import dedup
@@ -40,7 +43,9 @@ _INVALID_LINK = "This tracking link is not valid."
 def record_open(session: Session, *, token: str) -> bool:
     """Record an open of the message `token` names; False when unknown or already counted."""
     recipient = recipient_by_token(session, token)
-    if recipient is None:
+    if recipient is None or screening.recipient_suppressed(
+        session, recipient=recipient, source=SOURCE
+    ):
         return False
     day = utcnow().date().isoformat()
     if not dedup.first_delivery(
@@ -66,7 +71,9 @@ def click_target(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest(_INVALID_LINK)
     recipient = recipient_by_token(session, token)
-    if recipient is not None:
+    if recipient is not None and not screening.recipient_suppressed(
+        session, recipient=recipient, source=SOURCE
+    ):
         _record(session, recipient, CLICKED.get(recipient.channel, CLICKED["email"]), {"url": url})
     return url
 

@@ -1,0 +1,1 @@
+"""Restriction of processing (GDPR art. 18, SPEC §9)."""

@@ -1,0 +1,156 @@
+"""Retention (SPEC §9): each sweep deletes events older than `retention_events` and erases
+profiles inactive for `retention_inactive_profiles` (workspace settings, null = keep).
+
+- Events go by their `timestamp`, in batches of EVENT_BATCH, each its own short transaction
+  (a write lock is never held for long; SQLite's secure_delete zeroes the freed pages), then a
+  WAL checkpoint(TRUNCATE) as after an erasure, so the deleted rows leave the disk too.
+- A profile is inactive when it has no event since the cutoff and was not updated since
+  (`updated_at`: every upsert and every plain event reference touches it). Each one is erased
+  through the deletion service (§5), `requested_by` "retention policy", source `retention`,
+  never suppressed: someone who comes back after years is welcome.
+- Restricted profiles (art. 18) and their events are left alone: restriction is asked for to
+  keep data that would otherwise go (e.g. for a legal claim).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.compliance.deletions.service import request_deletion
+from veil.compliance.retention.repository import RetentionRepository
+from veil.errors import ProfileDeleted
+from veil.kit.time import utcnow
+from veil.models import Workspace
+from veil.runtime import Runtime
+from veil.workspaces.service import get_workspace, retention_period
+
+log = logging.getLogger(__name__)
+
+EVENT_BATCH = 1000
+PROFILE_BATCH = 100
+SOURCE = "retention"
+ACTOR = "retention"
+REQUESTED_BY = "retention policy"
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    events: datetime | None
+    profiles: datetime | None
+
+
+@dataclass(frozen=True)
+class RetentionCounts:
+    events: int
+    profiles: int
+
+
+def cutoffs(workspace: Workspace, *, now: datetime | None = None) -> Cutoffs:
+    now = now or utcnow()
+    events = retention_period(workspace.retention_events)
+    profiles = retention_period(workspace.retention_inactive_profiles)
+    return Cutoffs(
+        events=None if events is None else now - events,
+        profiles=None if profiles is None else now - profiles,
+    )
+
+
+def preview(session: Session, *, workspace_id: str) -> RetentionCounts:
+    """What the next sweep would remove now."""
+    limits = cutoffs(get_workspace(session, workspace_id))
+    repo = RetentionRepository(session, workspace_id)
+    return RetentionCounts(
+        events=0 if limits.events is None else repo.count_old_events(limits.events),
+        profiles=0 if limits.profiles is None else repo.count_inactive_profiles(limits.profiles),
+    )
+
+
+def erase_inactive_profile(
+    session: Session, runtime: Runtime, *, workspace_id: str, profile_id: str
+) -> None:
+    """One inactive profile's erasure (§5), asked for by the retention policy."""
+    request_deletion(
+        session,
+        runtime=runtime,
+        workspace_id=workspace_id,
+        profile_id=profile_id,
+        requested_by=REQUESTED_BY,
+        actor=ACTOR,
+        source=SOURCE,
+        suppress=False,
+    )
+
+
+def sweep_workspace(runtime: Runtime, workspace_id: str) -> RetentionCounts:
+    """Apply the workspace's retention now; what was removed."""
+    with db.read_only_session(runtime.sessionmaker) as session:
+        limits = cutoffs(get_workspace(session, workspace_id))
+    events = 0
+    if limits.events is not None:
+        while True:
+            with db.session_scope(runtime.sessionmaker) as session:
+                removed = RetentionRepository(session, workspace_id).delete_old_events(
+                    limits.events, limit=EVENT_BATCH
+                )
+            events += removed
+            if removed < EVENT_BATCH:
+                break
+        if events:
+            db.checkpoint_sqlite(runtime.engine)
+    profiles = 0
+    if limits.profiles is not None:
+        while True:
+            with db.session_scope(runtime.sessionmaker) as session:
+                ids = RetentionRepository(session, workspace_id).inactive_profile_ids(
+                    limits.profiles, limit=PROFILE_BATCH
+                )
+                for profile_id in ids:
+                    try:
+                        with session.begin_nested():
+                            erase_inactive_profile(
+                                session, runtime, workspace_id=workspace_id, profile_id=profile_id
+                            )
+                    except ProfileDeleted:
+                        continue  # deleted meanwhile by someone else
+                    profiles += 1
+            if len(ids) < PROFILE_BATCH:
+                break
+    return RetentionCounts(events=events, profiles=profiles)
+
+
+def sweep_all(runtime: Runtime) -> RetentionCounts:
+    """Every workspace that has a retention setting."""
+    with db.read_only_session(runtime.sessionmaker) as session:
+        workspace_ids = list(
+            session.scalars(
+                select(Workspace.id).where(
+                    or_(
+                        Workspace.retention_events.is_not(None),
+                        Workspace.retention_inactive_profiles.is_not(None),
+                    )
+                )
+            )
+        )
+    events = profiles = 0
+    for workspace_id in workspace_ids:
+        counts = sweep_workspace(runtime, workspace_id)
+        if counts.events or counts.profiles:
+            log.info(
+                "retention applied",
+                extra={
+                    "fields": {
+                        "workspace_id": workspace_id,
+                        "events_deleted": counts.events,
+                        "profiles_erased": counts.profiles,
+                    }
+                },
+            )
+        events += counts.events
+        profiles += counts.profiles
+    return RetentionCounts(events=events, profiles=profiles)

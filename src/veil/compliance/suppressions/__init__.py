@@ -1,0 +1,1 @@
+"""Suppression: erase and keep out (SPEC §9)."""

@@ -1,0 +1,51 @@
+"""HTTP: the suppression list and lifting an entry (SPEC §9). Admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from veil.auth.deps import AdminOnly, SessionDep
+from veil.compliance.suppressions import service
+from veil.compliance.suppressions.schemas import SuppressionPage, SuppressionRead
+
+router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"])
+
+
+@router.get(
+    "",
+    response_model=SuppressionPage,
+    summary="Suppressed people: keyed hashes only, with their drop counters",
+    responses={403: {"description": "forbidden (not an admin)"}},
+)
+def list_suppressions(
+    session: SessionDep,
+    principal: AdminOnly,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> SuppressionPage:
+    rows, next_cursor = service.page_suppressions(
+        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+    )
+    return SuppressionPage(data=[SuppressionRead.build(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.delete(
+    "/{suppression_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Lift a suppression: later data about the person is collected again (audited)",
+    responses={
+        403: {"description": "forbidden (not an admin)"},
+        404: {"description": "not_found (also when already lifted)"},
+    },
+)
+def lift_suppression(suppression_id: str, session: SessionDep, principal: AdminOnly) -> Response:
+    service.lift_suppression(
+        session,
+        workspace_id=principal.workspace_id,
+        suppression_id=suppression_id,
+        actor=principal.actor,
+    )
+    return Response(status_code=204)

@@ -1,0 +1,132 @@
+"""Suppression, restriction and retention (SPEC §9).
+
+Tables `suppression_keys`, `suppressions`, `suppressed_identifiers`; workspace settings
+`suppress_on_delete`, `retention_events`, `retention_inactive_profiles`; profile columns
+`restricted_at`, `restriction_reason`; an (workspace_id, timestamp) index on events for the
+retention sweep.
+
+Revision ID: suppression_retention
+Revises: deletion_storage_settled
+Create Date: 2026-12-06 22:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import veil.models.base
+
+revision: str = "suppression_retention"
+down_revision: str | None = "deletion_storage_settled"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_UTC = veil.models.base.UTCDateTime(timezone=True)
+_JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "suppression_keys",
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("key_sealed", sa.Text(), nullable=False),
+        sa.Column("created_at", _UTC, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_suppression_keys_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_suppression_keys")),
+    )
+    op.create_table(
+        "suppressions",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", _UTC, nullable=False),
+        sa.Column("deletion_id", sa.String(length=40), nullable=True),
+        sa.Column("privacy_request_id", sa.String(length=40), nullable=True),
+        sa.Column("identifier_types", _JSON, nullable=False),
+        sa.Column("dropped", sa.Integer(), nullable=False),
+        sa.Column("last_dropped_at", _UTC, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["deletion_id"],
+            ["deletion_requests.id"],
+            name=op.f("fk_suppressions_deletion_id_deletion_requests"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_suppressions_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressions")),
+    )
+    with op.batch_alter_table("suppressions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_suppressions_workspace_created", ["workspace_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_suppressions_deletion_id"), ["deletion_id"], unique=False
+        )
+    op.create_table(
+        "suppressed_identifiers",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("suppression_id", sa.String(length=40), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["suppression_id"],
+            ["suppressions.id"],
+            name=op.f("fk_suppressed_identifiers_suppression_id_suppressions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_suppressed_identifiers_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressed_identifiers")),
+    )
+    with op.batch_alter_table("suppressed_identifiers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_suppressed_identifiers_lookup", ["workspace_id", "digest"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_suppressed_identifiers_suppression_id"), ["suppression_id"], unique=False
+        )
+    # Plain ADD COLUMN (SQLite supports it): a batch copy of `workspaces` would trip the
+    # audit log's triggers, which name that table.
+    op.add_column(
+        "workspaces",
+        sa.Column("suppress_on_delete", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("workspaces", sa.Column("retention_events", sa.String(length=32), nullable=True))
+    op.add_column(
+        "workspaces",
+        sa.Column("retention_inactive_profiles", sa.String(length=32), nullable=True),
+    )
+    op.add_column("profiles", sa.Column("restricted_at", _UTC, nullable=True))
+    op.add_column("profiles", sa.Column("restriction_reason", sa.String(length=500), nullable=True))
+    op.create_index(
+        "ix_events_workspace_timestamp", "events", ["workspace_id", "timestamp"], unique=False
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_workspace_timestamp")
+    with op.batch_alter_table("profiles", schema=None) as batch_op:
+        batch_op.drop_column("restriction_reason")
+        batch_op.drop_column("restricted_at")
+    with op.batch_alter_table("workspaces", schema=None) as batch_op:
+        batch_op.drop_column("retention_inactive_profiles")
+        batch_op.drop_column("retention_events")
+        batch_op.drop_column("suppress_on_delete")
+    op.drop_table("suppressed_identifiers")
+    op.drop_table("suppressions")
+    op.drop_table("suppression_keys")

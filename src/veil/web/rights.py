@@ -1,0 +1,151 @@
+"""Restriction on the profile page and Settings → Compliance → Suppressions (SPEC §9).
+
+The rules live in veil.compliance.restrictions and veil.compliance.suppressions; these views
+call them as the signed-in admin and turn their answers into pages and toasts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, ClassVar
+
+from fastapi import APIRouter, Form, Query, Request, Response
+
+from veil.auth.deps import SessionDep
+from veil.compliance.restrictions import service as restrictions
+from veil.compliance.suppressions import service as suppressions
+from veil.compliance.suppressions.schemas import SuppressionRead
+from veil.models import Profile
+from veil.profiles import service as profiles
+from veil.web.actions import run_action
+from veil.web.compliance import ComplianceTab
+from veil.web.deps import AdminAction, AdminPage
+from veil.web.flash import Toast
+from veil.web.profiles import display_name
+from veil.web.routing import WebRoute
+from veil.web.templating import Page, render
+
+router = APIRouter(route_class=WebRoute)
+
+SUPPRESSIONS_URL = "/settings/compliance/suppressions"
+ROWS_PER_PAGE = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestrictPage(Page):
+    template: ClassVar[str] = "profiles/restrict.html"
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuppressionsTab(ComplianceTab):
+    template: ClassVar[str] = "settings/suppressions.html"
+    partials: ClassVar[tuple[str, ...]] = ("settings/suppressions_table.html",)
+    tab: str = "suppressions"
+    table: str = "settings/suppressions_table.html"
+    pending: bool = False
+    rows: list[SuppressionRead]
+
+
+# -- restriction (⋯ → Restrict / Lift restriction) --------------------------------------------
+
+
+@router.get("/profiles/{profile_id}/restrict", name="confirm_restrict_profile")
+def confirm_restrict(
+    request: Request, session: SessionDep, me: AdminPage, profile_id: str
+) -> Response:
+    profile = profiles.get_active_profile(
+        session, workspace_id=me.workspace_id, profile_id=profile_id
+    )
+    return render(request, RestrictPage(profile=profile, name=display_name(profile)))
+
+
+@router.post("/profiles/{profile_id}/restrict", name="restrict_profile")
+def restrict_profile(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    profile_id: str,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return run_action(
+        request,
+        session,
+        partial(
+            restrictions.restrict_profile,
+            session,
+            workspace_id=me.workspace_id,
+            profile_id=profile_id,
+            reason=reason,
+            actor=me.principal.actor,
+        ),
+        back=f"/profiles/{profile_id}/restrict",
+        then=f"/profiles/{profile_id}",
+        success=Toast(
+            "success", "Processing restricted. Campaigns skip this person until you lift it."
+        ),
+    )
+
+
+@router.post("/profiles/{profile_id}/unrestrict", name="unrestrict_profile")
+def unrestrict_profile(
+    request: Request, session: SessionDep, me: AdminAction, profile_id: str
+) -> Response:
+    return run_action(
+        request,
+        session,
+        partial(
+            restrictions.unrestrict_profile,
+            session,
+            workspace_id=me.workspace_id,
+            profile_id=profile_id,
+            actor=me.principal.actor,
+        ),
+        back=f"/profiles/{profile_id}",
+        success=Toast("success", "Restriction lifted."),
+    )
+
+
+# -- Settings → Compliance → Suppressions ----------------------------------------------------
+
+
+@router.get(SUPPRESSIONS_URL, name="compliance_suppressions")
+def suppression_list(
+    request: Request,
+    session: SessionDep,
+    me: AdminPage,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    rows, next_cursor = suppressions.page_suppressions(
+        session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+    )
+    return render(
+        request,
+        SuppressionsTab(
+            rows=[SuppressionRead.build(r) for r in rows],
+            next_cursor=next_cursor,
+            is_first_page=cursor is None,
+        ),
+    )
+
+
+@router.post(f"{SUPPRESSIONS_URL}/{{suppression_id}}/lift", name="lift_suppression")
+def lift_suppression(
+    request: Request, session: SessionDep, me: AdminAction, suppression_id: str
+) -> Response:
+    return run_action(
+        request,
+        session,
+        partial(
+            suppressions.lift_suppression,
+            session,
+            workspace_id=me.workspace_id,
+            suppression_id=suppression_id,
+            actor=me.principal.actor,
+        ),
+        back=SUPPRESSIONS_URL,
+        success=Toast("success", "Suppression lifted. Data about this person is collected again."),
+    )
