@@ -25,69 +25,63 @@ def run(ctx: Context) -> list[Row]:
     ws = inst.create_workspace("bench dsr over http")
     gen = Generator(ws.id, seed=707)
     campaigns = seed_campaigns(inst.engine, gen, 10)
-    subjects: dict[int, list[str]] = {}
+    templates = []
     for index, size in enumerate(ctx.sizes.http_events):
-        ctx.log(f"  seeding {ctx.sizes.runs} contacts with {size:,} events")
+        ctx.log(f"  seeding a template contact with {size:,} events")
         template = seed_history(
             ctx, gen, index=index, events=size, recipients=RECIPIENTS, campaigns=campaigns
         )
         retire(ctx, ws.id, template.profile_id)
-        subjects[size] = []
-        for run_no in range(ctx.sizes.runs):
-            subject = new_profile_like(ctx, gen, template)
-            for clone in (clone_recipients, clone_events):
-                clone(
-                    inst.engine,
-                    workspace_id=ws.id,
-                    source_profile_id=template.profile_id,
-                    target_profile_id=subject.profile_id,
-                    tag=f"h{index}r{run_no}",
-                )
-            subjects[size].append(subject.profile_id)
+        templates.append((index, size, template))
     inst.analyze()
 
     rows: list[Row] = []
     headers = {"Authorization": f"Bearer {ws.admin_key}"}
-    with inst_server(ctx) as server:
-        client = httpx.Client(base_url=server.url, headers=headers, timeout=120)
-        with client:
-            for size, profile_ids in subjects.items():
-                export = ctx.row("7 over HTTP: export POST → ready", f"{size:,} events", units=size)
-                erase = ctx.row(
-                    "7 over HTTP: erasure POST → completed",
-                    f"{size:,} events, {RECIPIENTS} recipients",
-                    units=size,
+    with (
+        inst_server(ctx) as server,
+        httpx.Client(base_url=server.url, headers=headers, timeout=120) as client,
+    ):
+        for index, size, template in templates:
+            export = ctx.row("7 over HTTP: export POST → ready", f"{size:,} events", units=size)
+            erase = ctx.row(
+                "7 over HTTP: erasure POST → completed",
+                f"{size:,} events, {RECIPIENTS} recipients",
+                units=size,
+            )
+            peak = 0
+            for run_no in range(ctx.sizes.runs):
+                # A fresh copy per run (the previous one is erased, so its identifiers are free).
+                subject = new_profile_like(ctx, gen, template)
+                for clone in (clone_recipients, clone_events):
+                    clone(
+                        inst.engine,
+                        workspace_id=ws.id,
+                        source_profile_id=template.profile_id,
+                        target_profile_id=subject.profile_id,
+                        tag=f"h{index}r{run_no}",
+                    )
+                args = {"workspace_id": ws.id, "profile_id": subject.profile_id}
+                out = str(ctx.work / "floor.json")
+                export.floor_runs.append(
+                    TASKS["export_floor"](inst.runtime, {**args, "out": out})["seconds"]
                 )
-                peak = 0
-                for profile_id in profile_ids:
-                    args = {"workspace_id": ws.id, "profile_id": profile_id}
-                    out = str(ctx.work / "floor.json")
-                    export.floor_runs.append(
-                        TASKS["export_floor"](inst.runtime, {**args, "out": out})["seconds"]
-                    )
-                    erase.floor_runs.append(TASKS["deletion_floor"](inst.runtime, args)["seconds"])
-                    server.reset_peak()
-                    export.runs.append(
-                        _timed(client, f"/api/v1/profiles/{profile_id}/export", None, "ready")
-                    )
-                    erase.runs.append(
-                        _timed(
-                            client,
-                            f"/api/v1/profiles/{profile_id}/delete",
-                            {"confirm": True},
-                            "completed",
-                        )
-                    )
-                    peak = max(peak, server.peak_rss())
-                    ctx.log(
-                        f"  {size:,} events over HTTP: export {export.runs[-1]:.2f}s "
-                        f"(floor {export.floor_runs[-1]:.2f}s), erasure {erase.runs[-1]:.2f}s "
-                        f"(floor {erase.floor_runs[-1]:.2f}s)"
-                    )
-                for row in (export, erase):
-                    row.peak_rss_mib = mib(peak)
-                    row.extra["notes"] = "server peak RSS; includes the worker's 0.2 s idle poll"
-                    rows.append(row)
+                erase.floor_runs.append(TASKS["deletion_floor"](inst.runtime, args)["seconds"])
+                server.reset_peak()
+                profile_path = f"/api/v1/profiles/{subject.profile_id}"
+                export.runs.append(_timed(client, f"{profile_path}/export", None, "ready"))
+                erase.runs.append(
+                    _timed(client, f"{profile_path}/delete", {"confirm": True}, "completed")
+                )
+                peak = max(peak, server.peak_rss())
+                ctx.log(
+                    f"  {size:,} events over HTTP: export {export.runs[-1]:.2f}s "
+                    f"(floor {export.floor_runs[-1]:.2f}s), erasure {erase.runs[-1]:.2f}s "
+                    f"(floor {erase.floor_runs[-1]:.2f}s)"
+                )
+            for row in (export, erase):
+                row.peak_rss_mib = mib(peak)
+                row.extra["notes"] = "server peak RSS; includes the worker's 0.2 s idle poll"
+                rows.append(row)
     return rows
 
 
