@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from tests.fixtures.factories import WorkspaceHandle
 from veil.db import (
@@ -49,6 +50,13 @@ def writers(runtime: Runtime, is_postgres: bool) -> SQLiteWriters:
 def rename(runtime: Runtime, ws: WorkspaceHandle, name: str) -> None:
     with session_scope(runtime.sessionmaker) as session:
         session.execute(update(Workspace).where(Workspace.id == ws.id).values(name=name))
+
+
+def writing(runtime: Runtime, ws: WorkspaceHandle, name: str) -> Session:
+    """A session inside a write transaction (it holds the lock) that renamed the workspace."""
+    session = runtime.sessionmaker()
+    session.execute(update(Workspace).where(Workspace.id == ws.id).values(name=name))
+    return session
 
 
 def workspace_name(runtime: Runtime, ws: WorkspaceHandle) -> str | None:
@@ -88,8 +96,7 @@ def held(
 def test_a_commit_hands_the_lock_on(
     runtime: Runtime, ws: WorkspaceHandle, writers: SQLiteWriters
 ) -> None:
-    session = runtime.sessionmaker()
-    session.execute(update(Workspace).where(Workspace.id == ws.id).values(name="Committed"))
+    session = writing(runtime, ws, "Committed")
     assert writers.lock.locked
     session.commit()
     assert not writers.lock.locked
@@ -100,8 +107,7 @@ def test_a_commit_hands_the_lock_on(
 def test_a_rollback_an_exception_and_a_forgotten_session_hand_it_on(
     runtime: Runtime, ws: WorkspaceHandle, writers: SQLiteWriters
 ) -> None:
-    session = runtime.sessionmaker()
-    session.execute(update(Workspace).where(Workspace.id == ws.id).values(name="Rolled back"))
+    session = writing(runtime, ws, "Rolled back")
     session.rollback()
     assert not writers.lock.locked
     session.close()
@@ -113,8 +119,7 @@ def test_a_rollback_an_exception_and_a_forgotten_session_hand_it_on(
     assert not writers.lock.locked
 
     # Closed without commit or rollback: the pool's reset rolls back and hands the lock on.
-    session = runtime.sessionmaker()
-    session.execute(update(Workspace).where(Workspace.id == ws.id).values(name="Forgotten"))
+    session = writing(runtime, ws, "Forgotten")
     session.close()
     assert not writers.lock.locked
     assert workspace_name(runtime, ws) == "Acme Store"
@@ -123,8 +128,7 @@ def test_a_rollback_an_exception_and_a_forgotten_session_hand_it_on(
 def test_a_connection_that_dies_in_its_transaction_hands_it_on(
     runtime: Runtime, ws: WorkspaceHandle, writers: SQLiteWriters
 ) -> None:
-    session = runtime.sessionmaker()
-    session.execute(update(Workspace).where(Workspace.id == ws.id).values(name="Lost"))
+    session = writing(runtime, ws, "Lost")
     session.connection().invalidate()
     assert not writers.lock.locked
     session.close()

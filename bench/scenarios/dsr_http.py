@@ -12,9 +12,9 @@ import time
 import httpx
 
 from bench.child import TASKS
-from bench.datagen import Generator, clone_events, clone_recipients, seed_campaigns
+from bench.datagen import Generator, seed_campaigns
 from bench.measure import Row, mib
-from bench.scenarios import Context, new_profile_like, retire, seed_history
+from bench.scenarios import Context, fresh_copy, retire, seed_history
 from bench.scenarios.e2e import inst_server, wait_for_status
 
 RECIPIENTS = 10
@@ -51,15 +51,7 @@ def run(ctx: Context) -> list[Row]:
             peak = 0
             for run_no in range(ctx.sizes.runs):
                 # A fresh copy per run (the previous one is erased, so its identifiers are free).
-                subject = new_profile_like(ctx, gen, template)
-                for clone in (clone_recipients, clone_events):
-                    clone(
-                        inst.engine,
-                        workspace_id=ws.id,
-                        source_profile_id=template.profile_id,
-                        target_profile_id=subject.profile_id,
-                        tag=f"h{index}r{run_no}",
-                    )
+                subject = fresh_copy(ctx, gen, template, tag=f"h{index}r{run_no}")
                 args = {"workspace_id": ws.id, "profile_id": subject.profile_id}
                 out = str(ctx.work / "floor.json")
                 export.floor_runs.append(
