@@ -4,20 +4,40 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Exact versions, resolved for every platform from pyproject.toml by `make lock` (uv).
+RUNTIME_LOCK := requirements/runtime.lock
+DEV_LOCK := requirements/dev.lock
+UV_COMPILE := pip compile pyproject.toml --universal --python-version 3.11 --quiet
 
-.PHONY: install run test test-sqlite test-pg test-crash lint format bench bench-full screenshots clean
+.PHONY: install install-runtime lock run test test-sqlite test-pg test-crash lint format bench bench-full screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+# Everything (runtime + test and lint tools), exactly as locked; Veil itself editable.
+$(VENV)/.installed: pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -r $(DEV_LOCK)
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@ $(VENV)/.installed-runtime
+
+# What running Veil needs, nothing more.
+$(VENV)/.installed-runtime: pyproject.toml $(RUNTIME_LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -r $(RUNTIME_LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
 
-run: install
+install-runtime: $(VENV)/.installed-runtime
+
+# Re-resolve the locks from pyproject.toml's ranges (newest versions allowed); commit the result.
+lock: | $(BIN)/python
+	$(BIN)/pip install -q uv
+	$(BIN)/uv $(UV_COMPILE) --upgrade -o $(RUNTIME_LOCK)
+	$(BIN)/uv $(UV_COMPILE) --upgrade --extra dev -o $(DEV_LOCK)
+
+run: install-runtime
 	$(BIN)/veil demo
 
 test: install

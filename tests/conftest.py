@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,20 +30,24 @@ from veil.schema import migrate
 
 TEST_SECRET = "test-secret-key-for-veil-0123456789"
 
+# The S3 server and S3-backed runtime fixtures (tests/fixtures/s3.py).
+pytest_plugins = ["tests.fixtures.s3"]
+
 
 def _pg_base_url() -> str | None:
     return os.environ.get("VEIL_TEST_DATABASE_URL") or None
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def empty_database(sqlite_dir: Path, *, prefix: str = "veil_test") -> Iterator[str]:
+    """The URL of a new, empty database of the test backend: a SQLite file in `sqlite_dir`,
+    or `<prefix>_<random>` on the PostgreSQL server, dropped afterwards."""
     base = _pg_base_url()
     if base is None:
-        path = tmp_path_factory.mktemp("db") / "veil.db"
-        yield f"sqlite:///{path}"
+        yield f"sqlite:///{sqlite_dir / 'veil.db'}"
         return
     url = make_url(base)
-    name = f"veil_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -52,6 +57,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,11 @@ from veil.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
     InputGuardMiddleware,
+    RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from veil.ops import install_operability
+from veil.ops.openapi import describe_api, operation_id
 from veil.runtime import Runtime, get_runtime
 
 
@@ -26,15 +29,18 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description="Customer profiles for e-commerce marketing, with GDPR export and erasure.",
         default_response_class=JSONResponse,
-        docs_url="/api/docs",
+        docs_url=None,  # served by veil.ops.api_docs, under Veil's own CSP
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(document_bodies(FastAPI.openapi(app)))
+            app.openapi_schema = describe_api(
+                document_errors(document_bodies(FastAPI.openapi(app)))
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -64,9 +70,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     ):
         app.include_router(router)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    install_operability(app, runtime)  # logging, secret check, /healthz /readyz /metrics /api/docs
 
     # Outermost last: the body limit first, then security headers on every answer (the
     # guard's refusals too), then the input guard right in front of the routes.
@@ -74,4 +78,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: the access line carries the id too
     return app

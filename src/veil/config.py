@@ -9,14 +9,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from veil.kit.entropy import MIN_SECRET_BITS, is_weak_secret
 from veil.kit.time import parse_duration
+from veil.ops.files import create_private_dir
 
-_INSECURE_SECRETS = {"", "changeme", "change-me", "secret", "dev", "veil"}
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 OLD_SECRETS_FILE = "old_secret_keys"
+
+
+class WeakSecret(RuntimeError):
+    """VEIL_ENV=prod with a default or guessable VEIL_SECRET_KEY: Veil refuses to start."""
 
 
 class Settings(BaseSettings):
@@ -28,7 +33,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     queue_url: str | None = None
-    export_store: Path | None = None
+    # A folder, or s3://bucket/prefix on any S3-compatible store (see storage_s3.py).
+    export_store: str | None = None
+    s3_endpoint_url: str | None = None
+    # The standard AWS names (not VEIL_-prefixed), so boto3's usual configuration applies;
+    # read here too so a `.env` file can hold them. Unset: boto3's credential chain.
+    aws_access_key_id: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID", "aws_access_key_id")
+    )
+    aws_secret_access_key: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key")
+    )
+    aws_region: str | None = Field(None, validation_alias=AliasChoices("AWS_REGION", "aws_region"))
     secret_key: str | None = None
     # Retired secrets still accepted for decryption (comma separated), newest first; plus
     # those `veil keys rotate-secret` moved into <data dir>/old_secret_keys.
@@ -46,11 +62,16 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     # Rate limits (requests per minute per client / per workspace).
     login_rate_per_minute: int = 10
+    # Where rate-limit counts are shared between web processes (redis://…); unset: the queue's
+    # Redis when VEIL_QUEUE_URL is one, else each process counts alone.
+    rate_limit_url: str | None = None
     compliance_rate_per_minute: int = 120
     # Erasure of a large profile works in batches of this many rows per transaction.
     erasure_batch_size: int = 2000
     # PostgreSQL: rewrite touched tables after erasures (see docs/erasure.md).
     pg_rewrite_after_erasure: bool = False
+    # GET /metrics requires `Authorization: Bearer <this>` when set.
+    metrics_token: str | None = None
     # Force cookies `Secure` even when the request itself arrived over HTTP (behind TLS proxies).
     cookie_secure: bool | None = None
 
@@ -72,19 +93,36 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def export_store_is_s3(self) -> bool:
+        return bool(self.export_store and self.export_store.startswith("s3://"))
+
+    @property
     def resolved_export_store(self) -> Path:
-        return self.export_store or (self.data_dir / "exports")
+        """The export folder (the local store only)."""
+        if self.export_store_is_s3:
+            raise ValueError("the export store is an S3 bucket, not a folder")
+        return Path(self.export_store) if self.export_store else self.data_dir / "exports"
 
     @property
     def resolved_queue_url(self) -> str:
         return self.queue_url or f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
 
+    @property
+    def resolved_rate_limit_url(self) -> str | None:
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        queue = self.resolved_queue_url
+        return queue if queue.startswith(("redis://", "rediss://")) else None
+
     def secret_keys(self) -> list[str]:
         """The current secret first, then retired ones (for reading old ciphertexts)."""
         current = self.secret_key or _load_or_create_secret(self.data_dir, self.env)
-        weak = current.strip().lower() in _INSECURE_SECRETS or len(current) < 16
-        if weak and self.env == "prod":
-            raise RuntimeError("VEIL_SECRET_KEY is missing or a default; set a long random value")
+        if self.env == "prod" and is_weak_secret(current):
+            raise WeakSecret(
+                "VEIL_SECRET_KEY is a default or too guessable (under "
+                f"{MIN_SECRET_BITS} bits of estimated entropy); set a random value, e.g. "
+                "`openssl rand -base64 48`"
+            )
         old = [k.strip() for k in self.old_secret_keys.split(",") if k.strip()]
         retired = self.data_dir / OLD_SECRETS_FILE
         if retired.exists():
@@ -96,7 +134,7 @@ def _load_or_create_secret(data_dir: Path, env: str) -> str:
     path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    create_private_dir(data_dir)
     value = new_secret()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -234,6 +234,10 @@ def enqueue_after_commit(session: Session, job: str, object_id: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit when a SAVEPOINT is released too; the work it describes is
+    # committed only when the outermost transaction is.
+    if session.in_nested_transaction():
+        return
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:

@@ -68,6 +68,13 @@ class Conflict(VeilError):
     code, status, message = "conflict", 409, "The request conflicts with the current state."
 
 
+class IdentifierConflict(VeilError):
+    """An email, phone or external id that another active profile holds (SPEC §2, §9)."""
+
+    code, status = "identifier_conflict", 409
+    message = "These identifiers belong to two different profiles."
+
+
 class PayloadTooLarge(VeilError):
     code, status, message = "payload_too_large", 413, "The request body is too large."
 

@@ -1,6 +1,7 @@
 """Every ASGI middleware of the app, in the order create_app() stacks them; one JSON refusal.
 
-Outermost first: the access log (one line per request), the body limit (413 before a handler
+Outermost first: X-Request-ID (so every log line of the request carries it), the access log
+(one line and the HTTP metrics per request), the body limit (413 before a handler
 reads an oversized body), security headers (on every answer, refusals included), and the input
 guard right in front of the routes (NUL characters, bodies that are not JSON: see veil.guards).
 A refusal made here, before any route, is rendered by `send_json_error` in SPEC's error shape.
@@ -17,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veil.errors import error_body
 from veil.guards import PARSED_JSON, body_problem, refuses_url, screens_body
+from veil.ops.metrics import record_http_request
+from veil.ops.request_id import REQUEST_ID_HEADER, accepted_request_id, current_request_id
 
 log = logging.getLogger("veil.http")
 
@@ -60,8 +63,33 @@ class _HttpMiddleware:
         raise NotImplementedError
 
 
+class RequestIdMiddleware(_HttpMiddleware):
+    """X-Request-ID (SPEC §10): the caller's when it is 1-128 visible ASCII characters, else a
+    new one; echoed on the response and set for every log line written for this request."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = next((v for k, v in scope.get("headers", []) if k == REQUEST_ID_HEADER), None)
+        request_id = accepted_request_id(given)
+        token = current_request_id.set(request_id)
+
+        async def echoing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER
+                ]
+                headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, echoing)
+        finally:
+            current_request_id.reset(token)
+
+
 class AccessLogMiddleware(_HttpMiddleware):
-    """One line per request: method, the matched route's template, status and duration.
+    """One line per request (method, the matched route's template, status and duration), and
+    the same counted in the HTTP metrics (veil.ops.metrics).
 
     Never the raw path or query string: a search (`?query=`) may carry an email, and ids in
     the path are already in the template's place.
@@ -80,15 +108,18 @@ class AccessLogMiddleware(_HttpMiddleware):
         try:
             await self.app(scope, receive, recording)
         finally:
+            elapsed = time.monotonic() - started
             route = getattr(scope.get("route"), "path", None) or "(no route)"
+            method = str(scope.get("method", ""))
+            record_http_request(method=method, route=route, status=status, seconds=elapsed)
             log.info(
                 "request",
                 extra={
                     "fields": {
-                        "method": scope.get("method"),
+                        "method": method,
                         "route": route,
                         "status": status,
-                        "ms": round((time.monotonic() - started) * 1000, 1),
+                        "ms": round(elapsed * 1000, 1),
                     }
                 },
             )

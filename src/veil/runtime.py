@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from veil.config import Settings, get_settings
 from veil.db import make_engine, make_sessionmaker
 from veil.kit.crypto import Keyring
+from veil.ops.files import create_private_dir, create_private_file
 
 if TYPE_CHECKING:
     from veil.compliance.storage import ExportStore
@@ -35,9 +37,13 @@ class Runtime:
     def engine(self) -> Engine:
         if self._injected_engine is not None:
             return self._injected_engine
+        url = self.settings.resolved_database_url
         if self.settings.is_sqlite:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return make_engine(self.settings.resolved_database_url)
+            create_private_dir(self.settings.data_dir)
+            database = make_url(url).database
+            if database and database != ":memory:":
+                create_private_file(Path(database))
+        return make_engine(url)
 
     @cached_property
     def sessionmaker(self) -> sessionmaker[Session]:
@@ -71,9 +77,9 @@ class Runtime:
 
     @cached_property
     def export_store(self) -> ExportStore:
-        from veil.compliance.storage import LocalExportStore
+        from veil.compliance.storage import open_export_store
 
-        return LocalExportStore(self.settings.resolved_export_store)
+        return open_export_store(self.settings)
 
     @cached_property
     def queue(self) -> JobQueue:

@@ -277,13 +277,20 @@ def veil_server(
     env = subprocess_env(runtime, database_url, **settings)
     with veil_process(["serve", "--port", str(port), *args], env, log) as process:
         base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=180, what="veil serve")
+        wait_for_http(process, f"{base}/healthz", log)
         yield base
+
+
+def wait_for_http(
+    process: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float = 180
+) -> None:
+    """Until `url` answers 200 (failing at once, with the log's tail, if the process died)."""
+
+    def up() -> bool:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=timeout, what=url)

@@ -23,7 +23,7 @@ from veil.compliance.deletions import service
 from veil.compliance.exports.writer import file_owner
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
-from veil.models import ExportRequest, Profile, Workspace
+from veil.models import ExportRequest, IdentifierType, Profile, ProfileIdentifier, Workspace
 from veil.runtime import Runtime
 
 EMAIL = "ada.lovelace@example.com"
@@ -34,7 +34,9 @@ FIRST, LAST = "Ada", "Lovelace"
 FULL_NAME = "Ada Lovelace"
 STREET = "12 Analytical Engine Lane"
 EXTERNAL_ID = "shopify:7001"
-SECRETS = [EMAIL, PHONE_DIGITS, FULL_NAME, STREET]
+# Her email before she changed it (SPEC §9 identifier history).
+PREVIOUS_EMAIL = "ada.byron@example.com"
+SECRETS = [EMAIL, PHONE_DIGITS, FULL_NAME, STREET, PREVIOUS_EMAIL]
 
 
 @dataclass
@@ -86,6 +88,16 @@ def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic
         origin="shopify:acme.myshopify.com",
     )
     ada.anonymous_id = "anon-3f2c9a7e"
+    session.add(
+        ProfileIdentifier(
+            id=new_id("pid"),
+            workspace_id=workspace_id,
+            profile_id=ada.id,
+            type=IdentifierType.EMAIL,
+            value=PREVIOUS_EMAIL,
+            until=utcnow() - timedelta(days=40),
+        )
+    )
     grace = make_profile(
         session,
         workspace_id=workspace_id,
@@ -113,6 +125,12 @@ def build(runtime: Runtime, session: Session, *, workspace_id: str) -> Realistic
     for n in range(3):
         event(ada, "Placed Order", _order(1001 + n), source="shopify")
     event(ada, "Viewed Category", {"category": "gears", "page": 2})
+    event(
+        ada,
+        "Viewed Page",
+        {"url": f"https://shop.example.com/welcome?to={PREVIOUS_EMAIL.replace('@', '%2540')}"},
+        source="segment",
+    )
     event(ada, "Started Checkout", {"checkout": {"email": EMAIL.upper(), "total": "12.00"}})
     event(
         ada,

@@ -166,6 +166,7 @@ def test_kill_9_mid_erasure_then_restart_completes(tmp_path: Path) -> None:
         "events_scrubbed": EVENTS,  # exact: no batch counted twice, none skipped
         "recipients_redacted": 0,
         "consents_deleted": 0,
+        "identifiers_deleted": 0,
         "exports_destroyed": 0,
         "verified": True,
     }

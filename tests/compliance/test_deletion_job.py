@@ -12,13 +12,16 @@ from tests.compliance import realistic
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile
 from veil.compliance.deletions import erasure
-from veil.compliance.deletions.compaction import compact
+from veil.compliance.deletions.compaction import TOUCHED_TABLES, compact
 from veil.compliance.deletions.erasure import job, steps
 from veil.compliance.deletions.erasure import storage as erasure_storage
 from veil.compliance.deletions.erasure.steps import Step, StepContext, StepResult
 from veil.compliance.deletions.progress import Phase
+from veil.compliance.deletions.scrubber import Prefilter, Scrubber, Subject, SubjectMatcher
+from veil.compliance.erasure_rules import PiiKeys
 from veil.kit.time import utcnow
-from veil.models import DeletionRequest, Event, Profile, Recipient
+from veil.models import DeletionRequest, Event, Profile, ProfileIdentifier, Recipient
+from veil.profiles.history import change_identifier
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
 
@@ -360,7 +363,7 @@ def test_compaction_rewrites_the_touched_tables(runtime: Runtime, is_postgres: b
         with runtime.engine.connect() as conn:
             after = conn.execute(text("SELECT pg_relation_filenode('events')")).scalar()
         assert before != after  # a fresh file: the old one, dead tuples and all, is gone
-        assert len(lines) == 5
+        assert len(lines) == len(TOUCHED_TABLES) == 6
     else:
         assert "checkpoint" in lines[0]
 
@@ -374,3 +377,27 @@ def test_pg_rewrite_after_erasure_runs_compaction(
     request(runtime, ws, profile_with_events(runtime, ws, 1))
     run_jobs(runtime)
     assert ran == ([runtime.engine] if is_postgres else [])
+
+
+def test_the_identifier_history_step_deletes_the_subjects_rows_only(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """DeleteIdentifierHistory alone: the subject's previous identifiers go, nobody else's;
+    running it again deletes nothing more."""
+    with runtime.sessionmaker.begin() as session:
+        ada = make_profile(session, workspace_id=ws.id, email="ada@example.com")
+        grace = make_profile(session, workspace_id=ws.id, email="grace@example.com")
+        for profile, new in ((ada, "ada@new.example"), (grace, "grace@new.example")):
+            change_identifier(session, profile, "email", new, at=utcnow())
+        change_identifier(session, ada, "phone", None, at=utcnow())  # held none: no row
+        ids = (ada.id, grace.id)
+    claim = steps.Claim("del_test", ws.id, ids[0], 1)
+    scrubber = Scrubber(PiiKeys(), SubjectMatcher(Subject()))
+    erasure_ctx = steps.ErasureContext(runtime, claim, scrubber, Prefilter(scrubber), 10)
+    for expected in (1, 0):
+        with runtime.sessionmaker.begin() as session:
+            result = steps.DeleteIdentifierHistory().run(StepContext(erasure_ctx, session, None))
+        assert (dict(result.counts), result.done) == ({"identifiers_deleted": expected}, True)
+    with runtime.sessionmaker() as session:
+        left = session.scalars(select(ProfileIdentifier.profile_id)).all()
+    assert left == [ids[1]]

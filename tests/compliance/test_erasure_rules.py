@@ -31,6 +31,7 @@ from veil.models import (
     Event,
     ExportRequest,
     Profile,
+    ProfileIdentifier,
     Recipient,
 )
 from veil.runtime import Runtime
@@ -206,6 +207,24 @@ def test_consents_are_deleted(runtime: Runtime, erased: realistic.Realistic) -> 
         )
 
 
+def test_identifier_history_is_deleted_and_its_values_erased(
+    runtime: Runtime, erased: realistic.Realistic
+) -> None:
+    """SPEC §9: the previous email is part of the subject (scrubbed from events, also encoded)
+    and its history row goes."""
+    with runtime.sessionmaker() as session:
+        left = session.scalar(
+            select(func.count())
+            .select_from(ProfileIdentifier)
+            .where(ProfileIdentifier.profile_id == erased.profile_id)
+        )
+        events = list(events_of(session, erased.profile_id).values())
+    assert left == 0
+    assert not any("ada.byron" in str(e.properties).lower() for e in events)
+    (page,) = [e for e in events if e.type == "Viewed Page"]
+    assert page.properties == {"url": REDACTED}  # it held the old email encoded twice
+
+
 def test_export_files_are_destroyed_and_requests_expired(
     runtime: Runtime, erased: realistic.Realistic
 ) -> None:
@@ -234,6 +253,7 @@ def test_the_deletion_record_is_permanent_sealed_and_counts_what_was_erased(
         "events_scrubbed": len(erased.event_ids) - 1,  # "Viewed Category" had nothing personal
         "recipients_redacted": 2,
         "consents_deleted": 2,
+        "identifiers_deleted": 1,
         "exports_destroyed": 1,
         "verified": True,
     }

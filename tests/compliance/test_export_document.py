@@ -69,8 +69,8 @@ def test_document_matches_the_schema_and_holds_everything(
     errors = sorted(Draft202012Validator(SCHEMA).iter_errors(doc), key=str)
     assert errors == []
     assert list(doc) == [
-        "format", "version", "generated_at", "workspace", "request", "profile", "consents",
-        "events", "messages",
+        "format", "version", "generated_at", "workspace", "request", "profile",
+        "previous_identifiers", "consents", "events", "messages",
     ]  # fmt: skip
     assert (doc["format"], doc["version"]) == ("veil.profile-export", 1)
     assert doc["workspace"] == {"id": ws.id, "name": "Acme Store"}
@@ -188,7 +188,33 @@ def test_a_contact_without_history_exports_empty_lists(
         profile_id = make_profile(session, workspace_id=ws.id, email="new@example.com").id
     doc = _export(client, runtime, ws, profile_id)
     assert (doc["consents"], doc["events"], doc["messages"]) == ([], [], [])
+    assert doc["previous_identifiers"] == []
     assert list(Draft202012Validator(SCHEMA).iter_errors(doc)) == []
+
+
+def test_previous_identifiers_are_listed(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    created = client.post(
+        "/api/v1/profiles",
+        json={"email": "ada.byron@example.com", "phone": "+14155550132", "external_id": "c-1"},
+        headers=ws.member,
+    ).json()
+    profile_id = created["id"]
+    for body in ({"email": "ada@example.com"}, {"phone": "+14155550199", "external_id": "c-2"}):
+        response = client.patch(f"/api/v1/profiles/{profile_id}", json=body, headers=ws.member)
+        assert response.status_code == 200, response.text
+    doc = _export(client, runtime, ws, profile_id)
+    assert list(Draft202012Validator(SCHEMA).iter_errors(doc)) == []
+    assert (doc["profile"]["email"], doc["profile"]["phone"]) == ("ada@example.com", "+14155550199")
+    previous = doc["previous_identifiers"]
+    assert sorted((p["type"], p["value"]) for p in previous) == [
+        ("email", "ada.byron@example.com"),
+        ("external_id", "c-1"),
+        ("phone", "+14155550132"),
+    ]
+    assert previous[-1]["type"] == "email"  # replaced first, listed last
+    assert all(created["created_at"] < p["until"] <= doc["generated_at"] for p in previous)
 
 
 def test_only_this_profiles_data_is_in_the_file(

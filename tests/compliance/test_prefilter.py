@@ -21,10 +21,12 @@ from hypothesis import strategies as st
 from tests.compliance.test_scrubber import (
     PII_KEY_WORDS,
     email_forms,
+    in_a_url,
     name_forms,
     phone_forms,
     style_key,
     subjects,
+    url_encoded_forms,
 )
 from veil.compliance.deletions.scrubber import Prefilter, Scrubber, Subject, SubjectMatcher, Verdict
 from veil.compliance.erasure_rules import REDACTED, PiiKeys
@@ -71,8 +73,21 @@ def grouped_phones(draw: st.DrawFn, subject: Subject) -> str:
 
 
 @st.composite
+def encoded_identifiers(draw: st.DrawFn, subject: Subject) -> str:
+    """An identifier URL-encoded (SPEC §5.3's forms), alone or inside a URL or query string."""
+    values = [subject.emails[0], subject.phones[0]]
+    if subject.first_name and subject.last_name:
+        values += [
+            f"{subject.first_name} {subject.last_name}",
+            f"{subject.last_name}, {subject.first_name}",
+        ]
+    values += [a for a in subject.addresses if len(a) >= 5]
+    return draw(in_a_url(draw(url_encoded_forms(draw(st.sampled_from(values))))))
+
+
+@st.composite
 def identifier_strings(draw: st.DrawFn, subject: Subject) -> str:
-    kinds = ["email", "phone"]
+    kinds = ["email", "phone", "encoded"]
     if subject.first_name and subject.last_name:
         kinds.append("name")
     if subject.addresses:
@@ -86,6 +101,8 @@ def identifier_strings(draw: st.DrawFn, subject: Subject) -> str:
         ident = draw(st.one_of(phone_forms(subject.phones[0]), grouped_phones(subject)))
     elif kind == "name":
         ident = draw(name_forms(subject.first_name or "", subject.last_name or ""))
+    elif kind == "encoded":
+        ident = draw(encoded_identifiers(subject))
     elif kind == "address":
         ident = draw(st.sampled_from(subject.addresses)).upper()
     else:
@@ -236,6 +253,24 @@ def test_a_single_planted_identifier_is_never_cleared(
 
 
 @SETTINGS
+@given(any_subject, st.data())
+def test_an_encoded_identifier_is_never_cleared(subject: Subject, data: st.DataObject) -> None:
+    """Percent-encoded once or twice, `+`/`%20` for spaces, in a URL, at any depth: never CLEAN,
+    and never KEYS where the leaves matter."""
+    plant = data.draw(encoded_identifiers(subject))
+    doc: dict[str, Any] = data.draw(st.dictionaries(plain_keys, plain_values, max_size=3))
+    doc[data.draw(st.sampled_from(["url", "page", "q"]))] = data.draw(
+        st.sampled_from([plant, {"context": {"page": [plant]}}, [1, plant]])
+    )
+    scrubber = Scrubber(PiiKeys(), SubjectMatcher(subject))
+    prefilter = Prefilter(scrubber)
+    for text in serialisations(doc):
+        verdict = check(prefilter, scrubber, text)
+        assert scrubber.scrub(json.loads(text)) != json.loads(text), text
+        assert verdict is Verdict.FULL, text
+
+
+@SETTINGS
 @given(ascii_subjects(), st.data())
 def test_documents_of_plain_keys_and_values_are_read_not_walked(
     subject: Subject, data: st.DataObject
@@ -274,6 +309,11 @@ def test_verdicts_on_typical_events() -> None:
     assert verdict_for({"note": "ring (415) 555-0132"}) is Verdict.FULL
     assert verdict_for({"ref": 14155550132}) is Verdict.FULL
     assert verdict_for({"postcode_seen": "ec1a 1bb"}) is Verdict.FULL
+    assert verdict_for({"url": "/?n=Ada+Lovelace"}) is Verdict.FULL
+    assert verdict_for({"url": "/?n=ada%2520lovelace"}) is Verdict.FULL
+    assert verdict_for({"url": "/?e=ADA.LOVELACE%2540EXAMPLE.COM"}) is Verdict.FULL
+    assert verdict_for({"url": "/?n=Ada%C3%A9"}) is Verdict.FULL  # decodes to non-ASCII
+    assert verdict_for({"url": "/?q=tents+2p%20sale", "at": "+00:00"}) is Verdict.CLEAN
     assert verdict_for(None, serialise=lambda _: None) is Verdict.CLEAN
 
 

@@ -38,6 +38,8 @@ NEEDLES = [
     "EC1A 1BB",
     "LC-99-1234",
     realistic.EXTERNAL_ID,
+    realistic.PREVIOUS_EMAIL,
+    realistic.PREVIOUS_EMAIL.replace("@", "%2540"),
 ]
 
 

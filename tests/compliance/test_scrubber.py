@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import phonenumbers
 import pytest
@@ -261,6 +261,45 @@ def subjects(draw: st.DrawFn) -> Subject:
 def email_forms(draw: st.DrawFn, email: str) -> str:
     cased = "".join(c.upper() if draw(st.booleans()) else c for c in email)
     return draw(st.sampled_from([cased, quote(cased, safe=""), f"mailto:{cased}"]))
+
+
+# SPEC §5.3: as is, in any letter case, percent-encoded once or twice, `+` or `%20` for spaces.
+URL_ENCODINGS = {
+    "as is": lambda v: v,
+    "plus for spaces": lambda v: v.replace(" ", "+"),
+    "%20 for spaces": lambda v: v.replace(" ", "%20"),
+    "encoded once": lambda v: quote(v, safe=""),
+    "form-encoded once": lambda v: quote_plus(v, safe=""),
+    "encoded twice": lambda v: quote(quote(v, safe=""), safe=""),
+    "form-encoded, then encoded": lambda v: quote(quote_plus(v, safe=""), safe=""),
+    "encoded twice, lower-case": lambda v: quote(quote(v, safe=""), safe="").lower(),
+    "encoded once, upper-case": lambda v: quote(v, safe="").upper(),
+}
+
+
+@st.composite
+def url_encoded_forms(draw: st.DrawFn, value: str) -> str:
+    """`value` as it travels in URLs, query strings and form bodies, in a random letter case."""
+    cased = draw(st.sampled_from([value, value.lower(), value.upper(), value.title()]))
+    return URL_ENCODINGS[draw(st.sampled_from(sorted(URL_ENCODINGS)))](cased)
+
+
+@st.composite
+def in_a_url(draw: st.DrawFn, encoded: str) -> str:
+    """An encoded value where it sits in stored payloads: a query string, a path, a form body."""
+    param = draw(st.sampled_from(["email", "q", "name", "ref", "e"]))
+    return draw(
+        st.sampled_from(
+            [
+                f"https://shop.example/p/tent?{param}={encoded}&utm_source=mail",
+                f"https://shop.example/account/{encoded}/orders",
+                f"/search?{param}={encoded}",
+                f"a=1&{param}={encoded}&b=2",
+                f"redirect=https%3A%2F%2Fshop.example%2F%3F{param}%3D{encoded}",
+                encoded,
+            ]
+        )
+    )
 
 
 @st.composite

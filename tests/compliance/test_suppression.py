@@ -344,3 +344,24 @@ def test_members_and_other_workspaces_cannot_see_or_lift(
     with runtime.sessionmaker() as session:
         assert session.scalar(select(Suppression.workspace_id)) == ws.id
     assert _entries(client, ws)[0]["dropped"] == 0
+
+
+def test_previous_identifiers_are_suppressed_unless_somebody_else_holds_them_now(
+    client: TestClient, ws: WorkspaceHandle
+) -> None:
+    """SPEC §9: "each identifier the profile had" — its identifier history too, except a value
+    another active profile has taken since (suppressing it would keep that person out)."""
+    profile_id = _person(client, ws)
+    for body in ({"email": "third@example.com"}, {"email": "now@example.com"}):
+        response = client.patch(f"/api/v1/profiles/{profile_id}", json=body, headers=ws.admin)
+        assert response.status_code == 200, response.text
+    taken = client.post("/api/v1/profiles", json={"email": "third@example.com"}, headers=ws.admin)
+    assert taken.status_code == 201
+    assert _delete(client, ws, profile_id, suppress=True).status_code == 202
+
+    old = client.post("/api/v1/profiles", json={"email": EMAIL}, headers=ws.admin)
+    assert_error(old, 409, "subject_suppressed")  # a previous email, kept out
+    again = client.post(
+        "/api/v1/profiles", json={"email": "third@example.com", "first_name": "X"}, headers=ws.admin
+    )
+    assert again.status_code == 200 and again.json()["id"] == taken.json()["id"]

@@ -57,6 +57,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/profiles"): MEMBER_API,
     ("GET", "/api/v1/profiles"): MEMBER_API,
     ("GET", "/api/v1/profiles/{profile_id}"): MEMBER_API,
+    ("PATCH", "/api/v1/profiles/{profile_id}"): MEMBER_API,
     ("GET", "/api/v1/profiles/{profile_id}/events"): MEMBER_API,
     ("POST", "/api/v1/events"): MEMBER_API,
     ("POST", "/api/v1/events/batch"): MEMBER_API,
@@ -119,9 +120,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/settings/workspace/keys/{key_id}/revoke"): ADMIN_UI,
     # -- public -----------------------------------------------------------------------------
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    # Public unless VEIL_METRICS_TOKEN is set (tests/ops/test_operability.py); no workspace data.
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/api/docs/assets/{name}"): PUBLIC,
     ("GET", "/static/{path}"): PUBLIC,
     # -- integrations (their own schemes) ---------------------------------------------------
     ("POST", "/v1/identify"): write_key({"userId": "u1", "traits": {"plan": "pro"}}),

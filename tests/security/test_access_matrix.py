@@ -183,6 +183,7 @@ def world(runtime: Runtime) -> World:
             "workspace_id": victim.id,
             "token": token,
             "path": "veil.css",
+            "name": "swagger-ui.css",
         }
     runtime.queue.drain()  # the export is ready, the deletion done
     return World(
@@ -260,6 +261,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": [{"type": "Viewed Product", "profile": {"id": "{profile_id}"}}]
     },
     ("POST", "/api/v1/profiles/{profile_id}/delete"): {"confirm": True},
+    ("PATCH", "/api/v1/profiles/{profile_id}"): {"first_name": "Vic"},
     ("POST", "/api/v1/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.compliance.export_support import (
     wait_until,
 )
 from tests.fixtures.factories import WorkspaceHandle
+from tests.fixtures.redis import redis_database
 from veil.app import create_app
 from veil.runtime import Runtime
 from veil.worker.queue import WorkerThreads
@@ -38,19 +38,8 @@ SECRETS = [EMAIL, PHONE, FIRST, LAST]
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A real Redis database for this test alone: held under a lock across test processes
-    (SQLite and PostgreSQL runs may go in parallel), flushed before and after."""
-    url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    with open(f"/tmp/veil-test-redis-{REDIS_DB}.lock", "w") as lock:  # noqa: S108
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        try:
-            yield url
-        finally:
-            client.flushdb()
-            client.close()
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with redis_database(REDIS_DB) as url:
+        yield url
 
 
 def _redis_bytes(url: str) -> bytes:

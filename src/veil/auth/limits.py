@@ -1,10 +1,10 @@
 """Rate limits at the HTTP edge: sign-in attempts per client address, and compliance requests
 (export, deletion, retry) per workspace — `429 rate_limited` with a Retry-After header.
 
-The limiters live in the web process (one per app, a sliding window per key). Veil serves
-HTTP from one process (`veil serve`; workers scale separately), so a per-process count is the
-exact count; with several web processes behind a balancer each enforces its own window, i.e.
-the effective limit is N times the setting — still a bound, and no database write per request.
+With Redis configured (VEIL_RATE_LIMIT_URL, by default VEIL_QUEUE_URL when that is Redis) the
+count is shared by every web process. Otherwise the limiters live in the web process (one per
+app, a sliding window per key): exact for one process; with several web processes behind a
+balancer each enforces its own window, i.e. the effective limit is N times the setting.
 The limits guard the HTTP doors only: the CLI and Shopify's `shop/redact` (one deletion per
 profile of a shop) call the services directly and are not limited.
 """
@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from veil.auth.deps import AdminOnly
 from veil.auth.principal import Principal
 from veil.errors import RateLimited
-from veil.kit.ratelimit import RateLimiter
+from veil.kit.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from veil.runtime import Runtime
 
 _lock = threading.Lock()
@@ -29,14 +29,20 @@ COMPLIANCE_MESSAGE = (
 )
 
 
-def limiter(request: Request, name: str, per_minute: int) -> RateLimiter:
+def limiter(request: Request, name: str, per_minute: int) -> Limiter:
     """The app's limiter called `name`, created on first use."""
     state = request.app.state
+    runtime: Runtime = state.runtime
     with _lock:
-        limiters: dict[str, RateLimiter] = getattr(state, "rate_limiters", None) or {}
+        limiters: dict[str, Limiter] = getattr(state, "rate_limiters", None) or {}
         state.rate_limiters = limiters
         if name not in limiters:
-            limiters[name] = RateLimiter(per_minute)
+            shared = runtime.settings.resolved_rate_limit_url
+            limiters[name] = (
+                SharedRateLimiter(per_minute, storage_url=shared, namespace=name)
+                if shared
+                else RateLimiter(per_minute)
+            )
         return limiters[name]
 
 

@@ -9,14 +9,21 @@ from typing import NoReturn
 
 import typer
 
+from veil.config import WeakSecret
 from veil.logging import configure_logging
+from veil.ops import refuse_weak_secret
 from veil.runtime import Runtime, get_runtime
 
 
 def runtime() -> Runtime:
-    """The process's runtime from the environment, with logging configured."""
+    """The process's runtime from the environment, with logging configured; with VEIL_ENV=prod,
+    a weak secret stops the command here."""
     current = get_runtime()
     configure_logging(current.settings)
+    try:
+        refuse_weak_secret(current)
+    except WeakSecret as exc:
+        fail(str(exc))
     return current
 
 

@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
+from veil import __version__
 from veil.cli import common
 from veil.cli.common import fail
-from veil.runtime import Runtime
+from veil.ops.serving import run_server
 
 app = typer.Typer(
     help="Veil: customer profiles with GDPR export and erasure built in.", no_args_is_help=True
@@ -22,6 +23,26 @@ app = typer.Typer(
 workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help=True)
 users_app = typer.Typer(help="Create users (logins for the web UI).", no_args_is_help=True)
 keys_app = typer.Typer(help="Create API keys; rotate the secret key.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"veil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def veil_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Veil: customer profiles with GDPR export and erasure built in."""
+
+
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
@@ -34,31 +55,6 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
-def run_server(runtime: Runtime, *, host: str, port: int, worker: bool) -> None:
-    import uvicorn
-
-    import veil.tasks  # noqa: F401  (an entry point: the embedded worker runs every job)
-    from veil.app import create_app
-    from veil.worker.queue import WorkerThreads
-
-    common.migrate(runtime)
-    threads = WorkerThreads(runtime) if worker else None
-    if threads:
-        threads.start()
-    try:
-        uvicorn.run(
-            create_app(runtime),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            proxy_headers=True,
-        )
-    finally:
-        if threads:
-            threads.stop()
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -66,15 +62,22 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the embedded worker.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Web processes (same behaviour as one).")
+    ] = 1,
 ) -> None:
     """Migrate, then serve the API and UI with an embedded worker and expiry sweeper."""
     runtime = common.runtime()
-    run_server(runtime, host=host, port=port, worker=not no_worker)
+    run_server(runtime, host=host, port=port, worker=not no_worker, workers=workers)
 
 
 @app.command()
 def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
     import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
@@ -82,6 +85,10 @@ def worker(
 
     runtime = common.runtime()
     common.migrate(runtime)
+    if metrics_port is not None:
+        from veil.ops.metrics import serve_worker_metrics
+
+        serve_worker_metrics(runtime, host=metrics_host, port=metrics_port)
     workers = WorkerThreads(runtime, threads=threads)
     stop = threading.Event()
 

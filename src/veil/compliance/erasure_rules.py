@@ -226,6 +226,7 @@ PII_REGISTRY: tuple[PiiColumn, ...] = (
     PiiColumn("recipients", "email", Rule.REDACT_EMAIL, "the address a message went to"),
     PiiColumn("recipients", "phone", Rule.REDACT_PHONE, "the number a message went to"),
     PiiColumn("consents", ALL_COLUMNS, Rule.DELETE_ROW, "the person's own statement"),
+    PiiColumn("profile_identifiers", ALL_COLUMNS, Rule.DELETE_ROW, "emails/phones/ids they had"),
     PiiColumn("export_requests", "file_key", Rule.DESTROY_FILE, "the file holds everything"),
     PiiColumn("deletion_requests", "name_sealed", Rule.SEALED_RECORD, "compliance record"),
     PiiColumn("deletion_requests", "email_sealed", Rule.SEALED_RECORD, "compliance record"),

@@ -10,7 +10,7 @@ from sqlalchemy import Delete, Select, Update, delete, select, update
 from sqlalchemy.orm import Session
 
 from veil.kit.repository import WorkspaceRepository
-from veil.models import Consent, Event, ExportRequest, Profile, Recipient
+from veil.models import Consent, Event, ExportRequest, Profile, ProfileIdentifier, Recipient
 
 M = TypeVar("M")
 
@@ -62,3 +62,9 @@ class SubjectConsents(SubjectRows[Consent]):
 
 class SubjectExports(SubjectRows[ExportRequest]):
     model = ExportRequest
+
+
+class SubjectIdentifiers(SubjectRows[ProfileIdentifier]):
+    """The subject's previous identifiers (SPEC §9 identifier history)."""
+
+    model = ProfileIdentifier

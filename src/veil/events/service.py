@@ -39,6 +39,8 @@ class ProfileRef:
     first_name: str | None = None
     last_name: str | None = None
     traits: dict[str, Any] = field(default_factory=dict)
+    # A Segment identify: its email/phone replace the profile's (profiles.service.upsert).
+    replace_contact: bool = False
 
 
 @dataclass
@@ -106,6 +108,7 @@ def resolve_profile(
         origin=origin,
         consent_source=origin,
         strict=False,
+        replace_contact=ref.replace_contact,
     )
     return profile
 
@@ -124,6 +127,7 @@ class _Resolutions(WorkspaceRepository[Profile]):
         super().__init__(session, workspace_id)
         self._region: str | None = None
         self._profiles: dict[tuple[str | None, ...], str] = {}  # reference -> profile id
+        self._references: dict[str, list[tuple[str | None, ...]]] = {}  # the reverse
 
     @property
     def region(self) -> str:
@@ -169,7 +173,7 @@ class _Resolutions(WorkspaceRepository[Profile]):
         # Ids only, and one UPDATE for the touch: no Profile objects to load and flush back.
         repo = ProfileRepository(self.session, self.workspace_id)
         for profile_id in repo.active_ids(by_id):
-            self._profiles[by_id[profile_id]] = profile_id
+            self._remember(by_id[profile_id], profile_id)
         found = profiles.resolve_many(
             self.session,
             workspace_id=self.workspace_id,
@@ -179,12 +183,16 @@ class _Resolutions(WorkspaceRepository[Profile]):
         for (key, _identity), match in zip(by_identity, found, strict=True):
             if match is not None:
                 touched.append(match)
-                self._profiles[key] = match
+                self._remember(key, match)
         if touched:
             repo.touch(touched, utcnow())
 
+    def _remember(self, key: tuple[str | None, ...], profile_id: str) -> None:
+        self._profiles[key] = profile_id
+        self._references.setdefault(profile_id, []).append(key)
+
     def profile_id_for(self, ref: ProfileRef, *, origin: str) -> str:
-        plain = not (ref.first_name or ref.last_name or ref.traits)
+        plain = not (ref.first_name or ref.last_name or ref.traits or ref.replace_contact)
         key = self._key(ref)
         if plain and key in self._profiles:
             return self._profiles[key]
@@ -195,8 +203,13 @@ class _Resolutions(WorkspaceRepository[Profile]):
             origin=origin,
             region=self.region,
         ).id
+        if ref.replace_contact:
+            # It may have replaced the profile's email or phone: a reference remembered by
+            # the old value must be resolved again (it names nobody, or somebody else, now).
+            for stale in self._references.pop(profile_id, []):
+                self._profiles.pop(stale, None)
         if plain:
-            self._profiles[key] = profile_id
+            self._remember(key, profile_id)
         return profile_id
 
 
@@ -292,8 +305,10 @@ class BatchWriter(WorkspaceRepository[Event]):
 
         Safe before any profile is touched: a plain reference names one identifier, and an
         identifier an active profile holds stays with it for the transaction (upserts never
-        take an identifier from a profile or merge two), so resolving it now or at its turn
-        finds the same profile; one not held yet is left to `profile_id_for` at its turn.
+        take an identifier from a profile or merge two; an identify that replaces a profile's
+        email or phone forgets the references remembered for that profile), so resolving it
+        now or at its turn finds the same profile; one not held yet is left to
+        `profile_id_for` at its turn.
         """
         self._resolutions.prefetch(refs)
 

@@ -12,6 +12,7 @@ from veil.models.event import Event
 from veil.models.export_request import ExportRequest
 from veil.models.membership import Membership
 from veil.models.profile import Profile
+from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
 from veil.models.suppression import SuppressedIdentifier, Suppression, SuppressionKey
 from veil.models.user import User
@@ -30,8 +31,10 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "ExportRequest",
+    "IdentifierType",
     "Membership",
     "Profile",
+    "ProfileIdentifier",
     "Recipient",
     "SuppressedIdentifier",
     "Suppression",

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Response
 
 from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from veil.compliance.suppressions import screening
-from veil.errors import responses
+from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, responses
 from veil.kit.pagination import paginate
 from veil.models import Profile
-from veil.profiles import service
+from veil.profiles import rectification, service
 from veil.profiles.repository import ProfileRepository
-from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead
+from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead, ProfileUpdate
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
-        **responses(service.IdentifierConflict, screening.SubjectSuppressed),
+        **responses(IdentifierConflict, screening.SubjectSuppressed),
     },
 )
 def upsert_profile(
@@ -88,5 +88,26 @@ def list_profiles(
 def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipal) -> ProfileRead:
     profile = service.get_profile(
         session, workspace_id=principal.workspace_id, profile_id=profile_id
+    )
+    return ProfileRead.build(profile, service.consents_of(session, profile=profile))
+
+
+@router.patch(
+    "/{profile_id}",
+    response_model=ProfileRead,
+    summary="Rectify a profile (right to rectification)",
+    responses=responses(NotFound, IdentifierConflict, ProfileDeleted),
+)
+def rectify_profile(
+    profile_id: str, body: ProfileUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> ProfileRead:
+    """Correct email, phone, external_id, names or properties (SPEC §9); the fields sent change,
+    null clears one, properties are merged (null removes a key)."""
+    profile = rectification.rectify(
+        session,
+        workspace_id=principal.workspace_id,
+        profile_id=profile_id,
+        changes=body.model_dump(exclude_unset=True),
+        actor=principal.actor,
     )
     return ProfileRead.build(profile, service.consents_of(session, profile=profile))

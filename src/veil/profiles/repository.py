@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select, update
 
 from veil.kit.repository import WorkspaceRepository
-from veil.models import Consent, Profile
+from veil.models import Consent, IdentifierType, Profile, ProfileIdentifier
 from veil.models.profile import ACTIVE
 
 _IN_CHUNK = 500
@@ -99,3 +99,44 @@ class ConsentRepository(WorkspaceRepository[Consent]):
             .where(Consent.profile_id.in_(list(profile_ids)))
             .order_by(Consent.profile_id, Consent.channel)
         )
+
+
+class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
+    """Previous identifiers of profiles (SPEC §9 identifier history)."""
+
+    model = ProfileIdentifier
+
+    def of_profile(self, profile_id: str) -> list[ProfileIdentifier]:
+        """A profile's previous identifiers, the most recently replaced first."""
+        return list(
+            self.session.scalars(
+                self.statement()
+                .where(ProfileIdentifier.profile_id == profile_id)
+                .order_by(ProfileIdentifier.until.desc(), ProfileIdentifier.id)
+            )
+        )
+
+    def find(self, profile_id: str, type: IdentifierType, value: str) -> ProfileIdentifier | None:
+        found: ProfileIdentifier | None = self.session.scalar(
+            self.statement().where(
+                ProfileIdentifier.profile_id == profile_id,
+                ProfileIdentifier.type == type,
+                ProfileIdentifier.value == value,
+            )
+        )
+        return found
+
+    def active_profile_ids_with(self, type: IdentifierType, value: str) -> list[str]:
+        """Active profiles that once had this identifier (uses ix_profile_identifiers_lookup)."""
+        stmt = (
+            select(ProfileIdentifier.profile_id)
+            .join(Profile, Profile.id == ProfileIdentifier.profile_id)
+            .where(
+                ProfileIdentifier.type == type,
+                ProfileIdentifier.value == value,
+                Profile.status == ACTIVE,
+            )
+            .distinct()
+        )
+        stmt = self.scoped(self.scoped(stmt), Profile)
+        return list(self.session.scalars(stmt))

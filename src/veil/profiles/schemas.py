@@ -25,6 +25,20 @@ class ProfileCreate(BaseModel):
     consent: dict[Literal["email", "sms"], ConsentState] = Field(default_factory=dict)
 
 
+class ProfileUpdate(BaseModel):
+    """Rectification (SPEC §9): only the fields sent change; null clears a field, and inside
+    `properties` null removes that key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=255)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    properties: dict[str, Any] | None = None
+
+
 class ProfileRead(BaseModel):
     id: str
     status: str

@@ -10,29 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from veil.errors import Conflict, NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
 from veil.kit.time import utcnow
 from veil.models import Consent, Profile, Workspace
 from veil.models.profile import ACTIVE
+from veil.profiles.history import change_identifier
 from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
 from veil.profiles.repository import ConsentRepository, ProfileRepository
 
 LOOKUP_ORDER = ("external_id", "email", "phone", "anonymous_id")
 CHANNELS = ("email", "sms")
 CONSENT_STATES = ("subscribed", "unsubscribed")
-
-
-class IdentifierConflict(Conflict):
-    code = "identifier_conflict"
-    message = "These identifiers belong to two different profiles."
 
 
 @dataclass
@@ -118,7 +115,7 @@ def resolve_many(
     ]
 
 
-def _clean_name(value: str | None, field_name: str) -> str | None:
+def clean_name(value: str | None, field_name: str) -> str | None:
     if value is None:
         return None
     text = value.strip()
@@ -137,18 +134,24 @@ def upsert(
     origin: str = "api",
     consent_source: str = "api",
     strict: bool = True,
+    replace_contact: bool = False,
 ) -> tuple[Profile, bool]:
     """Find the person's active profile or create one; returns (profile, created).
 
     strict=True (the profiles API): identifiers that belong to another active profile are a
-    409 identifier_conflict. strict=False (event ingestion): the event lands on the first
-    match and identifiers already taken elsewhere are left where they are.
+    409 identifier_conflict; others replace the profile's. strict=False (event ingestion): the
+    event lands on the first match and identifiers already taken elsewhere are left where they
+    are; the profile's own identifiers are only ever filled in, except with
+    `replace_contact` (Segment identify, Shopify customers/create and /update): a new email or
+    phone replaces the profile's when the profile was matched by its external id — the source
+    system's own customer id — and no other active profile holds it. Every replaced value is
+    kept as a previous identifier (veil.profiles.history).
     """
     if data.identity.is_empty():
         raise ValidationFailed("Give at least one of email, phone, external_id.")
     properties = check_properties(data.properties)
-    first_name = _clean_name(data.first_name, "first_name")
-    last_name = _clean_name(data.last_name, "last_name")
+    first_name = clean_name(data.first_name, "first_name")
+    last_name = clean_name(data.last_name, "last_name")
     for channel, state in data.consent.items():
         if channel not in CHANNELS or state not in CONSENT_STATES:
             raise ValidationFailed("consent must map 'email'/'sms' to 'subscribed'/'unsubscribed'.")
@@ -178,7 +181,15 @@ def upsert(
                     )
                     session.add(profile)
                 else:
-                    _attach_identifiers(session, workspace_id, profile, data.identity, strict)
+                    _attach_identifiers(
+                        session,
+                        workspace_id,
+                        profile,
+                        data.identity,
+                        strict=strict,
+                        replace_contact=replace_contact,
+                        at=now,
+                    )
                 if first_name is not None:
                     profile.first_name = first_name
                 if last_name is not None:
@@ -205,9 +216,17 @@ def upsert(
 
 
 def _attach_identifiers(
-    session: Session, workspace_id: str, profile: Profile, identity: Identity, strict: bool
+    session: Session,
+    workspace_id: str,
+    profile: Profile,
+    identity: Identity,
+    *,
+    strict: bool,
+    replace_contact: bool,
+    at: datetime,
 ) -> None:
     repo = ProfileRepository(session, workspace_id)
+    by_own_id = identity.external_id is not None and identity.external_id == profile.external_id
     for column, value in identity.items():
         current = getattr(profile, column)
         if current == value:
@@ -219,9 +238,10 @@ def _attach_identifiers(
                     f"The {column.replace('_', ' ')} given belongs to another profile."
                 )
             continue
-        if current is not None and not strict:
+        replaceable = replace_contact and by_own_id and column in ("email", "phone")
+        if current is not None and not strict and not replaceable:
             continue  # ingestion never rewrites an identifier the profile already has
-        setattr(profile, column, value)
+        change_identifier(session, profile, column, value, at=at)
 
 
 def set_consent(

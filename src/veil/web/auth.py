@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from veil.auth.deps import SessionDep
 from veil.auth.limits import limiter
 from veil.kit.ids import new_token
-from veil.kit.ratelimit import RateLimiter
+from veil.kit.ratelimit import Limiter
 from veil.web.deps import SESSION_COOKIE, FormAction, runtime_of
 from veil.web.flash import Toast, set_flash
 from veil.web.routing import WebRoute
@@ -42,7 +42,7 @@ class LoginPage(Page):
     email: str
 
 
-def _login_limiter(request: Request) -> RateLimiter:
+def _login_limiter(request: Request) -> Limiter:
     return limiter(request, "login", runtime_of(request).settings.login_rate_per_minute)
 
 

@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 from huey import Huey, MemoryHuey, RedisHuey
 from huey.storage import SqliteStorage
 
+from veil.ops.files import create_private_file
+from veil.ops.metrics import JobTimer
+from veil.worker.serializer import JsonIdSerializer
+
 if TYPE_CHECKING:
     from veil.runtime import Runtime
 
@@ -77,7 +81,8 @@ class JobQueue:
             if handler is None:
                 log.error("unknown job %s: is veil.tasks imported by this entry point?", job)
                 raise UnknownJob(job)
-            handler(self.runtime, object_id)
+            with JobTimer(job):
+                handler(self.runtime, object_id)
 
         self._task = run_job
 
@@ -86,18 +91,26 @@ class JobQueue:
         url = runtime.settings.resolved_queue_url
         huey: Huey
         if url.startswith("redis://") or url.startswith("rediss://"):
-            huey = RedisHuey("veil", url=url, results=False, blocking=True, read_timeout=1)
+            huey = RedisHuey(
+                "veil",
+                url=url,
+                results=False,
+                blocking=True,
+                read_timeout=1,
+                serializer=JsonIdSerializer(),
+            )
         elif url == "memory://":
-            huey = MemoryHuey("veil", results=False)
+            huey = MemoryHuey("veil", results=False, serializer=JsonIdSerializer())
         elif url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)
             huey = Huey(
                 "veil",
                 results=False,
                 storage_class=SqliteStorage,
                 filename=str(path),
                 factory=SecureDeleteConnection,
+                serializer=JsonIdSerializer(),
             )
         else:
             raise ValueError("VEIL_QUEUE_URL must be sqlite:///path, redis://… or memory://")

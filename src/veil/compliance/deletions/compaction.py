@@ -24,7 +24,14 @@ from veil import db
 log = logging.getLogger("veil.compliance.deletions")
 
 # Every table whose rows an erasure rewrites or deletes.
-TOUCHED_TABLES = ("events", "profiles", "recipients", "consents", "deletion_requests")
+TOUCHED_TABLES = (
+    "events",
+    "profiles",
+    "profile_identifiers",
+    "recipients",
+    "consents",
+    "deletion_requests",
+)
 
 
 def compact(engine: Engine) -> list[str]:

@@ -22,6 +22,7 @@ class Phase(StrEnum):
     EVENTS = "events"
     RECIPIENTS = "recipients"
     CONSENTS = "consents"
+    IDENTIFIERS = "identifiers"
     PROFILE = "profile"
     VERIFY = "verify"
     COMPLETED = "completed"
@@ -32,7 +33,13 @@ FIRST_PHASE = Phase.EXPORTS
 RESUMABLE = tuple(p for p in Phase if p is not Phase.COMPLETED)
 # The phases a step of erasure.steps.STEPS runs, in order.
 ERASING_PHASES = RESUMABLE[: RESUMABLE.index(Phase.VERIFY)]
-COUNT_KEYS = ("events_scrubbed", "recipients_redacted", "consents_deleted", "exports_destroyed")
+COUNT_KEYS = (
+    "events_scrubbed",
+    "recipients_redacted",
+    "consents_deleted",
+    "identifiers_deleted",
+    "exports_destroyed",
+)
 
 Cursor = dict[str, str]
 

@@ -53,7 +53,7 @@ class DeletionRead(BaseModel):
     overdue: bool = Field(description="not completed by due_at")
     summary: dict[str, Any] = Field(
         description="events_scrubbed, recipients_redacted, consents_deleted, "
-        "exports_destroyed, verified — empty until completed"
+        "identifiers_deleted, exports_destroyed, verified — empty until completed"
     )
 
     @classmethod

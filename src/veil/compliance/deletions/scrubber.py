@@ -1,8 +1,9 @@
 """Scrubbing personal data out of JSON payloads: pure functions over one subject's identifiers.
 
 `Subject` lists what the erasure searches for; `SubjectMatcher` decides whether a string or a
-number contains any of it (email in any case or URL-encoded, phone in any common formatting,
-full name in either order, other identifiers); `Scrubber` applies the rules of
+number contains any of it (email in any case, phone in any common formatting, full name in
+either order, other identifiers — each also percent-encoded once or twice and with `+` or
+`%20` for spaces, as in URLs, query strings and form bodies); `Scrubber` applies the rules of
 veil.compliance.erasure_rules to a JSON value and also finds what is left (verification).
 Nothing here touches the database, so the rules are tested property-based on their own.
 """
@@ -10,76 +11,31 @@ Nothing here touches the database, so the rules are tested property-based on the
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
-from urllib.parse import quote
 
 import orjson
-import phonenumbers
 
+from veil.compliance.deletions.forms import (
+    HAS_DIGIT,
+    decoded_forms,
+    digit_runs,
+    fold,
+    national_digits,
+    phone_variants,
+)
 from veil.compliance.erasure_rules import REDACTED, PiiKeys
 
 JSON = Any
 MIN_PHONE_DIGITS = 6  # shorter national numbers would match prices and quantities
 MIN_TOKEN_LENGTH = 5  # shorter ids/addresses would match ordinary words
 
-# Characters people put between the digits of a phone number.
-_PHONE_SEPARATORS = r"\s().\-/_\u2010-\u2015\u2212"
-_DIGIT_RUN = re.compile(rf"\d(?:[{_PHONE_SEPARATORS}]*\d)*")
-_HAS_DIGIT = re.compile(r"\d")
-_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 # One erasure sees the same short strings (titles, currencies, statuses, keys) over and over:
 # its matcher remembers up to this many answers for strings up to this long.
 _MEMO_ENTRIES = 20_000
 _MEMO_LENGTH = 128
-
-
-def fold(text: str) -> str:
-    """Case, width (fullwidth letters) and accents do not matter: `ADA` and `Adá` fold to `ada`."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()
-
-
-def digit_runs(text: str) -> Iterator[str]:
-    """Every run of digits joined by phone separators, as plain ASCII digits."""
-    for match in _DIGIT_RUN.finditer(text):
-        run = match.group()
-        if run.isascii():
-            yield _NOT_ASCII_DIGIT.sub("", run)
-            continue
-        yield "".join(
-            ch if ch.isascii() else str(unicodedata.decimal(ch, 0)) for ch in run if ch.isdecimal()
-        )
-
-
-def phone_variants(e164: str) -> list[str]:
-    """The ways a number is commonly written: E.164, international, national, tel: URI."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return [e164]
-    formats = (
-        phonenumbers.PhoneNumberFormat.E164,
-        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-        phonenumbers.PhoneNumberFormat.NATIONAL,
-        phonenumbers.PhoneNumberFormat.RFC3966,
-    )
-    return list(dict.fromkeys(phonenumbers.format_number(number, f) for f in formats))
-
-
-def national_digits(e164: str) -> str | None:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        digits = "".join(ch for ch in e164 if ch.isdigit())
-        return digits or None
-    return phonenumbers.national_significant_number(number) or None
 
 
 @dataclass(frozen=True)
@@ -146,8 +102,7 @@ class SubjectMatcher:
         for email in subject.emails:
             folded = fold(email.strip())
             if folded:
-                needles.add(folded)
-                needles.add(fold(quote(folded, safe="")))  # ada%40example.com in URLs
+                needles.add(folded)  # ada%40example.com: found in its decoded form
 
         digits: set[str] = set()
         for phone in subject.phones:
@@ -213,6 +168,9 @@ class SubjectMatcher:
         return found
 
     def _search(self, text: str) -> bool:
+        return any(self._search_form(form) for form in (text, *decoded_forms(text)))
+
+    def _search_form(self, text: str) -> bool:
         folded = fold(text)
         if any(needle in folded for needle in self._needles):
             return True
@@ -233,7 +191,7 @@ class SubjectMatcher:
 
     def _contains_phone_digits(self, text: str) -> bool:
         # A run of at least _min_digits digits needs at least that many characters.
-        if len(text) < self._min_digits or not _HAS_DIGIT.search(text):
+        if len(text) < self._min_digits or not HAS_DIGIT.search(text):
             return False
         for run in digit_runs(text):
             if len(run) >= self._min_digits and any(d in run for d in self._phone_digits):
@@ -384,7 +342,7 @@ _MEMO_TEXTS = 4_096
 _MEMO_TEXT_LENGTH = 1_024
 _SYNTAX_TO_SPACE = str.maketrans({ch: " " for ch in ":,[]{}"})
 # Every ASCII character that can stand between the digits of a phone number (the ASCII part
-# of _PHONE_SEPARATORS, all of \s), and more: control characters and the space.
+# of forms._PHONE_SEPARATORS, all of \s), and more: control characters and the space.
 _DIGIT_GAPS = bytes(range(0x21)) + b"().-/_"
 
 
@@ -403,7 +361,9 @@ class Prefilter:
     - the phone digits, with every character that may separate them deleted first;
     - the name / address phrases without their word boundaries (where an anchor word occurs);
     - numbers: an integer prints its own digits (the digit search covers it); a float token
-      that might print other digits says FULL.
+      that might print other digits says FULL;
+    - the URL-decoded forms of the text (`decoded_forms`), searched the same way: they hold
+      the decoded forms of every string, which the matcher searches too (non-ASCII: FULL).
     A key is personal by `PiiKeys.matches` (checked on every string), by containing an
     identifier (the searches above cover keys too), or as a bare `name` next to a key that
     matches (covered by that key). Anything else found means at most a false alarm.
@@ -441,25 +401,18 @@ class Prefilter:
         parts = text.split('"')
         if len(parts) % 2 == 0:  # pragma: no cover - not JSON; decoding it will say so
             return Verdict.FULL
-        lowered = text.lower()
-        if any(needle in lowered for needle in self._needles):
-            return Verdict.FULL
-        if self._digits:
-            squeezed = text.encode("ascii").translate(None, _DIGIT_GAPS)
-            if any(digits in squeezed for digits in self._digits):
+        # Decoded forms of the whole text hold the decoded forms of each of its strings
+        # (decoding is local, and a `"` is never part of an escape): searched the same way.
+        for form in (text, *decoded_forms(text)):
+            if not form.isascii() or self._holds_identifier(form):
                 return Verdict.FULL
+        if self._digits:
             syntax = "".join(parts[0::2])
             floats = "." in syntax or "E" in syntax
             if not floats and "e" in syntax:  # other than in true and false
                 floats = "e" in syntax.replace("true", "").replace("false", "")
             if floats and _has_risky_number(syntax):
                 return Verdict.FULL
-        if (
-            self._pattern is not None
-            and any(anchor in lowered for anchor in self._anchors)
-            and self._pattern.search(lowered)
-        ):
-            return Verdict.FULL
         # Every key is one of the strings; a value that reads like a PII key (`"mobile"`) is
         # a false alarm, answered by the keys-only walk.
         strings = set(parts[1::2])
@@ -472,6 +425,21 @@ class Prefilter:
             if len(self._clean_strings) < self._MAX_CLEAN_STRINGS:
                 self._clean_strings.add(string)
         return Verdict.CLEAN
+
+    def _holds_identifier(self, text: str) -> bool:
+        """Whether an ASCII text may contain an identifier (every search of the matcher)."""
+        lowered = text.lower()
+        if any(needle in lowered for needle in self._needles):
+            return True
+        if self._digits:
+            squeezed = text.encode("ascii").translate(None, _DIGIT_GAPS)
+            if any(digits in squeezed for digits in self._digits):
+                return True
+        return bool(
+            self._pattern is not None
+            and any(anchor in lowered for anchor in self._anchors)
+            and self._pattern.search(lowered)
+        )
 
 
 def _has_risky_number(syntax: str) -> bool:

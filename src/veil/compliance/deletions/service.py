@@ -31,9 +31,10 @@ from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
 from veil.kit.pagination import paginate
 from veil.kit.time import add_months, utcnow
-from veil.models import DeletionRequest, Profile, Recipient
+from veil.models import DeletionRequest, IdentifierType, Profile, Recipient
 from veil.models.deletion_request import DeletionStatus
 from veil.models.profile import ACTIVE, DELETED
+from veil.profiles.history import previous_identifiers
 from veil.profiles.identifiers import normalize_email, normalize_phone
 from veil.profiles.repository import ProfileRepository
 from veil.profiles.service import workspace_region
@@ -128,7 +129,7 @@ def request_deletion(
             session,
             runtime,
             workspace_id,
-            suppressions.profile_identifiers(profile),
+            [*suppressions.profile_identifiers(profile), *_previous_unclaimed(session, profile)],
             request_id,
             actor=actor,
         )
@@ -136,11 +137,31 @@ def request_deletion(
     return request
 
 
+def _previous_unclaimed(session: Session, profile: Profile) -> list[tuple[str, str]]:
+    """The profile's previous identifiers (SPEC §9) that no other active profile holds now:
+    suppressing a value somebody else has since taken would keep that person out."""
+    repo = ProfileRepository(session, profile.workspace_id)
+    return [
+        (row.type, row.value)
+        for row in previous_identifiers(
+            session, workspace_id=profile.workspace_id, profile_id=profile.id
+        )
+        if repo.find_active(row.type, row.value) is None
+    ]
+
+
 def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
-    """Every identifier the erasure must search for: the profile's own, the emails and phones
-    its messages went to, and addresses and extra emails/phones kept in its properties."""
+    """Every identifier the erasure must search for: the profile's own and those it had before
+    (SPEC §9 identifier history), the emails and phones its messages went to, and addresses
+    and extra emails/phones kept in its properties."""
     emails: list[str] = [profile.email] if profile.email else []
     phones: list[str] = [profile.phone] if profile.phone else []
+    identifiers = [i for i in (profile.external_id, profile.anonymous_id) if i]
+    previous = {IdentifierType.EMAIL: emails, IdentifierType.PHONE: phones}
+    for row in previous_identifiers(
+        session, workspace_id=profile.workspace_id, profile_id=profile.id
+    ):
+        previous.get(IdentifierType(row.type), identifiers).append(row.value)
     addresses: list[str] = []
     for key, value in _leaves(profile.properties or {}):
         if key_in(key, EMAIL_KEYS):
@@ -158,7 +179,6 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
     for email, phone in sent_to:
         emails.extend(_valid(normalize_email, email) if email else [])
         phones.extend([phone] if phone else [])
-    identifiers = [i for i in (profile.external_id, profile.anonymous_id) if i]
     return Subject(
         emails=tuple(dict.fromkeys(emails)),
         phones=tuple(dict.fromkeys(phones)),

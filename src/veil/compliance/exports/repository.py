@@ -101,3 +101,12 @@ def extend_build_lease(session: Session, export_id: str, *, file_key: str, until
         .execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
+
+
+def referenced_file_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of these stored keys a request row (of any workspace) still names."""
+    if not keys:
+        return set()
+    return set(
+        session.scalars(select(ExportRequest.file_key).where(ExportRequest.file_key.in_(keys)))
+    )

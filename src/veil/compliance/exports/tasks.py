@@ -22,7 +22,12 @@ import secrets
 import time
 from datetime import timedelta
 
-from veil.compliance.exports.repository import extend_build_lease, get_by_id, past_expiry
+from veil.compliance.exports.repository import (
+    extend_build_lease,
+    get_by_id,
+    past_expiry,
+    referenced_file_keys,
+)
 from veil.compliance.exports.service import EXPORT_JOB, audit_export, expire_export
 from veil.compliance.exports.writer import (
     BuildResult,
@@ -44,7 +49,7 @@ log = logging.getLogger("veil.exports")
 
 EXPIRE_BATCH = 200
 
-__all__ = ["build_export", "sweep_exports"]
+__all__ = ["build_export", "remove_orphaned_files", "sweep_exports"]
 
 
 @register_job(EXPORT_JOB)
@@ -214,17 +219,50 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
 
 @register_sweeper("exports")
 def sweep_exports(runtime: Runtime) -> None:
-    """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp files."""
+    """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp
+    files and orphaned objects."""
     expired = _expire_due(runtime)
     enqueued = _enqueue_due(runtime)
-    # A live build renews its lease every third of it: a part older than two leases is dead.
+    # A live build renews its lease every third of it: a part older than two leases is dead
+    # (and a complete file that old which no row names is no build's any more).
     stale_after = max(2 * runtime.settings.job_lease, timedelta(seconds=60))
     parts = runtime.export_store.sweep_stale_parts(older_than=stale_after)
-    if expired or enqueued or parts:
+    orphans = remove_orphaned_files(runtime, older_than=stale_after)
+    if expired or enqueued or parts or orphans:
         log.info(
             "exports swept",
-            extra={"fields": {"expired": expired, "enqueued": enqueued, "stale_parts": parts}},
+            extra={
+                "fields": {
+                    "expired": expired,
+                    "enqueued": enqueued,
+                    "stale_parts": parts,
+                    "orphans": orphans,
+                }
+            },
         )
+
+
+def remove_orphaned_files(runtime: Runtime, *, older_than: timedelta) -> int:
+    """Stored files no request row names (a discard that failed, a row gone with its
+    workspace): encrypted, but nobody may download them, so they go."""
+    store = runtime.export_store
+    removed = 0
+    batch: list[str] = []
+
+    def flush() -> int:
+        with session_scope(runtime.sessionmaker) as session:
+            kept = referenced_file_keys(session, batch)
+        gone = sum(store.delete(key) for key in batch if key not in kept)
+        batch.clear()
+        return gone
+
+    for key in store.keys_older_than(older_than):
+        batch.append(key)
+        if len(batch) >= EXPIRE_BATCH:
+            removed += flush()
+    if batch:
+        removed += flush()
+    return removed
 
 
 def _expire_due(runtime: Runtime) -> int:

@@ -28,6 +28,7 @@ from veil.kit.pagination import keyset_after, keyset_chunks
 from veil.kit.time import rfc3339, utcnow
 from veil.models import Campaign, Consent, Event, Recipient, Workspace
 from veil.models.profile import ACTIVE
+from veil.profiles.history import previous_identifiers
 from veil.profiles.repository import ProfileRepository
 from veil.runtime import Runtime
 
@@ -133,6 +134,8 @@ def document_fragments(
         .rows(Consent.channel, Consent.state, Consent.source, Consent.recorded_at)
         .order_by(Consent.channel)
     ).all()
+    # SPEC §9: every email, phone and external id the profile had before, newest first.
+    previous = previous_identifiers(session, workspace_id=job.workspace_id, profile_id=profile.id)
     head: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -154,13 +157,17 @@ def document_fragments(
             "created_at": rfc3339(profile.created_at),
             "updated_at": rfc3339(profile.updated_at),
         },
+        "previous_identifiers": [
+            {"type": row.type, "value": row.value, "until": rfc3339(row.until)} for row in previous
+        ],
         "consents": [
             {"channel": c, "state": s, "source": src, "recorded_at": rfc3339(at)}
             for c, s, src, at in consents
         ],
     }
-    session.expunge(profile)  # nothing of the subject stays in the session's identity map
-    del profile
+    for row in (profile, *previous):  # nothing of the subject stays in the identity map
+        session.expunge(row)
+    del profile, previous
     # The head object without its closing brace; the streamed arrays follow.
     yield orjson.dumps(head)[:-1]
     del head

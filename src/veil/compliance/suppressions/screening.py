@@ -34,6 +34,7 @@ from veil.errors import ValidationFailed, VeilError
 from veil.kit.time import utcnow
 from veil.models import Recipient
 from veil.models.profile import ACTIVE
+from veil.ops.metrics import count_suppressed_drop
 from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
 from veil.profiles.repository import ProfileRepository
 from veil.profiles.service import workspace_region
@@ -182,6 +183,7 @@ def _write_drops(session: Session) -> None:
             "suppressed data dropped",
             extra={"fields": {"workspace_id": workspace_id, "source": source, "dropped": dropped}},
         )
+        count_suppressed_drop(source, dropped)
         try:
             with Session(bind=bind) as counter, counter.begin():
                 SuppressionRepository(counter, workspace_id).count_drops(dict(counts), utcnow())

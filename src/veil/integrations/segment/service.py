@@ -271,6 +271,8 @@ def _resolves(writer: BatchWriter, message: Message) -> bool:
 
 def _apply(writer: BatchWriter, message: Message) -> None:
     if message.type == "identify":
+        # An identify states who the user is now: a changed email or phone replaces the old.
+        message.ref.replace_contact = True
         writer.profile_id_for(message.ref, origin=ORIGIN)
     elif message.event is not None:
         item = EventInput(

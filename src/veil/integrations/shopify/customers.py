@@ -14,7 +14,13 @@ from veil.profiles import service as profiles
 from veil.runtime import Runtime
 
 
-def upsert(session: Session, delivery: Delivery, data: profiles.ProfileInput) -> Profile | None:
+def upsert(
+    session: Session,
+    delivery: Delivery,
+    data: profiles.ProfileInput,
+    *,
+    replace_contact: bool = False,
+) -> Profile | None:
     if data.identity.is_empty():
         return None
     profile, _created = profiles.upsert(
@@ -24,6 +30,7 @@ def upsert(session: Session, delivery: Delivery, data: profiles.ProfileInput) ->
         origin=origin_of(delivery.shop_domain),
         consent_source=SOURCE,
         strict=False,
+        replace_contact=replace_contact,
     )
     return profile
 
@@ -47,4 +54,6 @@ def upsert_owner(session: Session, delivery: Delivery, document: dict[str, Any])
 
 def on_customer(session: Session, _runtime: Runtime, delivery: Delivery) -> bool:
     data = customer_input(delivery.payload, region=region(session, delivery))
-    return upsert(session, delivery, data) is not None
+    # The customer object is Shopify's current record of the person: a changed email or
+    # phone replaces the profile's (orders and checkouts only fill in what is missing).
+    return upsert(session, delivery, data, replace_contact=True) is not None

@@ -1,7 +1,9 @@
 """Shopify webhooks (SPEC §3): verify, de-duplicate, and turn each topic into service calls.
 
 - customers/create, customers/update: profile upsert (external_id `shopify:<customer id>`,
-  email, phone, names, marketing consent, a `shopify` properties object);
+  email, phone, names, marketing consent, a `shopify` properties object); a changed email or
+  phone replaces the profile's unless another active profile holds it (the old value is kept
+  as a previous identifier);
 - orders/create: upsert of the order's customer + a `Placed Order` event carrying the order;
 - orders/updated: upsert + the order's `Placed Order` event brought to the newer state
   (created if orders/create was missed); see `orders.on_order_updated`;

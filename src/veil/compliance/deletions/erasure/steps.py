@@ -43,6 +43,7 @@ from veil.compliance.exports.lifecycle import destroy_exports_of_profile
 from veil.compliance.repository import (
     SubjectConsents,
     SubjectEvents,
+    SubjectIdentifiers,
     SubjectProfile,
     SubjectRecipients,
 )
@@ -269,6 +270,19 @@ class DeleteConsents(Step):
         return StepResult({"consents_deleted": db.rowcount(result)})
 
 
+class DeleteIdentifierHistory(Step):
+    """Every email, phone and external id the profile had before (SPEC §9): deleted outright.
+    The sealed subject already holds them, so the events step searched for them too."""
+
+    phase = Phase.IDENTIFIERS
+
+    def run(self, ctx: StepContext) -> StepResult:
+        claim = ctx.claim
+        history = SubjectIdentifiers(ctx.session, claim.workspace_id, claim.profile_id)
+        result = ctx.session.execute(history.delete_rows())
+        return StepResult({"identifiers_deleted": db.rowcount(result)})
+
+
 class ClearProfile(Step):
     """The profile becomes a tombstone: every registered column cleared, status deleted."""
 
@@ -295,6 +309,7 @@ STEPS: tuple[Step, ...] = (
     ScrubEvents(),
     RedactRecipients(),
     DeleteConsents(),
+    DeleteIdentifierHistory(),
     ClearProfile(),
 )
 

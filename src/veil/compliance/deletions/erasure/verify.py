@@ -21,6 +21,7 @@ from veil.compliance.erasure_rules import REDACTED_PREFIX, cleared_profile_value
 from veil.compliance.repository import (
     SubjectConsents,
     SubjectExports,
+    SubjectIdentifiers,
     SubjectProfile,
     SubjectRecipients,
 )
@@ -102,6 +103,11 @@ def _rows_with_residue(session: Session, ctx: ErasureContext) -> list[str]:
 
     if session.scalar(SubjectConsents(session, ws, pid).rows(func.count())):
         residue.append("consents")
+
+    # The previous identifiers were searched for in every row above (they are in the subject);
+    # their own rows must be gone too.
+    if session.scalar(SubjectIdentifiers(session, ws, pid).rows(func.count())):
+        residue.append("identifiers")
 
     exports = session.execute(
         SubjectExports(session, ws, pid).rows(ExportRequest.status, ExportRequest.file_key)
