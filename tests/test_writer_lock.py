@@ -143,7 +143,10 @@ def test_a_failed_begin_hands_it_on(
     # gives up after the busy timeout and the in-process lock must not stay taken.
     other = runtime.engine.raw_connection()
     try:
-        other.cursor().execute("BEGIN IMMEDIATE")
+        cursor = other.cursor()
+        # A pooled connection may come back from a read-only snapshot (query_only=1).
+        cursor.execute("PRAGMA query_only=0")
+        cursor.execute("BEGIN IMMEDIATE")
         with runtime.engine.connect() as conn:
             driver = conn.connection.driver_connection
             assert driver is not None
