@@ -137,3 +137,35 @@ def test_the_export_and_delete_flow_logs_no_personal_data_at_debug(
         text = json.dumps([[e.actor, e.target_id, e.details] for e in entries])
     assert {"export.requested", "export.downloaded", "deletion.requested"} <= actions, actions
     assert not any(needle.lower() in text.lower() for needle in NEEDLES), text[:500]
+
+
+def test_libraries_stay_at_warning_when_veil_logs_at_debug(tmp_path: Path) -> None:
+    """Issue 16: asyncio and redis logged DEBUG lines (docs say libraries stay at WARNING)."""
+    import logging
+
+    from veil import logging as veil_logging
+    from veil.config import Settings
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, veil_logging._configured)
+    names = ("veil", "asyncio", "redis", "redis.connection", "urllib3", "multipart", "huey")
+    levels = {name: logging.getLogger(name).level for name in names}
+    veil_logging._configured = False
+    try:
+        veil_logging.configure_logging(
+            Settings(env="test", data_dir=tmp_path, log_level="DEBUG", secret_key="x" * 40)
+        )
+        assert logging.getLogger("veil.http").isEnabledFor(logging.DEBUG)
+        for library in names[1:]:
+            logger = logging.getLogger(library)
+            assert not logger.isEnabledFor(logging.INFO), library
+            assert logger.isEnabledFor(logging.WARNING), library
+    finally:
+        for handler in root.handlers:
+            if handler not in saved[0]:
+                handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        veil_logging._configured = saved[2]
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -53,6 +53,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     from veil.integrations.shopify.endpoints import router as shopify_router
     from veil.integrations.tracking.endpoints import router as tracking_router
     from veil.profiles.endpoints import router as profiles_router
+    from veil.web.routing import install_web_error_pages
     from veil.web.views import router as web_router
     from veil.workspaces.endpoints import router as workspaces_router
 
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         web_router,
     ):
         app.include_router(router)
+    install_web_error_pages(app, web_router)
 
     install_operability(app, runtime)  # logging, secret check, /healthz /readyz /metrics /api/docs
 

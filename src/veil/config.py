@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     erasure_batch_size: int = 2000
     # PostgreSQL: rewrite touched tables after erasures (see docs/erasure.md).
     pg_rewrite_after_erasure: bool = False
+    # Privacy-request callbacks may call loopback/private addresses (development only).
+    callback_allow_private: bool = False
     # GET /metrics requires `Authorization: Bearer <this>` when set.
     metrics_token: str | None = None
     # Force cookies `Secure` even when the request itself arrived over HTTP (behind TLS proxies).

@@ -27,9 +27,12 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from veil.kit.fifo_lock import FifoLock
 
@@ -108,6 +111,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_conn.create_function(_SQLITE_LOWER, 1, _python_lower, deterministic=True)
 
     writers = SQLiteWriters(engine)
     _WRITERS[engine] = writers
@@ -191,6 +195,42 @@ class SQLiteWriters:
             return
         self.holder = None
         self.lock.release()
+
+
+# -- case folding for any script: SQLite's own lower() (and LIKE) fold ASCII letters only --
+
+_SQLITE_LOWER = "veil_lower"
+
+
+def _python_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class unicode_lower(FunctionElement[str]):  # lower-case: used like func.lower
+    """lower() for every script on both backends: PostgreSQL's lower() (a UTF-8 database in
+    any locale but plain "C"), on SQLite a Python function registered on each connection."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _lower_default(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE ... ESCAPE '\\': what was typed matches literally, `_` and `%` too."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+LIKE_ESCAPE = "\\"
 
 
 def _configure_postgresql(engine: Engine) -> None:

@@ -97,6 +97,26 @@ class ValidationFailed(VeilError):
     code, status, message = "validation_error", 422, "The request is not valid."
 
 
+class IdempotencyConflict(VeilError):
+    code, status = "idempotency_conflict", 409
+    message = "This Idempotency-Key was already used with a different request body."
+
+
+class NotCancellable(VeilError):
+    code, status = "not_cancellable", 409
+    message = "Only a pending privacy request (no step started yet) can be cancelled."
+
+
+class AlreadyExtended(VeilError):
+    code, status = "already_extended", 409
+    message = "This privacy request's deadline has already been extended once."
+
+
+class NotExtendable(VeilError):
+    code, status = "not_extendable", 422
+    message = "The deadline of a request under this regulation cannot be extended."
+
+
 class RateLimited(VeilError):
     code, status, message = "rate_limited", 429, "Too many requests; slow down and retry later."
 
@@ -134,7 +154,7 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
         components.pop(name, None)
     content_json = {"schema": {"$ref": "#/components/schemas/Error"}}
     for path, operations in openapi.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not path.startswith(("/api/", "/opendsr/")):
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

@@ -2,8 +2,11 @@
 
 What it refuses, before any handler runs (so nothing can be stored partially), everywhere but
 on the integration edges (they validate what outside systems send themselves):
-- a NUL character in the path, the query string or an HTML form (PostgreSQL refuses NUL in
-  text, and it is never meant): `422 validation_error`;
+- a NUL character in the path, the query string or a form (PostgreSQL refuses NUL in text,
+  and it is never meant): `422 validation_error`. Forms, urlencoded or multipart, are parsed
+  as the endpoint will parse them and every field name, value, file name and uploaded file is
+  checked, so no encoding (`%00`, a raw byte, a quoted-printable part) slips through; any
+  other non-API body is checked byte for byte;
 - on the JSON API (`/api/…`): a body that is not JSON (`415 unsupported_media_type`), JSON
   that is not strict RFC 8259 — NaN, Infinity, numbers that overflow a double, unpaired
   surrogates, bad UTF-8 (`422 validation_error`) — and a NUL character in any key or string,
@@ -30,7 +33,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
-from starlette.types import Scope
+from starlette.types import Message, Scope
 
 from veil.kit.jsonwalk import find_nul
 
@@ -41,6 +44,7 @@ API_PREFIX = "/api/"
 _OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
 _BIG_INTEGER = re.compile(rb"[0-9]{19}")
 # The key in `request.state` (the ASGI scope's "state") of the body the guard parsed.
 PARSED_JSON = "parsed_json"
@@ -103,21 +107,18 @@ def refuses_url(scope: Scope) -> Problem | None:
 
 
 def screens_body(scope: Scope) -> bool:
-    """Whether the guard reads this request's body: API bodies and HTML forms."""
-    if _own_input_handling(scope) or scope.get("method") not in _BODY_METHODS:
-        return False
-    path: str = scope.get("path", "")
-    return path.startswith(API_PREFIX) or _media_type(scope) == _FORM
+    """Whether the guard reads this request's body: every body but the integration edges'."""
+    return not _own_input_handling(scope) and scope.get("method") in _BODY_METHODS
 
 
-def body_problem(scope: Scope, body: bytes) -> tuple[Problem | None, Parsed | None]:
+async def body_problem(scope: Scope, body: bytes) -> tuple[Problem | None, Parsed | None]:
     """Why the body is refused, or the JSON value to hand to the endpoint (when there is one)."""
     if not body:
         return None, None
     media_type = _media_type(scope)
     if not scope.get("path", "").startswith(API_PREFIX):
-        if b"%00" in body.lower():
-            return (422, "validation_error", "The form contains a NUL character."), None
+        if await _form_has_nul(scope, media_type, body):
+            return (422, "validation_error", "The request body contains a NUL character."), None
         return None, None
     if not is_json_media_type(media_type):
         use_json = "Send the request body as JSON with 'Content-Type: application/json'."
@@ -130,6 +131,31 @@ def body_problem(scope: Scope, body: bytes) -> tuple[Problem | None, Parsed | No
         # answers a float): with a run of 19 digits, the endpoint parses with the stdlib.
         return None, None
     return None, Parsed(value)
+
+
+async def _form_has_nul(scope: Scope, media_type: str, body: bytes) -> bool:
+    """Whether a UI body holds a NUL character anywhere its endpoint will read one."""
+    if media_type not in (_FORM, _MULTIPART):
+        return b"\x00" in body or b"\\u0000" in body
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(scope, replay).form() as form:
+            for name, value in form.multi_items():
+                if "\x00" in name:
+                    return True
+                if isinstance(value, str):
+                    if "\x00" in value:
+                        return True
+                elif "\x00" in (value.filename or "") or b"\x00" in await value.read():
+                    return True
+    except Exception:
+        # A form this parser refuses (e.g. a part over its size limit): the endpoint answers
+        # it as it would, unless a raw NUL byte is in it.
+        return b"\x00" in body
+    return False
 
 
 async def request_json(request: Request) -> Any:

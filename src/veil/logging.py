@@ -80,8 +80,13 @@ def configure_logging(settings: Settings) -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
-    floor = max(logging.WARNING, root.level)
+    # VEIL_LOG_LEVEL is Veil's own level (the `veil` logger and its children). Every other
+    # logger, named below or not (asyncio, redis, multipart...), inherits the root's WARNING.
+    level = logging.getLevelName(settings.log_level.upper())
+    level = level if isinstance(level, int) else logging.INFO
+    root.setLevel(max(logging.WARNING, level))
+    logging.getLogger("veil").setLevel(level)
+    floor = max(logging.WARNING, level)
     for name in SERVER_LOGGERS:
         server_logger = logging.getLogger(name)
         for handler in list(server_logger.handlers):

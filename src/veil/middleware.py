@@ -211,7 +211,7 @@ class InputGuardMiddleware(_HttpMiddleware):
             await self.app(scope, receive, send)
             return
         body, more = await _read_body(receive)
-        problem, parsed = body_problem(scope, body)
+        problem, parsed = await body_problem(scope, body)
         if problem:
             await send_json_error(send, *problem)
             return

@@ -76,7 +76,7 @@ def test_request_is_pending_then_ready_then_downloaded(
     not_ready = download(client, ws, export_id)
     assert not_ready.status_code == 409 and error_code(not_ready) == "export_not_ready"
 
-    assert run_jobs(runtime) == 1
+    assert run_jobs(runtime) == 2  # the build, then its privacy request's completion check
     ready = get_export(client, ws, export_id)
     assert ready["status"] == "ready"
     assert ready["event_count"] == len(subject.event_ids)

@@ -8,6 +8,7 @@ These tests build their own SQLite data dir, so they run the same under either t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,15 +119,19 @@ def test_nothing_of_the_subject_is_left_in_any_file_of_the_data_dir(
     before = find_residue(data_dir, NEEDLES)
     assert any(r.startswith("veil.db") for r in before)  # the search does find plaintext
 
-    assert runtime.queue.drain() == 1  # the worker takes the job from the SQLite queue
+    # The worker takes the jobs from the SQLite queue: the erasure and its privacy request's check.
+    assert runtime.queue.drain() == 2
 
     # Searched while the app still runs: open connections, -wal and -shm files in place.
     assert find_residue(data_dir, NEEDLES) == []
     # The bystander is still there in plaintext, so the search is looking at live data.
     assert find_residue(data_dir, ["grace@example.com"]) != []
     log_text = (data_dir / "logs" / "veil.log").read_text()
-    assert "deletion completed" in log_text and '"level": "debug"' in log_text.replace(
-        '":"', '": "'
+    assert "deletion completed" in log_text
+    # At DEBUG, Veil's own loggers log everything; libraries stay at WARNING (issue 16).
+    records = [json.loads(line) for line in log_text.splitlines() if line.strip()]
+    assert all(
+        r["logger"].startswith("veil") or r["level"] not in ("debug", "info") for r in records
     )
     runtime.dispose()
     assert find_residue(data_dir, NEEDLES) == []

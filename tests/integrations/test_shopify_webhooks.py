@@ -390,10 +390,24 @@ def test_shop_redact_deletes_every_profile_from_the_shop(
     assert len(profiles(client, shop)) == 4
 
     _ok(deliver(client, shop, "shop/redact", fixture_bytes("shop_redact"), secret=SECRET))
+    # Answered at once; a background job fans out over the shop's profiles.
+    assert len(profiles(client, shop)) == 4
+    [parent] = client.get("/api/v1/privacy-requests", headers=shop.admin).json()["data"]
+    assert parent["source"] == "shopify" and parent["type"] == "erasure"
+    runtime.queue.run_one()  # the fan-out
     assert [p["email"] for p in profiles(client, shop)] == ["walkin@example.com"]
     deletions = client.get("/api/v1/compliance/deletions", headers=shop.admin).json()["data"]
     assert len(deletions) == 3 and {d["requested_by"] for d in deletions} == {"shopify"}
+    requests = client.get("/api/v1/privacy-requests", headers=shop.admin).json()["data"]
+    assert len(requests) == 4 and {r["source"] for r in requests} == {"shopify"}
+    assert sorted(d for r in requests for d in r["deletion_ids"]) == sorted(
+        d["id"] for d in deletions
+    )
     run_jobs(runtime)
+    assert {
+        r["status"]
+        for r in client.get("/api/v1/privacy-requests", headers=shop.admin).json()["data"]
+    } == {"completed"}
     statuses = {
         client.get(f"/api/v1/compliance/deletions/{d['id']}", headers=shop.admin).json()["status"]
         for d in deletions

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +30,13 @@ from veil.app import create_app
 from veil.auth.service import create_api_key, create_write_key, revoke_api_key
 from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
+from veil.compliance.privacy_requests import service as privacy_requests
 from veil.kit.time import utcnow
 from veil.models import (
     ApiKey,
     DeletionRequest,
     ExportRequest,
+    PrivacyRequest,
     Profile,
     Recipient,
     Suppression,
@@ -155,6 +158,33 @@ def world(runtime: Runtime) -> World:
             actor="test",
             suppress=True,
         )
+        privacy_request, _ = privacy_requests.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=victim.id,
+            new=privacy_requests.NewRequest(
+                type=privacy_requests.PrivacyRequestType.ACCESS,
+                identities=[("email", VICTIM_EMAIL)],
+                reference="Victim Store case",
+            ),
+            source=privacy_requests.PrivacyRequestSource.API,
+            requested_by="ops",
+            actor="test",
+        )
+        subject_request_id = str(uuid.uuid4())
+        privacy_requests.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=victim.id,
+            new=privacy_requests.NewRequest(
+                type=privacy_requests.PrivacyRequestType.ERASURE,
+                identities=[("email", GONE_EMAIL)],
+            ),
+            source=privacy_requests.PrivacyRequestSource.OPENDSR,
+            requested_by="ops",
+            actor="test",
+            idempotency_key=f"opendsr:{subject_request_id}",
+        )
         suppression_id = session.scalars(
             select(Suppression.id).where(Suppression.workspace_id == victim.id)
         ).one()
@@ -178,6 +208,8 @@ def world(runtime: Runtime) -> World:
             "campaign_id": subject.campaign_id,
             "export_id": export.id,
             "deletion_id": deletion.id,
+            "request_id": privacy_request.id,
+            "subject_request_id": subject_request_id,
             "suppression_id": suppression_id,
             "key_id": spare.key.id,
             "workspace_id": victim.id,
@@ -222,6 +254,14 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 select(ExportRequest.status).where(ExportRequest.workspace_id == victim)
             ).all(),
             "deletions": count(DeletionRequest),
+            "privacy_requests": [
+                tuple(row)
+                for row in session.execute(
+                    select(PrivacyRequest.status, PrivacyRequest.due_at)
+                    .where(PrivacyRequest.workspace_id == victim)
+                    .order_by(PrivacyRequest.id)
+                )
+            ],
             "suppressions": count(Suppression),
             "recipients": count(Recipient),
             "revoked": session.scalars(
@@ -234,6 +274,7 @@ def snapshot(runtime: Runtime, world: World) -> dict[str, Any]:
                 workspace.name,
                 workspace.pii_keys,
                 workspace.shopify_webhook_secret_sealed,
+                workspace.callback_signing_secret_sealed,
                 workspace.suppress_on_delete,
                 workspace.retention_events,
                 workspace.retention_inactive_profiles,
@@ -266,6 +307,26 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/campaigns/{campaign_id}/send"): {"profile_ids": ["{profile_id}"]},
     ("POST", "/profiles/{profile_id}/delete"): {"confirm": "yes"},  # UI form fields
     ("POST", "/profiles/{profile_id}/restrict"): {"reason": "legal claim"},
+    ("POST", "/api/v1/privacy-requests"): {
+        "type": "access",
+        "identities": [{"type": "profile_id", "value": "{profile_id}"}],
+    },
+    ("POST", "/api/v1/privacy-requests/bulk"): {
+        "type": "access",
+        "subjects": [{"identities": [{"type": "profile_id", "value": "{profile_id}"}]}],
+    },
+    ("POST", "/api/v1/privacy-requests/{request_id}/extend"): {"reason": "complex case"},
+    ("POST", "/opendsr/v1/requests"): {
+        "subject_request_id": "0b8a1f0e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "subject_request_type": "access",
+        "submitted_time": "2026-11-01T00:00:00Z",
+        "subject_identities": [
+            {"identity_type": "email", "identity_value": VICTIM_EMAIL, "identity_format": "raw"}
+        ],
+        "regulation": "gdpr",
+    },
+    ("POST", "/settings/compliance/requests/{request_id}/extend"): {"reason": "complex case"},
+    ("POST", "/settings/compliance/requests/{request_id}/cancel"): {"confirm": "yes"},
 }
 
 

@@ -95,6 +95,12 @@ class LiveServer:
             raise RuntimeError(f"veil {args[0]} failed: {result.stderr.decode()[-2000:]}")
         return json.loads(result.stdout)
 
+    def add_user(self, workspace_id: str, email: str, role: str, password: str) -> None:
+        self.cli(
+            "users", "create", "--workspace", workspace_id, "--email", email,
+            "--role", role, "--password", password,
+        )  # fmt: skip
+
     def start(self, *command: str) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")

@@ -189,9 +189,10 @@ def test_downloaded_page_refreshes_without_javascript_while_pending(runtime, ws,
 def test_empty_compliance_tabs(admin):
     assert "No exports yet" in admin.client.get(DOWNLOADED).text
     assert "No deletions yet" in admin.client.get(DELETED_TAB).text
+    # SPEC §8.8: Compliance opens on the Requests tab.
     assert (
         admin.client.get("/settings/compliance", follow_redirects=False).headers["location"]
-        == DOWNLOADED
+        == "/settings/compliance/requests"
     )
 
 

@@ -113,7 +113,7 @@ def _touch_elsewhere(engine: Engine, key_id: str, now: datetime) -> None:
 def create_write_key(
     session: Session, *, workspace_id: str, keyring: Keyring
 ) -> tuple[WriteKey, str]:
-    token = WRITE_KEY_PREFIX + new_token(24)
+    token = WRITE_KEY_PREFIX + new_token(32)
     key = WriteKey(
         id=new_id("wk"),
         workspace_id=workspace_id,

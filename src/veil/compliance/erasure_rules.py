@@ -259,6 +259,17 @@ NOT_SUBJECT_DATA: tuple[ReviewedColumn, ...] = (
     ReviewedColumn("audit_log", "details", "ids and counts only, by contract (audit service)"),
     ReviewedColumn("deletion_requests", "summary", "counts of what was erased"),
     ReviewedColumn("deletion_requests", "progress", "phase, an event id cursor and counts"),
+    # Privacy requests (SPEC §8): the identities are the requester's own words and the record
+    # of what was asked; kept sealed (AES-GCM, bound to the request) like the deletion record,
+    # shown to admins only, and not tied to one profile (they may match none or several).
+    ReviewedColumn("privacy_requests", "identities_sealed", "sealed record of the request"),
+    ReviewedColumn("privacy_requests", "profile_ids", "ids of matched profiles"),
+    ReviewedColumn("privacy_requests", "export_ids", "ids of its export requests"),
+    ReviewedColumn("privacy_requests", "deletion_ids", "ids of its deletion requests"),
+    ReviewedColumn("privacy_requests", "callback_urls", "the requester's system's endpoints"),
+    ReviewedColumn(
+        "workspaces", "callback_signing_secret_sealed", "a credential, sealed, not personal"
+    ),
     ReviewedColumn("suppressions", "identifier_types", "kinds (email, phone…), never values"),
     ReviewedColumn("suppression_keys", "key_sealed", "an HMAC key, sealed, not personal"),
     ReviewedColumn(

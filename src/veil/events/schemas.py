@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from veil.events.service import MAX_BATCH, EventInput, ProfileRef
-from veil.kit.time import rfc3339
+from veil.kit.time import check_time_range, parse_rfc3339, rfc3339
 from veil.models import Event
 
 
@@ -41,6 +41,18 @@ class EventCreate(BaseModel):
     timestamp: datetime | None = None
     # Optional idempotency key: sending the same message_id again records nothing new.
     message_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        # Strings go through Veil's one parser (range-checked before any conversion to UTC);
+        # numbers (Unix seconds) are left to Pydantic and range-checked below.
+        return parse_rfc3339(value) if isinstance(value, str) else value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_time_range(value)
 
     def to_input(self) -> EventInput:
         return EventInput(

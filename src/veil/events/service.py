@@ -15,7 +15,7 @@ from veil.kit.ids import new_id
 from veil.kit.jsonwalk import properties_json
 from veil.kit.pagination import paginate
 from veil.kit.repository import WorkspaceRepository
-from veil.kit.time import as_utc, utcnow
+from veil.kit.time import TimeOutOfRange, as_utc, check_time_range, utcnow
 from veil.models import Event, Profile
 from veil.models.profile import ACTIVE
 from veil.profiles import service as profiles
@@ -70,7 +70,12 @@ def validate(item: EventInput) -> None:
         raise ValidationFailed("source is not one of api, segment, shopify, tracking.")
     item.stored_properties = properties_json(item.properties)
     if item.timestamp is not None:
-        ts = as_utc(item.timestamp)
+        try:
+            ts = check_time_range(item.timestamp)
+        except TimeOutOfRange:
+            raise ValidationFailed(
+                "timestamp is out of range (before 1970 or in the future)."
+            ) from None
         if ts.year < 1970 or ts > utcnow() + timedelta(days=1):
             raise ValidationFailed("timestamp is out of range (before 1970 or in the future).")
     if item.message_id is not None and len(item.message_id) > 255:

@@ -3,6 +3,8 @@ bodies, on the bytes they expand to (a small gzip bomb never gets to allocate it
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
 from typing import Any
 
@@ -10,8 +12,10 @@ import orjson
 from fastapi import Request
 
 from veil.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from veil.kit.jsonwalk import find_nul
 
 _GZIP_WBITS = zlib.MAX_WBITS | 16
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 
 
 async def read_body(request: Request, *, limit: int, too_large: str, gzip: bool) -> bytes:
@@ -64,12 +68,24 @@ def gunzip(data: bytes, *, limit: int, too_large: str) -> bytes:
     return bytes(out)
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
-    """A JSON object, or 400 (not JSON) / 422 (JSON but not an object)."""
+def parse_json_object(body: bytes, *, refuse_nul: bool = False) -> dict[str, Any]:
+    """A JSON object, or 400 (not JSON) / 422 (JSON but not an object; with `refuse_nul`, a
+    NUL character anywhere in it). Segment leaves NUL to its per-message checks, so a
+    duplicate message is skipped before it is checked, as Segment's de-duplication does."""
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
+    if _LONG_DIGIT_RUN.search(body):
+        # orjson reads an integer beyond 64 bits as a float (1e30); the stdlib keeps it an
+        # integer, which check_properties then refuses exactly as on the JSON API: one rule
+        # for numbers at every edge. orjson has already refused what is not strict JSON.
+        value = json.loads(body)
     if not isinstance(value, dict):
         raise ValidationFailed("The request body must be a JSON object.")
+    if refuse_nul and b"\\u0000" in body:  # JSON must escape NUL; only then walk
+        where = find_nul(value)
+        if where:
+            # PostgreSQL cannot store NUL in text: refused here, before any lookup uses it.
+            raise ValidationFailed(f"{where} contains a NUL character (\\u0000).")
     return value

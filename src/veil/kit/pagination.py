@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import ValidationFailed
-from veil.kit.time import as_utc
+from veil.kit.time import as_utc, parse_rfc3339
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -44,7 +44,9 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and "t" in value:
-        return datetime.fromisoformat(value["t"])
+        # A cursor comes back from the client: its time goes through the same range-checked
+        # parser as every incoming time (a forged year 1 must not overflow on its way to UTC).
+        return parse_rfc3339(value["t"])
     return value
 
 

@@ -11,6 +11,8 @@ from veil.models.deletion_request import DeletionRequest
 from veil.models.event import Event
 from veil.models.export_request import ExportRequest
 from veil.models.membership import Membership
+from veil.models.privacy_callback import PrivacyCallback
+from veil.models.privacy_request import PrivacyRequest
 from veil.models.profile import Profile
 from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
@@ -33,6 +35,8 @@ __all__ = [
     "ExportRequest",
     "IdentifierType",
     "Membership",
+    "PrivacyCallback",
+    "PrivacyRequest",
     "Profile",
     "ProfileIdentifier",
     "Recipient",

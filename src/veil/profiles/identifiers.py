@@ -1,14 +1,26 @@
-"""Normalising incoming identifiers: emails trimmed and lower-cased, phones to E.164."""
+"""Normalising incoming identifiers: emails validated and put in one canonical form, phones
+to E.164.
+
+Emails (SPEC §2: trimmed and lower-cased), checked by `email-validator` for syntax and IDNA,
+without any DNS lookup. The canonical stored form is the whole address lower-cased with its
+domain in Unicode (IDNA-decoded, NFC): `ADA@xn--bcher-kva.de` and `ada@Bücher.de` are both
+stored as `ada@bücher.de`, one identity. `email_forms` gives every form of an address that a
+search (erasure) must look for: the canonical one and the ASCII (Punycode) domain's.
+Addresses at reserved names that cannot receive mail (`.invalid`, `.local`, `.localhost`,
+`.onion`, `.arpa`) are refused; `.test` is allowed for test and staging setups.
+"""
 
 from __future__ import annotations
 
 import re
 
 import phonenumbers
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from veil.errors import ValidationFailed
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320
+_ADDRESS_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Digits and the usual formatting, optionally an extension. phonenumbers alone would pull a
 # number out of any text ("call Ada +1 415…", "+14155550143xx") and store it silently.
 _PHONE_TEXT = re.compile(r"^[+＋]?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$", re.IGNORECASE)
@@ -21,15 +33,45 @@ def _no_nul(value: str, field: str) -> str:
     return value
 
 
+def _validated(text: str) -> ValidatedEmail:
+    return validate_email(
+        text,
+        check_deliverability=False,  # no DNS: normalising must not depend on the network
+        allow_smtputf8=True,
+        test_environment=True,
+    )
+
+
 def normalize_email(value: str | None) -> str | None:
+    """The canonical form of an address (see the module docstring), None for blank."""
     if value is None:
         return None
-    email = _no_nul(value, "email").strip().lower()
-    if not email:
+    text = _no_nul(value, "email").strip()
+    if not text:
         return None
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(text) > MAX_EMAIL:
         raise ValidationFailed("email is not a valid email address.")
-    return email
+    try:
+        checked = _validated(text)
+    except EmailNotValidError:
+        # The library's reason may quote the address: the message names the field only.
+        raise ValidationFailed("email is not a valid email address.") from None
+    return f"{checked.local_part}@{checked.domain}".lower()
+
+
+def email_forms(value: str) -> tuple[str, ...]:
+    """Every form of this address a search must match: the canonical one and the one with
+    an ASCII (Punycode) domain. Never raises: text that merely looks like an address (stored
+    before the checks were this strict, e.g. `a@b..com`) is searched for as it is, trimmed and
+    lower-cased, so an erasure never skips it; anything else has no forms."""
+    text = value.strip().lower()
+    try:
+        checked = _validated(text)
+    except EmailNotValidError:
+        return (text,) if _ADDRESS_SHAPE.match(text) else ()
+    local = checked.local_part.lower()
+    forms = (f"{local}@{checked.domain}".lower(), f"{local}@{checked.ascii_domain}".lower())
+    return tuple(dict.fromkeys((*forms, text)))
 
 
 def normalize_phone(value: str | None, *, region: str) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select, update
 
+from veil.db import LIKE_ESCAPE, like_pattern, unicode_lower
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Consent, IdentifierType, Profile, ProfileIdentifier
 from veil.models.profile import ACTIVE
@@ -72,15 +73,19 @@ class ProfileRepository(WorkspaceRepository[Profile]):
 
     def search_active(self, query: str | None) -> Select[Any]:
         stmt = self.statement().where(Profile.status == ACTIVE)
-        if query:
+        if query and query.strip():
+            # Exact about what was typed (`_` and `%` are literal), case-insensitive in any
+            # script: the needle is lower-cased here, the columns by unicode_lower.
             needle = query.strip().lower()
-            like = f"%{needle.replace('%', '').replace('_', '')}%"
+            like = like_pattern(needle)
             digits = "".join(ch for ch in needle if ch.isdigit())
             conditions = [
-                Profile.email.like(like),
-                Profile.first_name.ilike(like),
-                Profile.last_name.ilike(like),
-                (Profile.first_name + " " + Profile.last_name).ilike(like),
+                unicode_lower(Profile.email).like(like, escape=LIKE_ESCAPE),
+                unicode_lower(Profile.first_name).like(like, escape=LIKE_ESCAPE),
+                unicode_lower(Profile.last_name).like(like, escape=LIKE_ESCAPE),
+                unicode_lower(Profile.first_name + " " + Profile.last_name).like(
+                    like, escape=LIKE_ESCAPE
+                ),
                 Profile.external_id == query.strip(),
             ]
             if len(digits) >= 4:

@@ -12,11 +12,12 @@ from veil.auth.deps import SessionDep
 from veil.auth.limits import limiter
 from veil.kit.ids import new_token
 from veil.kit.ratelimit import Limiter
+from veil.models import User
 from veil.web.deps import SESSION_COOKIE, FormAction, runtime_of
 from veil.web.flash import Toast, set_flash
 from veil.web.routing import WebRoute
 from veil.web.security import cookie_is_secure, tokens_match
-from veil.web.sessions import SESSION_TTL, authenticate, close_session, open_session
+from veil.web.sessions import SESSION_TTL, check_password, close_session, open_session
 from veil.web.sessions import switch_workspace as switch_session_workspace
 from veil.web.templating import Page, render
 
@@ -54,7 +55,7 @@ def _login_page(
     status_code: int = 200,
     email: str = "",
 ) -> Response:
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(24)
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token(32)
     page = LoginPage(next=next_url, error=error, login_csrf=token, email=email)
     response = render(request, page, status_code=status_code)
     response.set_cookie(
@@ -99,7 +100,9 @@ def login(
             error="The sign-in form expired. Please try again.",
             status_code=403,
         )
-    user = authenticate(session, email=email, password=password)
+    user_id = check_password(runtime_of(request).sessionmaker, email=email, password=password)
+    # The write transaction starts here, after the password check.
+    user = session.get(User, user_id) if user_id else None
     if user is None:
         return _login_page(
             request,

@@ -22,6 +22,7 @@ from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import service as exports
 from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportRead
+from veil.compliance.privacy_requests import profile_actions
 from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
 from veil.models import Profile
@@ -134,7 +135,7 @@ def export_profile(
     return run_action(
         request,
         session,
-        _for_profile(request, session, me, exports.request_export, profile_id),
+        _for_profile(request, session, me, profile_actions.export_profile, profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast(
             "success",
@@ -185,7 +186,7 @@ def delete_profile(
             request,
             session,
             me,
-            deletions.request_deletion,
+            profile_actions.delete_profile,
             profile_id,
             suppress=suppress == "yes",  # the warning's checkbox, ticked by the setting
         ),
@@ -211,7 +212,8 @@ def _tab(request: Request, page: ComplianceTab) -> Response:
 
 @router.get("/settings/compliance", name="compliance")
 def compliance_home(me: AdminPage) -> Response:
-    return RedirectResponse(DOWNLOADED_URL, status_code=303)
+    # SPEC §8.8: Compliance opens on the Requests tab.
+    return RedirectResponse("/settings/compliance/requests", status_code=303)
 
 
 @router.get(DOWNLOADED_URL, name="compliance_downloaded")

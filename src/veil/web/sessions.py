@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from veil.auth.passwords import verify_password
 from veil.auth.principal import Principal
+from veil.db import read_only_session
 from veil.errors import NotFound, ValidationFailed
 from veil.kit.crypto import hash_token
 from veil.kit.ids import new_id, new_token
@@ -68,15 +69,24 @@ class OpenedSession:
     session: WebSession
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """The user if the password matches; the same work is done for unknown emails."""
+def check_password(factory: sessionmaker[Session], *, email: str, password: str) -> str | None:
+    """The user's id if the password matches; the same work is done for unknown emails.
+
+    The user is looked up in a read-only snapshot (it never takes SQLite's write lock) that is
+    closed before the slow argon2 check, so failed logins cannot stall anybody's writes.
+    """
     try:
         login = normalize_email(email)
     except ValidationFailed:
         login = None
-    user = session.scalar(select(User).where(User.email == login)) if login else None
-    ok = verify_password(user.password_hash if user else None, password)
-    return user if ok and user is not None else None
+    found = None
+    if login:
+        with read_only_session(factory) as session:
+            found = session.execute(
+                select(User.id, User.password_hash).where(User.email == login)
+            ).first()
+    ok = verify_password(found.password_hash if found else None, password)
+    return found.id if ok and found is not None else None
 
 
 def workspaces_of(session: Session, *, user_id: str) -> list[WorkspaceChoice]:

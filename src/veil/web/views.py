@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from veil.web import auth, campaigns, compliance, profiles, rights, settings
+from veil.web import auth, campaigns, compliance, privacy_requests, profiles, rights, settings
 from veil.web.templating import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -25,6 +25,7 @@ for _pages in (
     auth.router,
     profiles.router,
     compliance.router,
+    privacy_requests.router,
     rights.router,
     campaigns.router,
     settings.router,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
-from veil.workspaces import service
+from veil.workspaces import callback_secret, service
 from veil.workspaces.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -25,7 +25,8 @@ def _read(session: SessionDep, runtime: RuntimeDep, workspace_id: str) -> Worksp
     write_key = service.write_key_of(
         session, workspace_id=workspace_id, keyring=runtime.seal_keyring
     )
-    return WorkspaceRead.build(workspace, write_key=write_key)
+    secret = callback_secret.reveal(workspace, runtime.seal_keyring)
+    return WorkspaceRead.build(workspace, write_key=write_key, callback_secret=secret)
 
 
 @router.get("", response_model=WorkspaceRead)
@@ -48,6 +49,25 @@ def update_settings(
         shopify_webhook_secret=body.shopify_webhook_secret,
         suppress_on_delete=body.suppress_on_delete,
         retention=body.retention(),
+        default_regulation=body.default_regulation,
+        other_regulation_days=body.other_regulation_days,
+    )
+    return _read(session, runtime, principal.workspace_id)
+
+
+@router.post(
+    "/callback-secret/rotate",
+    response_model=WorkspaceRead,
+    summary="Replace the callback signing secret (privacy-request callbacks, SPEC §8.6)",
+)
+def rotate_callback_secret(
+    session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+) -> WorkspaceRead:
+    service.rotate_callback_secret(
+        session,
+        workspace_id=principal.workspace_id,
+        actor=principal.actor,
+        keyring=runtime.seal_keyring,
     )
     return _read(session, runtime, principal.workspace_id)
 

@@ -29,11 +29,18 @@ class WorkspaceRead(BaseModel):
     write_key: str | None = Field(
         description="Write key for the Segment-compatible ingestion API (HTTP Basic user name)."
     )
+    default_regulation: str = Field(description="privacy requests that name none (§8)")
+    other_regulation_days: int = Field(description="deadline in days under `other` (§8.5)")
+    callback_signing_secret: str | None = Field(
+        description="HMAC-SHA256 key of the Veil-Signature on privacy-request callbacks"
+    )
     created_at: str
     updated_at: str
 
     @classmethod
-    def build(cls, workspace: Workspace, *, write_key: str | None) -> WorkspaceRead:
+    def build(
+        cls, workspace: Workspace, *, write_key: str | None, callback_secret: str | None = None
+    ) -> WorkspaceRead:
         return cls(
             id=workspace.id,
             name=workspace.name,
@@ -44,6 +51,9 @@ class WorkspaceRead(BaseModel):
             retention_events=workspace.retention_events,
             retention_inactive_profiles=workspace.retention_inactive_profiles,
             write_key=write_key,
+            default_regulation=workspace.default_regulation,
+            other_regulation_days=workspace.other_regulation_days,
+            callback_signing_secret=callback_secret,
             created_at=rfc3339(workspace.created_at) or "",
             updated_at=rfc3339(workspace.updated_at) or "",
         )
@@ -58,6 +68,8 @@ class WorkspaceSettingsUpdate(BaseModel):
     default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
     pii_keys: list[str] | None = Field(default=None, max_length=200)
     shopify_webhook_secret: str | None = Field(default=None, max_length=200)
+    default_regulation: Literal["gdpr", "uk_gdpr", "ccpa", "lgpd", "other"] | None = None
+    other_regulation_days: int | None = Field(default=None, ge=1, le=365)
     suppress_on_delete: bool | None = Field(default=None, strict=True)
     # null is meaningful here (keep forever): only the fields sent change (`retention()`).
     retention_events: str | None = Field(default=None, max_length=32)

@@ -22,6 +22,7 @@ from veil.kit.pagination import paginate
 from veil.kit.time import parse_strict_duration
 from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
+from veil.workspaces import callback_secret
 from veil.workspaces.repository import ApiKeyRepository, MembershipRepository
 
 _PII_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
@@ -49,6 +50,7 @@ def create_workspace(
         default_phone_region=check_region(default_phone_region),
         pii_keys=[],
     )
+    callback_secret.rotate(workspace, keyring)
     session.add(workspace)
     session.flush()
     admin = keys.create_api_key(
@@ -115,6 +117,8 @@ def update_settings(
     default_phone_region: str | None = None,
     pii_keys: list[str] | None = None,
     shopify_webhook_secret: str | None = None,
+    default_regulation: str | None = None,
+    other_regulation_days: int | None = None,
     suppress_on_delete: bool | None = None,
     retention: Mapping[str, str | None] | None = None,
 ) -> Workspace:
@@ -159,6 +163,14 @@ def update_settings(
             keyring.seal(secret, aad=f"shopify-secret:{workspace_id}") if secret else None
         )
         changed.append("shopify_webhook_secret")
+    privacy_settings: tuple[tuple[str, str | int | None], ...] = (
+        ("default_regulation", default_regulation),
+        ("other_regulation_days", other_regulation_days),
+    )
+    for setting, new_value in privacy_settings:
+        if new_value is not None and getattr(workspace, setting) != new_value:
+            setattr(workspace, setting, new_value)
+            changed.append(setting)
     session.flush()
     if changed:
         audit.record(
@@ -170,6 +182,24 @@ def update_settings(
             target_id=workspace_id,
             details={"fields": changed},
         )
+    return workspace
+
+
+def rotate_callback_secret(
+    session: Session, *, workspace_id: str, actor: str, keyring: Keyring
+) -> Workspace:
+    """A new callback signing secret, audited (the value never is)."""
+    workspace = get_workspace(session, workspace_id)
+    callback_secret.rotate(workspace, keyring)
+    session.flush()
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="workspace.callback_secret_rotated",
+        target_type="workspace",
+        target_id=workspace_id,
+    )
     return workspace
 
 

@@ -10,6 +10,7 @@ from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.deletions import service
 from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import (
     ConfirmationRequired,
     Forbidden,
@@ -39,7 +40,7 @@ def delete_profile(
     """Erase a profile's personal data (SPEC §5). Requires `{"confirm": true}`."""
     if body is None or not body.confirmed:
         raise ConfirmationRequired()
-    request = service.request_deletion(
+    request = profile_actions.delete_profile(
         session,
         runtime=runtime,
         workspace_id=principal.workspace_id,

@@ -35,7 +35,7 @@ from veil.models import DeletionRequest, IdentifierType, Profile, Recipient
 from veil.models.deletion_request import DeletionStatus
 from veil.models.profile import ACTIVE, DELETED
 from veil.profiles.history import previous_identifiers
-from veil.profiles.identifiers import normalize_email, normalize_phone
+from veil.profiles.identifiers import email_forms, normalize_phone
 from veil.profiles.repository import ProfileRepository
 from veil.profiles.service import workspace_region
 from veil.runtime import Runtime
@@ -165,7 +165,7 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
     addresses: list[str] = []
     for key, value in _leaves(profile.properties or {}):
         if key_in(key, EMAIL_KEYS):
-            emails.extend(_valid(normalize_email, value))
+            emails.extend(email_forms(value))
         elif key_in(key, PHONE_KEYS):
             phones.extend(_valid(lambda v: normalize_phone(v, region=region), value))
         elif key_in(key, ADDRESS_KEYS):
@@ -177,10 +177,11 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         .distinct()
     ).all()
     for email, phone in sent_to:
-        emails.extend(_valid(normalize_email, email) if email else [])
+        emails.extend(email_forms(email) if email else [])
         phones.extend([phone] if phone else [])
     return Subject(
-        emails=tuple(dict.fromkeys(emails)),
+        # Both forms of an internationalised domain (bücher.de, xn--bcher-kva.de).
+        emails=tuple(dict.fromkeys(form for email in emails for form in email_forms(email))),
         phones=tuple(dict.fromkeys(phones)),
         first_name=profile.first_name,
         last_name=profile.last_name,

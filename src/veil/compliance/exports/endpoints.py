@@ -12,6 +12,7 @@ from veil.auth.limits import ComplianceAdmin
 from veil.compliance.exports import service
 from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportPage, ExportRead
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import (
     AlreadyRequested,
     Conflict,
@@ -40,7 +41,7 @@ router = APIRouter(tags=["compliance"])
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
 ) -> ExportRead:
-    export = service.request_export(
+    export = profile_actions.export_profile(
         session,
         runtime=runtime,
         workspace_id=principal.workspace_id,

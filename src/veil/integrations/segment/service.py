@@ -23,8 +23,9 @@ rejects it, its index in the error message.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from veil.errors import PayloadTooLarge, ValidationFailed, VeilError
 from veil.events.service import MAX_BATCH, BatchWriter, EventInput, ProfileRef, validate
 from veil.integrations import dedup
+from veil.kit.time import MAX_YEAR, MIN_YEAR, TimeOutOfRange, parse_rfc3339
 
 ORIGIN = "segment"
 KB = 1024
@@ -106,10 +108,11 @@ def _time(value: Any, label: str, name: str) -> datetime | None:
     if not isinstance(value, str):
         raise _fail(label, f"{name} must be an ISO-8601 date string.")
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_rfc3339(value)
+    except TimeOutOfRange:
+        raise _fail(label, f"{name} is out of range (years {MIN_YEAR} to {MAX_YEAR}).") from None
     except ValueError:
         raise _fail(label, f"{name} is not an ISO-8601 date.") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def corrected_timestamp(
@@ -197,6 +200,13 @@ def parse_message(
     return message
 
 
+def _encoded_size(item: Any) -> int:
+    try:
+        return len(orjson.dumps(item))
+    except TypeError:  # an integer beyond 64 bits: the stdlib sizes it, check_properties refuses it
+        return len(json.dumps(item).encode())
+
+
 def parse_call(payload: dict[str, Any], *, kind: str, received_at: datetime) -> list[Message]:
     return [parse_message(payload, label="", kind=kind, received_at=received_at)]
 
@@ -212,7 +222,7 @@ def parse_batch(payload: dict[str, Any], *, received_at: datetime) -> list[Messa
     messages: list[Message] = []
     for index, item in enumerate(items):
         label = f"batch[{index}]"
-        if len(orjson.dumps(item)) > MAX_MESSAGE_BYTES:
+        if _encoded_size(item) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"{label} is larger than 32 KB, Segment's limit for one message.")
         if context and isinstance(item, dict):
             # A batch-level context applies to every message that has none of its own.

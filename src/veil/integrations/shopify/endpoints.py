@@ -80,7 +80,9 @@ def receive_webhook(
     topic = (x_shopify_topic or "").strip().lower()
     if not topic:
         raise ValidationFailed("The X-Shopify-Topic header is required.")
-    payload: dict[str, Any] = parse_json_object(body)
+    # A NUL anywhere is refused: PostgreSQL cannot store it, and an id with one would only
+    # fail deeper down (a customers/redact lookup answered 500).
+    payload: dict[str, Any] = parse_json_object(body, refuse_nul=True)
     delivery = Delivery(
         workspace_id=workspace_id,
         topic=topic,

@@ -1,5 +1,6 @@
 """Shopify's mandatory compliance topics: customers/data_request, customers/redact and
-shop/redact become export and deletion requests, as Shopify."""
+shop/redact become privacy requests (source `shopify`) with their export and deletion requests,
+as Shopify. shop/redact is answered at once: the privacy request's job fans out over the shop."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from veil.compliance.deletions.service import request_deletion
-from veil.compliance.exports.service import request_export
+from veil.compliance.privacy_requests import profile_actions
 from veil.errors import AlreadyRequested, NotAContact, ProfileDeleted, ValidationFailed
 from veil.integrations.shopify.parsing import (
     customer_external_id,
@@ -18,7 +18,6 @@ from veil.integrations.shopify.parsing import (
     normalize_shop_domain,
     text,
 )
-from veil.integrations.shopify.repository import ShopifyProfiles
 from veil.integrations.shopify.schemas import ACTOR, REQUESTED_BY, SOURCE, Delivery
 from veil.profiles import service as profiles
 from veil.profiles.identifiers import normalize_email, normalize_phone
@@ -91,12 +90,12 @@ def on_data_request(session: Session, runtime: Runtime, delivery: Delivery) -> b
     ids = _customer_profiles(session, delivery)
     # AlreadyRequested: one is on its way; NotAContact: nothing personal to export.
     skip = (AlreadyRequested, NotAContact)
-    return _request_each(session, runtime, delivery, ids, request_export, skip) > 0
+    return _request_each(session, runtime, delivery, ids, profile_actions.export_profile, skip) > 0
 
 
 def _delete(session: Session, runtime: Runtime, delivery: Delivery, profile_ids: list[str]) -> int:
     return _request_each(
-        session, runtime, delivery, profile_ids, request_deletion, (ProfileDeleted,)
+        session, runtime, delivery, profile_ids, profile_actions.delete_profile, (ProfileDeleted,)
     )
 
 
@@ -106,12 +105,11 @@ def on_customer_redact(session: Session, runtime: Runtime, delivery: Delivery) -
 
 def on_shop_redact(session: Session, runtime: Runtime, delivery: Delivery) -> bool:
     domain = text(delivery.payload.get("shop_domain")) or delivery.shop_domain
-    ids = ShopifyProfiles(session, delivery.workspace_id).active_ids_from_shop(
-        normalize_shop_domain(domain)
+    # Answered at once; the privacy request's job fans out over the shop's profiles.
+    profile_actions.schedule_shop_redact(
+        session,
+        runtime=runtime,
+        workspace_id=delivery.workspace_id,
+        shop_domain=normalize_shop_domain(domain),
     )
-    requested = _delete(session, runtime, delivery, ids)
-    log.info(
-        "shop redact: deletions requested",
-        extra={"fields": {"workspace_id": delivery.workspace_id, "profiles": requested}},
-    )
-    return requested > 0
+    return True

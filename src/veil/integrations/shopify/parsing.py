@@ -3,7 +3,7 @@ event properties a customer, order or checkout object describes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from veil.errors import ValidationFailed
@@ -16,6 +16,7 @@ from veil.integrations.shopify.schemas import (
     ORDER_FIELDS,
 )
 from veil.kit.jsonwalk import check_properties
+from veil.kit.time import parse_rfc3339
 from veil.profiles import service as profiles
 
 
@@ -36,13 +37,12 @@ def json_object(value: Any, name: str) -> dict[str, Any]:
 
 
 def timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
+    """A Shopify time; one that is unparseable or out of range counts as absent (the
+    delivery is still acknowledged: Shopify would retry a refusal for days)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_rfc3339(value)
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def required_id(payload: dict[str, Any], key: str, what: str) -> str:

@@ -18,7 +18,7 @@ def origin_of(shop_domain: str | None) -> str:
 class ShopifyProfiles(WorkspaceRepository[Profile]):
     model = Profile
 
-    def active_ids_from_shop(self, shop_domain: str | None) -> list[str]:
+    def active_ids_from_shop(self, shop_domain: str | None, limit: int | None = None) -> list[str]:
         """Active profiles created by this shop's webhooks (origin `shopify:<domain>`), and
         those carrying a Shopify customer id (external_id `shopify:<id>`): a workspace is one
         store, so such an id came from its shop even when the profile was first created by
@@ -33,5 +33,6 @@ class ShopifyProfiles(WorkspaceRepository[Profile]):
                 ),
             )
             .order_by(Profile.id)
+            .limit(limit)
         )
         return [profile.id for profile in self.session.scalars(stmt)]

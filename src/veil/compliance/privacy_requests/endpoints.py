@@ -1,0 +1,216 @@
+"""HTTP: /api/v1/privacy-requests (SPEC §8) — parse, call the service, shape the answer. Admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy.orm import Session
+
+from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.limits import ComplianceAdmin
+from veil.compliance.privacy_requests import service
+from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
+from veil.compliance.privacy_requests.schemas import (
+    ExtendBody,
+    PrivacyRequestBulkCreate,
+    PrivacyRequestBulkCreated,
+    PrivacyRequestCreate,
+    PrivacyRequestPage,
+    PrivacyRequestRead,
+)
+from veil.kit.time import utcnow
+from veil.models import PrivacyRequest
+from veil.models.privacy_request import (
+    PrivacyRequestSource,
+    PrivacyRequestStatus,
+    PrivacyRequestType,
+)
+from veil.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/privacy-requests", tags=["privacy requests"])
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    403: {"description": "forbidden (not an admin)"},
+    404: {"description": "not_found"},
+}
+
+
+def read_requests(
+    session: Session, runtime: Runtime, requests: list[PrivacyRequest]
+) -> list[PrivacyRequestRead]:
+    """The API shape of some requests of one workspace, with their deliveries in one query."""
+    if not requests:
+        return []
+    repo = PrivacyRequestRepository(session, requests[0].workspace_id)
+    deliveries = repo.deliveries([r.id for r in requests])
+    now = utcnow()
+    return [
+        PrivacyRequestRead.build(r, keyring=runtime.seal_keyring, deliveries=deliveries, now=now)
+        for r in requests
+    ]
+
+
+@router.post(
+    "",
+    response_model=PrivacyRequestRead,
+    status_code=202,
+    summary="Receive a data-subject request, naming the person by identities",
+    responses={
+        200: {"description": "the same Idempotency-Key and body again: the first request"},
+        403: _ERRORS[403],
+        409: {"description": "idempotency_conflict"},
+        422: {"description": "validation_error"},
+        429: {"description": "rate_limited"},
+    },
+)
+def create_privacy_request(
+    body: PrivacyRequestCreate,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: ComplianceAdmin,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> PrivacyRequestRead:
+    request, created = service.create_request(
+        session,
+        runtime=runtime,
+        workspace_id=principal.workspace_id,
+        new=service.NewRequest(
+            type=body.type,
+            identities=[(i.type, i.value) for i in body.identities],
+            regulation=body.regulation,
+            received_at=body.received_at,
+            reference=body.reference,
+            callback_urls=list(body.callback_urls),
+            suppress=body.suppress,
+        ),
+        source=PrivacyRequestSource.API,
+        requested_by=principal.label,
+        actor=principal.actor,
+        idempotency_key=idempotency_key,
+        fingerprint=service.body_hash(body.model_dump(mode="json", exclude_unset=True)),
+    )
+    if not created:
+        response.status_code = 200
+    return read_requests(session, runtime, [request])[0]
+
+
+@router.post(
+    "/bulk",
+    response_model=PrivacyRequestBulkCreated,
+    status_code=202,
+    summary="Receive up to 5,000 requests at once (all or nothing)",
+    responses={403: _ERRORS[403], 422: {"description": "validation_error (names the index)"}},
+)
+def create_bulk(
+    body: PrivacyRequestBulkCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: ComplianceAdmin,
+) -> PrivacyRequestBulkCreated:
+    ids = service.create_bulk(
+        session,
+        runtime=runtime,
+        workspace_id=principal.workspace_id,
+        type=body.type,
+        regulation=body.regulation,
+        suppress=body.suppress,
+        callback_urls=list(body.callback_urls),
+        subjects=[
+            service.BulkSubject(
+                identities=[(i.type, i.value) for i in s.identities], reference=s.reference
+            )
+            for s in body.subjects
+        ],
+        requested_by=principal.label,
+        actor=principal.actor,
+    )
+    return PrivacyRequestBulkCreated(requests=ids)
+
+
+@router.get(
+    "",
+    response_model=PrivacyRequestPage,
+    summary="Privacy requests, newest first",
+    responses={403: _ERRORS[403]},
+)
+def list_privacy_requests(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminOnly,
+    status: PrivacyRequestStatus | None = None,
+    type: PrivacyRequestType | None = None,
+    source: PrivacyRequestSource | None = None,
+    overdue: bool | None = None,
+    limit: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> PrivacyRequestPage:
+    rows, next_cursor = service.page_requests(
+        session,
+        workspace_id=principal.workspace_id,
+        status=status,
+        type=type,
+        source=source,
+        overdue=overdue,
+        limit=limit,
+        cursor=cursor,
+    )
+    return PrivacyRequestPage(data=read_requests(session, runtime, rows), next_cursor=next_cursor)
+
+
+@router.get(
+    "/{request_id}",
+    response_model=PrivacyRequestRead,
+    summary="One privacy request",
+    responses=_ERRORS,
+)
+def get_privacy_request(
+    request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+) -> PrivacyRequestRead:
+    request = service.get_request(
+        session, workspace_id=principal.workspace_id, request_id=request_id
+    )
+    return read_requests(session, runtime, [request])[0]
+
+
+@router.post(
+    "/{request_id}/extend",
+    response_model=PrivacyRequestRead,
+    summary="Extend the deadline once, as the regulation allows",
+    responses={
+        **_ERRORS,
+        409: {"description": "already_extended"},
+        422: {"description": "not_extendable or validation_error"},
+    },
+)
+def extend_privacy_request(
+    request_id: str,
+    body: ExtendBody,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminOnly,
+) -> PrivacyRequestRead:
+    request = service.extend_request(
+        session,
+        workspace_id=principal.workspace_id,
+        request_id=request_id,
+        reason=body.reason,
+        actor=principal.actor,
+    )
+    return read_requests(session, runtime, [request])[0]
+
+
+@router.post(
+    "/{request_id}/cancel",
+    response_model=PrivacyRequestRead,
+    summary="Cancel a request no step of which has started",
+    responses={**_ERRORS, 409: {"description": "not_cancellable"}},
+)
+def cancel_privacy_request(
+    request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
+) -> PrivacyRequestRead:
+    request = service.cancel_request(
+        session, workspace_id=principal.workspace_id, request_id=request_id, actor=principal.actor
+    )
+    return read_requests(session, runtime, [request])[0]

@@ -1,0 +1,234 @@
+"""Every privacy-request query, scoped to one workspace (the job's few id lookups at the bottom)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from veil import db
+from veil.kit.repository import WorkspaceRepository
+from veil.models import PrivacyCallback, PrivacyRequest
+from veil.models.privacy_callback import DeliveryStatus
+from veil.models.privacy_request import (
+    CLOSED_STATUSES,
+    PrivacyRequestSource,
+    PrivacyRequestStatus,
+    PrivacyRequestType,
+)
+
+
+def overdue_clause(now: datetime) -> Any:
+    """SQL for SPEC's `overdue`: past due_at and neither completed nor cancelled."""
+    return and_(
+        PrivacyRequest.due_at < now,
+        PrivacyRequest.status.not_in([s.value for s in CLOSED_STATUSES]),
+    )
+
+
+class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
+    model = PrivacyRequest
+
+    def by_idempotency_key(self, key: str) -> PrivacyRequest | None:
+        found: PrivacyRequest | None = self.session.scalar(
+            self.statement().where(PrivacyRequest.idempotency_key == key)
+        )
+        return found
+
+    def listing(
+        self,
+        *,
+        now: datetime,
+        status: PrivacyRequestStatus | None = None,
+        type: PrivacyRequestType | None = None,
+        source: PrivacyRequestSource | None = None,
+        overdue: bool | None = None,
+    ) -> Select[Any]:
+        stmt = self.statement()
+        if status is not None:
+            stmt = stmt.where(PrivacyRequest.status == status)
+        if type is not None:
+            stmt = stmt.where(PrivacyRequest.type == type)
+        if source is not None:
+            stmt = stmt.where(PrivacyRequest.source == source)
+        if overdue is True:
+            stmt = stmt.where(overdue_clause(now))
+        elif overdue is False:
+            stmt = stmt.where(not_(overdue_clause(now)))
+        return stmt
+
+    def cancel_if_pending(self, request_id: str, *, now: datetime) -> bool:
+        """The one conditional UPDATE that races the worker's start: exactly one of them wins."""
+        result = self.session.execute(
+            update(PrivacyRequest)
+            .where(
+                PrivacyRequest.workspace_id == self.workspace_id,
+                PrivacyRequest.id == request_id,
+                PrivacyRequest.status == PrivacyRequestStatus.PENDING,
+            )
+            .values(
+                status=PrivacyRequestStatus.CANCELLED,
+                cancelled_at=now,
+                updated_at=now,
+                next_attempt_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return db.rowcount(result) == 1
+
+    def deliveries(self, request_ids: Sequence[str]) -> list[PrivacyCallback]:
+        if not request_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(PrivacyCallback)
+                .where(
+                    PrivacyCallback.workspace_id == self.workspace_id,
+                    PrivacyCallback.request_id.in_(list(request_ids)),
+                )
+                .order_by(PrivacyCallback.request_id, PrivacyCallback.seq)
+            )
+        )
+
+    def next_delivery_seq(self, request_id: str) -> int:
+        current = self.session.scalar(
+            select(func.max(PrivacyCallback.seq)).where(
+                PrivacyCallback.workspace_id == self.workspace_id,
+                PrivacyCallback.request_id == request_id,
+            )
+        )
+        return int(current or 0) + 1
+
+
+# -- unscoped lookups by id (the worker acts on ids from the queue) -----------------------------
+
+
+def request_by_id(session: Session, request_id: str) -> PrivacyRequest | None:
+    return session.get(PrivacyRequest, request_id, populate_existing=True)
+
+
+def start_if_pending(session: Session, request_id: str, *, now: datetime) -> bool:
+    """pending → in_progress, only if no cancel got there first."""
+    result = session.execute(
+        update(PrivacyRequest)
+        .where(
+            PrivacyRequest.id == request_id,
+            PrivacyRequest.status == PrivacyRequestStatus.PENDING,
+        )
+        .values(status=PrivacyRequestStatus.IN_PROGRESS, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return db.rowcount(result) == 1
+
+
+def extend_lease(session: Session, request_id: str, *, until: datetime) -> None:
+    session.execute(
+        update(PrivacyRequest)
+        .where(PrivacyRequest.id == request_id)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def batch_request_ids(session: Session, batch_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(PrivacyRequest.id)
+            .where(PrivacyRequest.batch_id == batch_id)
+            .order_by(PrivacyRequest.id)
+        )
+    )
+
+
+def delivery_by_id(session: Session, delivery_id: str) -> PrivacyCallback | None:
+    return session.get(PrivacyCallback, delivery_id, populate_existing=True)
+
+
+def earlier_pending_delivery(session: Session, delivery: PrivacyCallback) -> bool:
+    """Whether a delivery to the same URL announcing an earlier status is still pending."""
+    found = session.scalar(
+        select(PrivacyCallback.id)
+        .where(
+            PrivacyCallback.request_id == delivery.request_id,
+            PrivacyCallback.url == delivery.url,
+            PrivacyCallback.seq < delivery.seq,
+            PrivacyCallback.status == DeliveryStatus.PENDING,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def next_pending_delivery(session: Session, delivery: PrivacyCallback) -> str | None:
+    found: str | None = session.scalar(
+        select(PrivacyCallback.id)
+        .where(
+            PrivacyCallback.request_id == delivery.request_id,
+            PrivacyCallback.url == delivery.url,
+            PrivacyCallback.seq > delivery.seq,
+            PrivacyCallback.status == DeliveryStatus.PENDING,
+        )
+        .order_by(PrivacyCallback.seq)
+        .limit(1)
+    )
+    return found
+
+
+def claim_delivery(session: Session, delivery_id: str, *, now: datetime, until: datetime) -> bool:
+    result = session.execute(
+        update(PrivacyCallback)
+        .where(
+            PrivacyCallback.id == delivery_id,
+            PrivacyCallback.status == DeliveryStatus.PENDING,
+            or_(PrivacyCallback.lease_until.is_(None), PrivacyCallback.lease_until < now),
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return db.rowcount(result) == 1
+
+
+def due_deliveries(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
+    return list(
+        session.scalars(
+            select(PrivacyCallback.id)
+            .where(
+                PrivacyCallback.status == DeliveryStatus.PENDING,
+                or_(PrivacyCallback.lease_until.is_(None), PrivacyCallback.lease_until < now),
+                or_(
+                    PrivacyCallback.next_attempt_at.is_(None),
+                    PrivacyCallback.next_attempt_at <= now,
+                ),
+            )
+            .order_by(PrivacyCallback.request_id, PrivacyCallback.seq)
+            .limit(limit)
+        )
+    )
+
+
+def hold_deliveries(session: Session, ids: Sequence[str], *, until: datetime) -> None:
+    if ids:
+        session.execute(
+            update(PrivacyCallback)
+            .where(PrivacyCallback.id.in_(list(ids)))
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def first_deliveries_of_batch(session: Session, batch_id: str) -> list[str]:
+    """Deliveries of a bulk upload's requests that were never tried (completed at creation)."""
+    return list(
+        session.scalars(
+            select(PrivacyCallback.id)
+            .join(PrivacyRequest, PrivacyRequest.id == PrivacyCallback.request_id)
+            .where(
+                PrivacyRequest.batch_id == batch_id,
+                PrivacyCallback.status == DeliveryStatus.PENDING,
+                PrivacyCallback.attempts == 0,
+            )
+        )
+    )

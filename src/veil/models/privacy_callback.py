@@ -1,0 +1,51 @@
+"""One signed callback delivery (SPEC §8.6): a privacy request's status change, to one URL.
+
+A row per (request, URL, announced status), written in the transaction that changed the
+status, so a crash loses no delivery; `seq` orders the deliveries of one request, and a
+delivery waits while an earlier one to the same URL is still pending.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from veil.kit.time import utcnow
+from veil.models.base import Base, IdType, StrEnumType
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class PrivacyCallback(Base):
+    __tablename__ = "privacy_request_callbacks"
+    __table_args__ = (
+        UniqueConstraint("request_id", "url", "announced_status"),
+        Index("ix_privacy_request_callbacks_request_seq", "request_id", "seq"),
+        Index("ix_privacy_request_callbacks_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(ForeignKey("privacy_requests.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    announced_status: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int]
+    # The JSON body as of the status change (ids and dates only, never an identity).
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_status_code: Mapped[int | None] = mapped_column(default=None)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,282 @@
+"""Settings → Compliance → Requests (SPEC §8.8): the privacy requests, one request's page with
+Extend / Cancel, and a bulk upload of a CSV file. Every action is the API's service call."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any, ClassVar
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+
+from veil.auth.deps import SessionDep
+from veil.compliance.privacy_requests import service
+from veil.compliance.privacy_requests.endpoints import read_requests
+from veil.compliance.privacy_requests.schemas import PrivacyRequestRead
+from veil.errors import ValidationFailed, VeilError
+from veil.kit.time import as_utc, utcnow
+from veil.models.privacy_request import (
+    PrivacyRequestSource,
+    PrivacyRequestStatus,
+    PrivacyRequestType,
+    Regulation,
+)
+from veil.web.actions import redirect_with_toast, run_action
+from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
+from veil.web.flash import Toast
+from veil.web.routing import WebRoute
+from veil.web.templating import ListPage, Page, render
+
+router = APIRouter(route_class=WebRoute)
+
+REQUESTS_URL = "/settings/compliance/requests"
+ROWS_PER_PAGE = 50
+CSV_COLUMNS = ("email", "phone", "external_id")
+MAX_CSV_BYTES = 2 * 1024 * 1024
+
+
+def mask_email(value: str) -> str:
+    """`j•••@example.com`: enough to recognise a row, not to read the address."""
+    local, _, domain = value.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+def subject_of(row: PrivacyRequestRead) -> str:
+    for identity in row.identities:
+        if identity.type == "email":
+            return mask_email(identity.value)
+    for identity in row.identities:
+        if identity.type == "phone":
+            return "•••" + identity.value[-2:]
+    return f"{row.identities[0].type}" if row.identities else "—"
+
+
+def days_left(due_at: str, now: datetime) -> int:
+    due = as_utc(datetime.fromisoformat(due_at.replace("Z", "+00:00")))
+    return (due - now).days
+
+
+def _choice(enum: Any, value: str | None) -> Any:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestsTab(ListPage):
+    """Settings → Compliance → Requests: the privacy requests with their deadlines."""
+
+    template: ClassVar[str] = "settings/requests.html"
+    nav: ClassVar[str] = "compliance"
+    tab: str = "requests"
+    # The other tabs refresh while something is pending; this one is read on demand.
+    pending: bool = False
+    rows: list[tuple[PrivacyRequestRead, str, int]]
+    filters: dict[str, str]
+    overdue: bool
+    statuses: tuple[PrivacyRequestStatus, ...] = tuple(PrivacyRequestStatus)
+    types: tuple[PrivacyRequestType, ...] = tuple(PrivacyRequestType)
+    sources: tuple[PrivacyRequestSource, ...] = tuple(PrivacyRequestSource)
+    regulations: tuple[Regulation, ...] = tuple(Regulation)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPage(Page):
+    """One privacy request: timeline, matched profiles, steps, callbacks, Extend / Cancel."""
+
+    template: ClassVar[str] = "settings/request.html"
+    nav: ClassVar[str] = "compliance"
+    row: PrivacyRequestRead
+    subject: str
+    days_left: int
+    timeline: list[tuple[str | None, str]]
+
+
+@router.get(REQUESTS_URL, name="compliance_requests")
+def requests_tab(
+    request: Request,
+    session: SessionDep,
+    me: AdminPage,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    type: Annotated[str | None, Query(max_length=20)] = None,
+    source: Annotated[str | None, Query(max_length=20)] = None,
+    overdue: Annotated[str | None, Query(max_length=5)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    filters = {
+        "status": _choice(PrivacyRequestStatus, status),
+        "type": _choice(PrivacyRequestType, type),
+        "source": _choice(PrivacyRequestSource, source),
+    }
+    records, next_cursor = service.page_requests(
+        session,
+        workspace_id=me.workspace_id,
+        overdue=True if overdue == "true" else None,
+        limit=ROWS_PER_PAGE,
+        cursor=cursor,
+        **filters,
+    )
+    rows = read_requests(session, runtime_of(request), records)
+    now = utcnow()
+    return render(
+        request,
+        RequestsTab(
+            rows=[(row, subject_of(row), days_left(row.due_at, now)) for row in rows],
+            filters={k: (v.value if v else "") for k, v in filters.items()},
+            overdue=overdue == "true",
+            next_cursor=next_cursor,
+            is_first_page=cursor is None,
+        ),
+    )
+
+
+@router.get(REQUESTS_URL + "/{request_id}", name="privacy_request")
+def request_page(request: Request, session: SessionDep, me: AdminPage, request_id: str) -> Response:
+    record = service.get_request(session, workspace_id=me.workspace_id, request_id=request_id)
+    [row] = read_requests(session, runtime_of(request), [record])
+    timeline: list[tuple[str | None, str]] = [(row.received_at, "Received")]
+    timeline.append((row.created_at, f"Recorded (source {row.source})"))
+    if record.extended_at:
+        timeline.append((row.due_at, "Extended: " + (row.extension_reason or "")))
+    if row.completed_at:
+        timeline.append((row.completed_at, "Completed"))
+    if row.cancelled_at:
+        timeline.append((row.cancelled_at, "Cancelled"))
+    return render(
+        request,
+        RequestPage(
+            row=row,
+            subject=subject_of(row),
+            days_left=days_left(row.due_at, utcnow()),
+            timeline=timeline,
+        ),
+    )
+
+
+@router.post(REQUESTS_URL + "/{request_id}/extend", name="extend_privacy_request")
+def extend(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    request_id: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    back = f"{REQUESTS_URL}/{request_id}"
+    return run_action(
+        request,
+        session,
+        partial(
+            service.extend_request,
+            session,
+            workspace_id=me.workspace_id,
+            request_id=request_id,
+            reason=reason,
+            actor=me.principal.actor,
+        ),
+        back=back,
+        success=Toast("success", "Deadline extended."),
+    )
+
+
+@router.post(REQUESTS_URL + "/{request_id}/cancel", name="cancel_privacy_request")
+def cancel(
+    request: Request,
+    session: SessionDep,
+    me: AdminAction,
+    request_id: str,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    back = f"{REQUESTS_URL}/{request_id}"
+    if confirm != "yes":
+        return redirect_with_toast(request, back, Toast("error", "Confirm the cancellation."))
+    return run_action(
+        request,
+        session,
+        partial(
+            service.cancel_request,
+            session,
+            workspace_id=me.workspace_id,
+            request_id=request_id,
+            actor=me.principal.actor,
+        ),
+        back=back,
+        success=Toast("success", "Request cancelled."),
+    )
+
+
+def parse_subjects_csv(data: bytes) -> list[service.BulkSubject]:
+    """Subjects from a CSV whose header names `email`, `phone` and/or `external_id` (and an
+    optional `reference`); a bad row is reported by its line number (the header is line 1)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("The file is not UTF-8 text.") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if not set(header) & set(CSV_COLUMNS):
+        raise ValidationFailed("The header row must name an email, phone or external_id column.")
+    reader.fieldnames = header
+    subjects: list[service.BulkSubject] = []
+    for line, row in enumerate(reader, start=2):
+        identities = [(c, (row.get(c) or "").strip()) for c in CSV_COLUMNS]
+        identities = [(c, v) for c, v in identities if v]
+        if not identities:
+            raise ValidationFailed(f"Line {line}: no email, phone or external_id.")
+        reference = (row.get("reference") or "").strip() or None
+        subjects.append(service.BulkSubject(identities=identities, reference=reference))
+    if not subjects:
+        raise ValidationFailed("The file has no rows under its header.")
+    return subjects
+
+
+def _line_of(message: str) -> str:
+    """`subjects[7]…` from the service → `Line 9…` for a CSV (header on line 1)."""
+    if message.startswith("subjects[") and "]" in message:
+        index, _, rest = message[len("subjects[") :].partition("]")
+        if index.isdigit():
+            return f"Line {int(index) + 2}{rest}"
+    return message
+
+
+def small_upload(request: Request) -> None:
+    """Refuse a big upload before the form is parsed: larger multipart files are spooled to
+    a temporary file, and a CSV of people must not touch the disk."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_CSV_BYTES:
+        raise ValidationFailed("The CSV file must be at most 1 MB.")
+
+
+@router.post(REQUESTS_URL + "/bulk", name="bulk_privacy_requests")
+def bulk_upload(
+    request: Request,
+    _small: Annotated[None, Depends(small_upload)],
+    session: SessionDep,
+    me: ComplianceAction,
+    file: Annotated[UploadFile, File()],
+    type: Annotated[str, Form(max_length=20)] = "access",
+    regulation: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """All or nothing, like the API's bulk: a bad row names its line and nothing is created."""
+    try:
+        subjects = parse_subjects_csv(file.file.read(MAX_CSV_BYTES + 1))
+        ids = service.create_bulk(
+            session,
+            runtime=runtime_of(request),
+            workspace_id=me.workspace_id,
+            type=_choice(PrivacyRequestType, type) or PrivacyRequestType.ACCESS,
+            regulation=_choice(Regulation, regulation),
+            suppress=None,
+            callback_urls=[],
+            subjects=subjects,
+            requested_by=me.principal.label,
+            actor=me.principal.actor,
+        )
+    except VeilError as exc:
+        session.rollback()
+        return redirect_with_toast(request, REQUESTS_URL, Toast("error", _line_of(exc.message)))
+    toast = Toast("success", f"{len(ids):,} requests received.")
+    return redirect_with_toast(request, REQUESTS_URL, toast)

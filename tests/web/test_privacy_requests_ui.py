@@ -1,0 +1,105 @@
+"""Settings → Compliance → Requests (SPEC §8.8): list, filters, a request page, Extend, Cancel,
+and the CSV upload — through the server-rendered UI."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.compliance.privacy_requests.support import create_in_service
+from tests.fixtures.factories import make_profile
+from veil.kit.time import utcnow
+from veil.models import PrivacyRequest
+
+REQUESTS = "/settings/compliance/requests"
+
+
+def _create(runtime, ws, email, **fields):
+    return create_in_service(runtime, ws.id, email, **fields)
+
+
+def _count(runtime):
+    with runtime.sessionmaker() as session:
+        return session.scalar(select(func.count()).select_from(PrivacyRequest))
+
+
+def test_compliance_opens_on_requests_with_masked_subjects(runtime, ws, admin):
+    with runtime.sessionmaker.begin() as session:
+        make_profile(session, workspace_id=ws.id, email="jane@example.com")
+    late = _create(
+        runtime, ws, "jane@example.com", received_at=utcnow().replace(year=utcnow().year - 1)
+    )
+    _create(runtime, ws, "nobody@example.com")
+    home = admin.client.get("/settings/compliance", follow_redirects=False)
+    assert home.headers["location"] == REQUESTS
+    page = admin.client.get(REQUESTS).text
+    assert "j•••@example.com" in page and "n•••@example.com" in page
+    assert "jane@example.com" not in page
+    assert "overdue" in page and "days left" not in page.split(late)[1].split("</tr>")[0]
+    only_late = admin.client.get(REQUESTS, params={"overdue": "true"}).text
+    assert late in only_late and "n•••@example.com" not in only_late
+    completed = admin.client.get(REQUESTS, params={"status": "completed"}).text
+    assert "n•••@example.com" in completed and late not in completed
+
+
+def test_request_page_extend_and_cancel(runtime, ws, admin):
+    with runtime.sessionmaker.begin() as session:
+        profile_id = make_profile(session, workspace_id=ws.id, email="jane@example.com").id
+    request_id = _create(runtime, ws, "jane@example.com")
+    page = admin.client.get(f"{REQUESTS}/{request_id}").text
+    assert "Timeline" in page and profile_id in page and "Cancel request" in page
+    url = f"{REQUESTS}/{request_id}"
+    assert admin.post(f"{url}/extend", {"reason": "many systems"}).status_code == 303
+    page = admin.client.get(url).text
+    assert "Deadline extended." in page and "Extended: many systems" in page
+    refused = admin.post(f"{url}/cancel", {})
+    assert refused.status_code == 303
+    assert "Confirm the cancellation." in admin.client.get(url).text
+    assert admin.post(f"{url}/cancel", {"confirm": "yes"}).status_code == 303
+    page = admin.client.get(url).text
+    assert "Request cancelled." in page and "Cancelled" in page and "Cancel request" not in page
+
+
+def test_csv_upload_creates_all_or_names_the_bad_line(runtime, ws, admin):
+    good = "email,phone,reference\na@example.com,,r1\n,+14155550143,r2\nc@example.com,,r3\n"
+    response = admin.client.post(
+        f"{REQUESTS}/bulk",
+        data={"csrf_token": admin.csrf(REQUESTS), "type": "erasure", "regulation": "ccpa"},
+        files={"file": ("people.csv", good.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert "3 requests received." in admin.client.get(REQUESTS).text
+    with runtime.sessionmaker() as session:
+        rows = session.scalars(select(PrivacyRequest).order_by(PrivacyRequest.reference)).all()
+    assert [(r.reference, r.source, r.type, r.regulation) for r in rows] == [
+        ("r1", "bulk", "erasure", "ccpa"),
+        ("r2", "bulk", "erasure", "ccpa"),
+        ("r3", "bulk", "erasure", "ccpa"),
+    ]
+    bad = "email,phone\nd@example.com,\n,not a phone\n"
+    admin.client.post(
+        f"{REQUESTS}/bulk",
+        data={"csrf_token": admin.csrf(REQUESTS), "type": "access"},
+        files={"file": ("people.csv", bad.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    page = admin.client.get(REQUESTS).text
+    assert "Line 3" in page and "not a phone" not in page
+    no_header = "name\nAda\n"
+    admin.client.post(
+        f"{REQUESTS}/bulk",
+        data={"csrf_token": admin.csrf(REQUESTS), "type": "access"},
+        files={"file": ("people.csv", no_header.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    assert "header row must name" in admin.client.get(REQUESTS).text
+    assert _count(runtime) == 3
+
+
+def test_members_and_other_workspaces_are_refused(runtime, ws, other_ws, admin, member):
+    request_id = _create(runtime, ws, "nobody@example.com")
+    assert member.client.get(REQUESTS).status_code == 403
+    assert member.client.get(f"{REQUESTS}/{request_id}").status_code == 403
+    other = _create(runtime, other_ws, "nobody@example.com")
+    assert admin.client.get(f"{REQUESTS}/{other}").status_code == 404
+    assert admin.post(f"{REQUESTS}/{other}/cancel", {"confirm": "yes"}).status_code == 404
