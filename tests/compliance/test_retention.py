@@ -101,7 +101,7 @@ def test_the_sweep_deletes_old_events_in_batches_and_leaves_no_bytes(
                 assert MARKER.encode() not in path.read_bytes(), path
 
 
-def test_the_sweep_erases_inactive_profiles_through_deletion_requests(
+def test_the_sweep_erases_inactive_profiles_through_privacy_requests(
     client: TestClient, ws: WorkspaceHandle, runtime: Runtime
 ) -> None:
     old = utcnow() - timedelta(days=30)
@@ -125,6 +125,15 @@ def test_the_sweep_erases_inactive_profiles_through_deletion_requests(
         (idle.id, "retention policy", "retention")
     ]
     assert deletions[0]["status"] == "completed"
+    # SPEC §9: the erasure goes through a privacy request with source `retention`.
+    requests = client.get(
+        "/api/v1/privacy-requests", params={"source": "retention"}, headers=ws.admin
+    ).json()["data"]
+    assert [(r["type"], r["requested_by"], r["profile_ids"]) for r in requests] == [
+        ("erasure", "retention policy", [idle.id])
+    ]
+    assert requests[0]["deletion_ids"] == [deletions[0]["id"]]
+    assert requests[0]["status"] == "completed" and requests[0]["verified"] is True
     remaining = client.get("/api/v1/profiles", headers=ws.admin).json()["data"]
     assert sorted(p["email"] for p in remaining) == [
         "buyer@example.com",

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from veil import db
-from veil.compliance.deletions.service import request_deletion
+from veil.compliance.privacy_requests import profile_actions
 from veil.compliance.retention.repository import RetentionRepository
 from veil.errors import ProfileDeleted
 from veil.kit.time import utcnow
@@ -74,8 +74,9 @@ def preview(session: Session, *, workspace_id: str) -> RetentionCounts:
 def erase_inactive_profile(
     session: Session, runtime: Runtime, *, workspace_id: str, profile_id: str
 ) -> None:
-    """One inactive profile's erasure (§5), asked for by the retention policy."""
-    request_deletion(
+    """One inactive profile's erasure (§5) through a privacy request with source `retention`
+    (SPEC §9), so it shows in the Requests list beside every other erasure."""
+    profile_actions.delete_profile(
         session,
         runtime=runtime,
         workspace_id=workspace_id,
