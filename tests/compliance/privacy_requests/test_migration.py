@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -56,7 +57,9 @@ def test_upgrade_downgrade_upgrade_matches_the_models(fresh_engine: Engine) -> N
                 "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
-        command.downgrade(config, "-1")
+        # Back to just before this migration, whatever came after it.
+        before = ScriptDirectory.from_config(config).get_revision("privacy_requests")
+        command.downgrade(config, str(before.down_revision))
         tables = inspect(conn).get_table_names()
         assert "privacy_requests" not in tables and "privacy_request_callbacks" not in tables
         assert "default_regulation" not in {

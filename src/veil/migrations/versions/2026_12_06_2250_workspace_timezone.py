@@ -16,13 +16,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD/DROP COLUMN, not batch mode: a batch rebuild of `workspaces` on SQLite renames the
+# table, which the audit log's append-only triggers refuse.
 def upgrade() -> None:
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("timezone", sa.String(length=64), nullable=False, server_default="UTC")
-        )
+    op.add_column(
+        "workspaces",
+        sa.Column("timezone", sa.String(length=64), nullable=False, server_default="UTC"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("timezone")
+    op.drop_column("workspaces", "timezone")
