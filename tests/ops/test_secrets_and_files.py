@@ -98,7 +98,8 @@ def test_data_files_and_folders_are_private(tmp_path: Path) -> None:
     with TestClient(create_app(rt)) as client:
         subject = make_subject(rt, ws)
         assert request_export(client, ws, subject.profile_id).status_code == 202
-        assert run_jobs(rt) == 1
+        # The export's job and the job of the privacy request recorded around it (SPEC §8).
+        assert run_jobs(rt) == 2
     _private_file_handler(settings.log_file).close()
     rt.dispose()
 

@@ -152,7 +152,8 @@ def test_a_worker_serves_its_job_metrics(
     with TestClient(create_app(web)) as client:
         requested = client.post(f"/api/v1/profiles/{subject.profile_id}/export", headers=ws.admin)
         assert requested.status_code == 202
-    assert web.queue.pending_count() == 1
+    # The export's job and the job of the privacy request recorded around it (SPEC §8).
+    assert web.queue.pending_count() == 2
 
     port = free_port()
     env = subprocess_env(runtime, database_url, queue_url=queue_url)
