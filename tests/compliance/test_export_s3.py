@@ -45,7 +45,7 @@ def _ready_export(client: TestClient, runtime: Runtime, ws: WorkspaceHandle) -> 
     subject = make_subject(runtime, ws)
     response = request_export(client, ws, subject.profile_id)
     assert response.status_code == 202, response.text
-    assert run_jobs(runtime) == 1
+    assert run_jobs(runtime) == 2  # the build, then its privacy request's completion check
     export_id: str = response.json()["id"]
     return subject.profile_id, export_id
 
