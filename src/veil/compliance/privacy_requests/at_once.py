@@ -5,7 +5,8 @@ erasure that matched nobody still records the suppression of the identities it n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,17 +19,14 @@ from veil.runtime import Runtime
 
 
 def finish(
-    session: Session,
-    runtime: Runtime,
-    workspace_id: str,
-    request_id: str,
-    type: PrivacyRequestType,
-    suppress: bool,
-    *,
-    identities: Sequence[Identity],
-    profile_ids: Sequence[str],
+    session: Session, runtime: Runtime, row: Mapping[str, Any], identities: Sequence[Identity]
 ) -> None:
-    """Act for a request created `completed`; nothing for one whose job has steps to run."""
+    """Act for a request created `completed` (`row`: its column values, as service._row makes
+    them); nothing for one whose job has steps to run."""
+    workspace_id: str = row["workspace_id"]
+    request_id: str = row["id"]
+    type: PrivacyRequestType = row["type"]
+    profile_ids: Sequence[str] = row["profile_ids"]
     actor = f"privacy_request:{request_id}"
     if type == PrivacyRequestType.RESTRICTION:
         for profile_id in profile_ids:
@@ -43,7 +41,7 @@ def finish(
                 )
             except (NotFound, ProfileDeleted):  # pragma: no cover - matched as active just now
                 continue
-    elif type == PrivacyRequestType.ERASURE and suppress and not profile_ids:
+    elif type == PrivacyRequestType.ERASURE and row["suppress"] and not profile_ids:
         suppress_identifiers(
             session,
             runtime,

@@ -272,16 +272,7 @@ def create_request(
         profiles=len(profile_ids),
     )
     if request.status == PrivacyRequestStatus.COMPLETED:
-        at_once.finish(
-            session,
-            runtime,
-            workspace_id,
-            request.id,
-            common.type,
-            common.suppress,
-            identities=identities,
-            profile_ids=profile_ids,
-        )
+        at_once.finish(session, runtime, values, identities)
         callbacks.record_status_change(session, request, seq=1)
     else:
         db.enqueue_after_commit(session, JOB, request.id)
@@ -377,16 +368,7 @@ def create_bulk(
         session.execute(insert(Base.metadata.tables["privacy_request_callbacks"]), deliveries)
     for row, identities in zip(rows, normalized, strict=True):
         if row["status"] == PrivacyRequestStatus.COMPLETED:
-            at_once.finish(
-                session,
-                runtime,
-                workspace_id,
-                str(row["id"]),
-                common.type,
-                common.suppress,
-                identities=identities,
-                profile_ids=row["profile_ids"],
-            )
+            at_once.finish(session, runtime, row, identities)
     ids = [str(row["id"]) for row in rows]
     audit.record(
         session,
