@@ -19,7 +19,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from veil.compliance.privacy_requests.repository import overdue_clause
 from veil.kit.time import utcnow
+from veil.models import PrivacyRequest
 
 if TYPE_CHECKING:
     from veil.runtime import Runtime
@@ -60,10 +62,8 @@ SUPPRESSED_DROPS = Counter(
     registry=REGISTRY,
 )
 
+
 # States in which a privacy request is still owed to the person (SPEC §8: overdue).
-_CLOSED_PRIVACY_STATUSES = ("completed", "cancelled")
-
-
 def count_suppressed_drop(source: str, dropped: int = 1) -> None:
     SUPPRESSED_DROPS.labels(source=source).inc(dropped)
 
@@ -89,10 +89,8 @@ def record_http_request(*, method: str, route: str, status: int, seconds: float)
 
 
 class SharedStateCollector(Collector):
-    """Gauges read at scrape time: the queue's depth and the privacy requests by state.
-
-    The privacy-request gauges read the PrivacyRequest model when this build has it (SPEC §8);
-    without it they are exported with no series and 0 overdue."""
+    """Gauges read at scrape time: the queue's depth and the privacy requests by state (SPEC §8),
+    overdue as the API's `?overdue=true` counts it."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -120,23 +118,15 @@ class SharedStateCollector(Collector):
         yield overdue
 
     def _privacy_requests(self) -> tuple[dict[tuple[str, str], int], int]:
-        import veil.models
-
-        model = getattr(veil.models, "PrivacyRequest", None)
-        if model is None:
-            return {}, 0
+        """Across workspaces (a scrape is the operator's view): counts only, never an id."""
         try:
             with self.runtime.sessionmaker() as session:
                 rows = session.execute(
-                    select(model.type, model.status, func.count()).group_by(
-                        model.type, model.status
+                    select(PrivacyRequest.type, PrivacyRequest.status, func.count()).group_by(
+                        PrivacyRequest.type, PrivacyRequest.status
                     )
                 ).all()
-                late = session.scalar(
-                    select(func.count()).where(
-                        model.due_at < utcnow(), model.status.not_in(_CLOSED_PRIVACY_STATUSES)
-                    )
-                )
+                late = session.scalar(select(func.count()).where(overdue_clause(utcnow())))
         except Exception as exc:
             log.warning(
                 "privacy request gauges unavailable",

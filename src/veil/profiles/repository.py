@@ -131,6 +131,28 @@ class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
         )
         return found
 
+    def active_owners_of(
+        self, type: IdentifierType, values: Iterable[str]
+    ) -> list[tuple[str, str]]:
+        """(profile id, value) of the active profiles that once had one of `values` as their
+        `type`: one query per chunk of the IN list, never one per value (bulk requests)."""
+        wanted = sorted(set(values))
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            stmt = (
+                select(ProfileIdentifier.profile_id, ProfileIdentifier.value)
+                .join(Profile, Profile.id == ProfileIdentifier.profile_id)
+                .where(
+                    ProfileIdentifier.type == type,
+                    ProfileIdentifier.value.in_(wanted[start : start + _IN_CHUNK]),
+                    Profile.status == ACTIVE,
+                )
+                .order_by(ProfileIdentifier.profile_id)
+            )
+            stmt = self.scoped(self.scoped(stmt), Profile)
+            found.extend((row[0], row[1]) for row in self.session.execute(stmt))
+        return found
+
     def active_profile_ids_with(self, type: IdentifierType, value: str) -> list[str]:
         """Active profiles that once had this identifier (uses ix_profile_identifiers_lookup)."""
         stmt = (

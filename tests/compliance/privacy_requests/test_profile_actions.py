@@ -65,3 +65,26 @@ def test_shopify_topics_are_privacy_requests_by_shopify(
     assert {access["source"], erasure["source"]} == {"shopify"}
     assert (access["type"], erasure["type"]) == ("access", "erasure")
     assert access["requested_by"] == "shopify"
+
+
+def test_shopify_customers_redact_finds_a_profile_by_its_previous_email(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    set_shopify_secret(client, ws, SECRET)
+    with runtime.sessionmaker.begin() as session:
+        profile_id = make_profile(session, workspace_id=ws.id, email="ada.old@example.com").id
+    renamed = client.patch(
+        f"/api/v1/profiles/{profile_id}", json={"email": "ada.new@example.com"}, headers=ws.admin
+    )
+    assert renamed.status_code == 200, renamed.text
+    body = {
+        "shop_domain": "alpine-outfitters.myshopify.com",
+        "customer": {"id": 4711, "email": "Ada.Old@example.com"},
+    }
+    answer = deliver(client, ws, "customers/redact", body, secret=SECRET)
+    assert answer.json() == {"status": "processed"}
+    (erasure,) = _requests(client, ws)
+    assert erasure["type"] == "erasure" and erasure["profile_ids"] == [profile_id]
+    settle(runtime)
+    profile = client.get(f"/api/v1/profiles/{profile_id}", headers=ws.admin).json()
+    assert profile["status"] == "deleted"

@@ -74,6 +74,7 @@ def request_deletion(
     actor: str,
     source: str = "api",
     suppress: bool | None = None,
+    privacy_request_id: str | None = None,
 ) -> DeletionRequest:
     """Store a deletion request and stop the profile from matching, in the caller's transaction.
 
@@ -146,6 +147,7 @@ def request_deletion(
             workspace_id,
             [*suppressions.profile_identifiers(profile), *_previous_unclaimed(session, profile)],
             request_id,
+            privacy_request_id,
             actor=actor,
         )
     db.enqueue_after_commit(session, JOB, request_id)

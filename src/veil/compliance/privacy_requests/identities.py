@@ -1,8 +1,8 @@
 """The identities a privacy request names: normalised as in §2, sealed at rest, matched to profiles.
 
 `match_subjects` is the one place that turns identities into profile ids; bulk requests go
-through it too, so it looks values up in batches (one query per identifier type and chunk),
-never one round trip per subject.
+through it too, so it looks values up in batches (per identifier type and chunk: one query on
+the current identifiers, one on the identifier history), never one round trip per subject.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from veil.errors import ValidationFailed
 from veil.kit.crypto import Keyring
+from veil.models.profile_identifier import IdentifierType
 from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
-from veil.profiles.repository import ProfileRepository
+from veil.profiles.repository import ProfileIdentifierRepository, ProfileRepository
 
 IdentityType = Literal["email", "phone", "external_id", "profile_id"]
 IDENTITY_TYPES: tuple[IdentityType, ...] = ("email", "phone", "external_id", "profile_id")
@@ -102,19 +103,26 @@ _COLUMN: dict[str, str] = {
 def match_subjects(
     session: Session, *, workspace_id: str, subjects: Sequence[Sequence[Identity]]
 ) -> list[list[str]]:
-    """For each subject, the ids of the workspace's active profiles any identity matches
-    (current identifiers), in the order first found; an empty list is a valid answer."""
+    """For each subject, the ids of the workspace's active profiles any identity matches, by
+    current and previous identifiers (SPEC §8.1, §9), in the order first found (a current
+    holder before the profiles that had the value once); an empty list is a valid answer."""
     wanted: dict[str, set[str]] = {kind: set() for kind in IDENTITY_TYPES}
     for identities in subjects:
         for identity in identities:
             wanted[identity.type].add(identity.value)
     repo = ProfileRepository(session, workspace_id)
+    history = ProfileIdentifierRepository(session, workspace_id)
     owners: dict[tuple[str, str], list[str]] = {}
     for kind, values in wanted.items():
         if not values:
             continue
-        for profile_id, value in repo.active_ids_by(_COLUMN[kind], values):
-            owners.setdefault((kind, value), []).append(profile_id)
+        found = repo.active_ids_by(_COLUMN[kind], values)
+        if kind != "profile_id":
+            found += history.active_owners_of(IdentifierType(kind), values)
+        for profile_id, value in found:
+            holders = owners.setdefault((kind, value), [])
+            if profile_id not in holders:
+                holders.append(profile_id)
     matched: list[list[str]] = []
     for identities in subjects:
         ids: list[str] = []

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from veil import db
 from veil.audit import service as audit
-from veil.compliance.privacy_requests import callbacks, deadlines
+from veil.compliance.privacy_requests import at_once, callbacks, deadlines
 from veil.compliance.privacy_requests.identities import (
     Identity,
     match_subjects,
@@ -28,6 +28,7 @@ from veil.compliance.privacy_requests.identities import (
     seal_identities,
 )
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
+from veil.compliance.suppressions import service as suppressions
 from veil.errors import (
     AlreadyExtended,
     IdempotencyConflict,
@@ -103,12 +104,10 @@ def _common(
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound("Workspace not found.")
-    if type == PrivacyRequestType.RESTRICTION:
-        # TODO(restriction): §9 restriction is another branch's work; until it lands, a
-        # restriction request is refused rather than reported done without restricting.
-        raise ValidationFailed("type restriction is not available in this version yet.")
     if suppress is not None and type != PrivacyRequestType.ERASURE:
         raise ValidationFailed("suppress applies to erasure requests only.")
+    if suppress is None and type == PrivacyRequestType.ERASURE:
+        suppress = suppressions.suppresses_by_default(session, workspace_id)
     now = utcnow()
     if received_at is not None:
         if received_at.tzinfo is None:
@@ -147,7 +146,8 @@ def _row(
     now: datetime,
 ) -> dict[str, Any]:
     """The column values of one new request; no match completes it at once (§8.1)."""
-    done = not profile_ids
+    # A restriction is applied in the creating transaction (at_once): done there too.
+    done = not profile_ids or common.type == PrivacyRequestType.RESTRICTION
     return {
         "id": request_id,
         "workspace_id": common.workspace.id,
@@ -272,6 +272,7 @@ def create_request(
         profiles=len(profile_ids),
     )
     if request.status == PrivacyRequestStatus.COMPLETED:
+        at_once.finish(session, runtime, values, identities)
         callbacks.record_status_change(session, request, seq=1)
     else:
         db.enqueue_after_commit(session, JOB, request.id)
@@ -365,6 +366,9 @@ def create_bulk(
     ]
     if deliveries:
         session.execute(insert(Base.metadata.tables["privacy_request_callbacks"]), deliveries)
+    for row, identities in zip(rows, normalized, strict=True):
+        if row["status"] == PrivacyRequestStatus.COMPLETED:
+            at_once.finish(session, runtime, row, identities)
     ids = [str(row["id"]) for row in rows]
     audit.record(
         session,

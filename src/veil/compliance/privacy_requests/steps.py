@@ -43,7 +43,7 @@ def start_steps(session: Session, runtime: Runtime, request: PrivacyRequest) -> 
         request.export_ids = _exports(session, runtime, request)
     elif request.type == PrivacyRequestType.ERASURE:
         request.deletion_ids = _deletions(session, runtime, request)
-    else:  # pragma: no cover - refused at creation until §9 restriction lands
+    else:  # pragma: no cover - a restriction completes at creation (at_once.py), no steps
         raise NotImplementedError("restriction")
     request.steps_started = True
 
@@ -96,7 +96,13 @@ def _deletions(session: Session, runtime: Runtime, request: PrivacyRequest) -> l
     requester = _as_requester(runtime, request)
     for profile_id in request.profile_ids:
         try:
-            deletion = request_deletion(session, profile_id=profile_id, **requester)
+            deletion = request_deletion(
+                session,
+                profile_id=profile_id,
+                suppress=request.suppress,
+                privacy_request_id=request.id,
+                **requester,
+            )
         except ProfileDeleted:
             # Being (or already) erased: that deletion counts (one per profile, ever).
             found = session.scalar(repo.statement().where(DeletionRequest.profile_id == profile_id))

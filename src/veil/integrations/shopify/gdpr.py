@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from veil.compliance.privacy_requests import profile_actions
+from veil.compliance.privacy_requests.identities import Identity, IdentityType, match_subjects
 from veil.errors import AlreadyRequested, NotAContact, ProfileDeleted, ValidationFailed
 from veil.integrations.shopify.parsing import (
     customer_external_id,
@@ -21,7 +22,6 @@ from veil.integrations.shopify.parsing import (
 from veil.integrations.shopify.schemas import ACTOR, REQUESTED_BY, SOURCE, Delivery
 from veil.profiles import service as profiles
 from veil.profiles.identifiers import normalize_email, normalize_phone
-from veil.profiles.repository import ProfileRepository
 from veil.runtime import Runtime
 
 log = logging.getLogger("veil.integrations.shopify")
@@ -30,27 +30,27 @@ log = logging.getLogger("veil.integrations.shopify")
 def matching_profiles(
     session: Session, *, workspace_id: str, customer: dict[str, Any]
 ) -> list[str]:
-    """Every active profile holding the customer's Shopify id, email or phone (a person's data
-    may have been split across profiles; each is answered for). Unparseable values are
-    skipped: a redaction must not fail on a phone Veil never stored."""
+    """Every active profile holding, now or before (SPEC §8.1, §9), the customer's Shopify id,
+    email or phone (a person's data may have been split across profiles; each is answered
+    for). Unparseable values are skipped: a redaction must not fail on a phone Veil never
+    stored."""
     region = profiles.workspace_region(session, workspace_id)
-    repo = ProfileRepository(session, workspace_id)
-    found: list[str] = []
-    candidates: list[tuple[str, Callable[[], str | None]]] = [
+    identities: list[Identity] = []
+    candidates: list[tuple[IdentityType, Callable[[], str | None]]] = [
         ("external_id", lambda: customer_external_id(customer)),
         ("email", lambda: normalize_email(text(customer.get("email")))),
         ("phone", lambda: normalize_phone(text(customer.get("phone")), region=region)),
     ]
-    for column, value_of in candidates:
+    for kind, value_of in candidates:
         try:
             value = value_of()
         except ValidationFailed:
             continue
-        if value is None:
-            continue
-        profile = repo.find_active(column, value)
-        if profile is not None and profile.id not in found:
-            found.append(profile.id)
+        if value is not None:
+            identities.append(Identity(kind, value))
+    if not identities:
+        return []
+    [found] = match_subjects(session, workspace_id=workspace_id, subjects=[identities])
     return found
 
 
