@@ -235,6 +235,9 @@ def test_every_page_passes_axe_core(chromium, store, scheme) -> None:  # type: i
     page.get_by_role("button", name="Profile actions").click()
     page.get_by_role("menuitem", name=re.compile("Delete")).click()
     page.get_by_role("dialog").wait_for()
+    # axe reads colours as drawn: wait for the dialog's fade-in to finish (a busy machine can
+    # catch it half-transparent).
+    page.evaluate("() => Promise.all(document.getAnimations().map((a) => a.finished))")
     found["delete dialog"] = axe_violations(page)
     login = page.context.browser.new_context(color_scheme=scheme).new_page()
     login.goto(f"{store.server.url}/login")
