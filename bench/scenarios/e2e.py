@@ -18,8 +18,7 @@ POLL = 0.01
 DEADLINE = 120.0
 
 
-def wait_for_status(client: httpx.Client, path: str, status: str) -> None:
-    """Poll `path` every POLL seconds until its `status` is `status` (`failed` raises)."""
+def _wait(client: httpx.Client, path: str, status: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         answer = client.get(path)
@@ -70,9 +69,7 @@ def run(ctx: Context) -> list[Row]:
                 answer = client.post(f"/api/v1/profiles/{person.profile_id}/export")
                 if answer.status_code != 202:
                     raise RuntimeError(f"export: {answer.status_code} {answer.text[:200]}")
-                wait_for_status(
-                    client, f"/api/v1/compliance/exports/{answer.json()['id']}", "ready"
-                )
+                _wait(client, f"/api/v1/compliance/exports/{answer.json()['id']}", "ready")
                 exports.append(time.perf_counter() - started)
             for person in contacts:
                 started = time.perf_counter()
@@ -81,9 +78,7 @@ def run(ctx: Context) -> list[Row]:
                 )
                 if answer.status_code != 202:
                     raise RuntimeError(f"delete: {answer.status_code} {answer.text[:200]}")
-                wait_for_status(
-                    client, f"/api/v1/compliance/deletions/{answer.json()['id']}", "completed"
-                )
+                _wait(client, f"/api/v1/compliance/deletions/{answer.json()['id']}", "completed")
                 deletions.append(time.perf_counter() - started)
         peak = server.peak_rss()
 
