@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from tests.compliance import realistic
 from tests.conftest import TEST_SECRET, make_settings
 from tests.fixtures.factories import make_profile, make_workspace
+from tests.fixtures.raw_files import raw_bytes
 from veil.db import read_only_session
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
@@ -178,5 +179,5 @@ def test_kill_9_mid_erasure_then_restart_completes(tmp_path: Path) -> None:
     assert [(r["phase"], r["resumed"]) for r in runs] == [("exports", False), ("events", True)]
 
     assert count_personal(runtime) == 0
-    assert EMAIL.encode() not in (data_dir / "veil.db").read_bytes()
+    assert EMAIL.encode() not in raw_bytes(data_dir / "veil.db")
     runtime.dispose()

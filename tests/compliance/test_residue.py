@@ -21,6 +21,7 @@ import veil.runtime as runtime_module
 from tests.compliance import realistic
 from tests.conftest import make_settings
 from tests.fixtures.factories import make_workspace
+from tests.fixtures.raw_files import raw_bytes
 from veil.app import create_app
 from veil.runtime import Runtime, set_runtime
 from veil.schema import migrate
@@ -87,7 +88,7 @@ def find_residue(data_dir: Path, needles: list[str]) -> list[str]:
     """(file, needle) for every needle found in the raw bytes of any file under data_dir."""
     found = []
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
-        raw = path.read_bytes().lower()
+        raw = raw_bytes(path).lower()
         for needle in needles:
             if needle.lower().encode() in raw:
                 found.append(f"{path.relative_to(data_dir)}: {needle!r}")

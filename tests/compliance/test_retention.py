@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle, make_event, make_profile
 from tests.fixtures.http import assert_error
+from tests.fixtures.raw_files import raw_bytes
 from veil.compliance.retention import service as retention
 from veil.kit.time import utcnow
 from veil.models import Event
@@ -98,7 +99,7 @@ def test_the_sweep_deletes_old_events_in_batches_and_leaves_no_bytes(
         data = Path(runtime.settings.resolved_database_url.removeprefix("sqlite:///"))
         for path in (data, data.with_name(data.name + "-wal")):
             if path.exists():
-                assert MARKER.encode() not in path.read_bytes(), path
+                assert MARKER.encode() not in raw_bytes(path), path
 
 
 def test_the_sweep_erases_inactive_profiles_through_privacy_requests(

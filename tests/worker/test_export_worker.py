@@ -27,6 +27,7 @@ from tests.compliance.export_support import (
     wait_until,
 )
 from tests.fixtures.factories import WorkspaceHandle
+from tests.fixtures.raw_files import raw_bytes
 from tests.fixtures.redis import redis_database
 from veil.app import create_app
 from veil.runtime import Runtime
@@ -69,7 +70,7 @@ def _redis_bytes(url: str) -> bytes:
 
 def _sqlite_queue_bytes(path: Path) -> bytes:
     return b"".join(
-        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
+        raw_bytes(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from tests.fixtures.factories import WorkspaceHandle
 from tests.fixtures.http import assert_error, collect_pages
+from tests.fixtures.raw_files import raw_bytes
 from veil.models import ApiKey, AuditEntry, Workspace
 from veil.runtime import Runtime
 from veil.workspaces.service import shopify_secret
@@ -262,6 +263,6 @@ def test_keys_are_never_stored_in_plaintext(
         hashes = conn.execute(text("SELECT key_hash FROM api_keys")).scalars().all()
     assert all(len(h) == 64 for h in hashes)
     for path in _sqlite_files(runtime):
-        raw = path.read_bytes()
+        raw = raw_bytes(path)
         assert secret_part.encode() not in raw
         assert ws.write_key.removeprefix("veil_wk_").encode() not in raw
