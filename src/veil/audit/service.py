@@ -153,5 +153,4 @@ def list_entries(
         descending=True,
         limit=limit,
         cursor=cursor,
-        key_of=lambda e: [e.seq],
     )

@@ -23,7 +23,7 @@ from veil.errors import NotFound
 from veil.events.repository import EventRepository
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id, new_token
-from veil.kit.pagination import paginate
+from veil.kit.pagination import newest_first, paginate
 from veil.kit.time import utcnow
 from veil.models import Campaign, Event, Recipient
 
@@ -87,14 +87,12 @@ def list_campaigns(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[Campaign], str | None]:
     """Newest first."""
-    return paginate(
+    return newest_first(
         session,
         CampaignRepository(session, workspace_id).statement(),
-        keys=[Campaign.created_at, Campaign.id],
-        descending=True,
+        by=[Campaign.created_at, Campaign.id],
         limit=limit,
         cursor=cursor,
-        key_of=lambda c: [c.created_at, c.id],
     )
 
 
@@ -224,7 +222,6 @@ def list_recipients(
         descending=False,
         limit=limit,
         cursor=cursor,
-        key_of=lambda r: [r.id],
     )
     activity: dict[str, list[Event]] = defaultdict(list)
     for event in EventRepository(session, workspace_id).of_recipients([r.id for r in rows]):

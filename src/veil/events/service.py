@@ -14,7 +14,7 @@ from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
 from veil.events.repository import EventRepository
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
-from veil.kit.pagination import paginate
+from veil.kit.pagination import newest_first
 from veil.kit.repository import WorkspaceRepository
 from veil.kit.time import TimeOutOfRange, as_utc, check_time_range, utcnow
 from veil.models import Event, Profile
@@ -379,12 +379,10 @@ def profile_events(
 ) -> tuple[list[Event], str | None]:
     """A profile's events, newest first (also a deleted profile's scrubbed history)."""
     profiles.get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
-    return paginate(
+    return newest_first(
         session,
         EventRepository(session, workspace_id).of_profile(profile_id, type=type),
-        keys=[Event.timestamp, Event.id],
-        descending=True,
+        by=[Event.timestamp, Event.id],
         limit=limit,
         cursor=cursor,
-        key_of=lambda e: [e.timestamp, e.id],
     )

@@ -74,9 +74,16 @@ def paginate(
     descending: bool,
     limit: int | None,
     cursor: str | None,
-    key_of: Callable[[T], Sequence[Any]],
+    key_of: Callable[[T], Sequence[Any]] | None = None,
 ) -> tuple[list[T], str | None]:
-    """Order by `keys` (all ascending or all descending) and page after `cursor`."""
+    """Order by `keys` (all ascending or all descending) and page after `cursor`. The cursor
+    holds the last row's `key_of(row)`: by default its attributes named like the keys."""
+    if key_of is None:
+        names = [k.key for k in keys]
+
+        def key_of(row: T) -> Sequence[Any]:
+            return [getattr(row, name) for name in names]
+
     size = clamp_limit(limit)
     if cursor:
         after = decode_cursor(cursor, len(keys))
@@ -85,6 +92,18 @@ def paginate(
     rows = list(session.scalars(stmt.order_by(*order).limit(size + 1)))
     next_cursor = encode_cursor(key_of(rows[size - 1])) if len(rows) > size else None
     return rows[:size], next_cursor
+
+
+def newest_first(
+    session: Session,
+    stmt: Select[T],
+    *,
+    by: Sequence[InstrumentedAttribute[Any]],
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[T], str | None]:
+    """The lists of SPEC §3 that show the newest first: `by` is (time column, id)."""
+    return paginate(session, stmt, keys=by, descending=True, limit=limit, cursor=cursor)
 
 
 def keyset_after(

@@ -74,7 +74,6 @@ def list_profiles(
         descending=True,
         limit=limit,
         cursor=cursor,
-        key_of=lambda p: [p.id],
     )
     consents = service.consents_by_profile(
         session, workspace_id=principal.workspace_id, profile_ids=[p.id for p in rows]

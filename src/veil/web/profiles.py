@@ -112,7 +112,6 @@ def list_profiles(
         descending=True,
         limit=PROFILES_PER_PAGE,
         cursor=cursor,
-        key_of=lambda p: [p.id],
     )
     page = ProfileListPage(
         profiles=[(p, display_name(p)) for p in rows],

@@ -323,7 +323,6 @@ def list_api_keys(
         descending=True,
         limit=limit,
         cursor=cursor,
-        key_of=lambda k: [k.id],
     )
 
 

@@ -29,7 +29,7 @@ from veil.compliance.suppressions import service as suppressions
 from veil.errors import NotFound, ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
-from veil.kit.pagination import paginate
+from veil.kit.pagination import newest_first
 from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, IdentifierType, Profile, Recipient
 from veil.models.deletion_request import DeletionStatus
@@ -280,12 +280,10 @@ def page_deletions(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[DeletionRequest], str | None]:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
-    return paginate(
+    return newest_first(
         session,
         DeletionRepository(session, workspace_id).statement(),
-        keys=[DeletionRequest.requested_at, DeletionRequest.id],
-        descending=True,
+        by=[DeletionRequest.requested_at, DeletionRequest.id],
         limit=limit,
         cursor=cursor,
-        key_of=lambda r: [r.requested_at, r.id],
     )

@@ -35,7 +35,7 @@ from veil.errors import (
 )
 from veil.kit.crypto import DecryptionError
 from veil.kit.ids import new_id
-from veil.kit.pagination import paginate
+from veil.kit.pagination import newest_first
 from veil.kit.time import add_months, rfc3339, utcnow
 from veil.models import ExportRequest, Profile
 from veil.models.export_request import EXPIRING_STATUSES, UNFULFILLED_STATUSES, ExportStatus
@@ -157,14 +157,12 @@ def list_exports(
 ) -> ExportPage:
     """The "Downloaded" table: newest first, keyset pages by (requested_at, id)."""
     repo = ExportRepository(session, workspace_id)
-    rows, next_cursor = paginate(
+    rows, next_cursor = newest_first(
         session,
         repo.listing(profile_id=profile_id),
-        keys=[ExportRequest.requested_at, ExportRequest.id],
-        descending=True,
+        by=[ExportRequest.requested_at, ExportRequest.id],
         limit=limit,
         cursor=cursor,
-        key_of=lambda e: [e.requested_at, e.id],
     )
     profiles = repo.profiles_by_id([e.profile_id for e in rows])
     now = utcnow()

@@ -38,7 +38,7 @@ from veil.errors import (
     ValidationFailed,
 )
 from veil.kit.ids import new_id
-from veil.kit.pagination import paginate
+from veil.kit.pagination import newest_first
 from veil.kit.time import as_utc, utcnow
 from veil.models import Base, PrivacyRequest, Workspace
 from veil.models.privacy_request import (
@@ -410,14 +410,12 @@ def page_requests(
     stmt = PrivacyRequestRepository(session, workspace_id).listing(
         now=utcnow(), status=status, type=type, source=source, overdue=overdue
     )
-    return paginate(
+    return newest_first(
         session,
         stmt,
-        keys=[PrivacyRequest.created_at, PrivacyRequest.id],
-        descending=True,
+        by=[PrivacyRequest.created_at, PrivacyRequest.id],
         limit=limit,
         cursor=cursor,
-        key_of=lambda r: [r.created_at, r.id],
     )
 
 
