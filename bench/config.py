@@ -20,6 +20,8 @@ class Sizes:
     load_concurrency: int
     e2e_contacts: int
     e2e_max_events: int
+    # Scenario 7: one profile of each size exported and erased over HTTP, `runs` times.
+    http_events: tuple[int, ...] = (1_000, 10_000)
     # A cap on the Segment calls (min with ingest_events); it records in bulk like
     # /api/v1/events/batch since the second round, so it gets the same count.
     segment_events: int = 10**9
@@ -27,6 +29,9 @@ class Sizes:
     # out on PostgreSQL above `deletion_pg_max` (BENCHMARKS.md says what did not fit).
     deletion_single_run_from: int = 10**9
     deletion_pg_max: int = 10**9
+    # Which endpoints the API load test drives (the /healthz floor always runs), e.g.
+    # `--set load_kinds=post_event` to measure one of them on its own.
+    load_kinds: str = "get_profile,post_event,post_export"
 
 
 QUICK = Sizes(
@@ -78,4 +83,5 @@ TINY = Sizes(
     load_concurrency=2,
     e2e_contacts=2,
     e2e_max_events=20,
+    http_events=(50,),
 )

@@ -12,7 +12,14 @@ from sqlalchemy import text
 
 from bench.backends import Installation
 from bench.config import Sizes
-from bench.datagen import Generator, Person, clone_events, insert_rows, seed_contact
+from bench.datagen import (
+    Generator,
+    Person,
+    clone_events,
+    clone_recipients,
+    insert_rows,
+    seed_contact,
+)
 from bench.measure import Row
 from veil.models import Consent, Profile
 
@@ -81,6 +88,21 @@ def new_profile_like(ctx: Context, gen: Generator, person: Person) -> Person:
     insert_rows(ctx.inst.engine, Profile.__table__, [gen.profile_row(twin)])
     insert_rows(ctx.inst.engine, Consent.__table__, gen.consent_rows(twin))
     return twin
+
+
+def fresh_copy(ctx: Context, gen: Generator, template: Person, *, tag: str) -> Person:
+    """A new active profile like `template` (retired), with a copy of its recipient records
+    and events: a whole data subject to erase, seeded inside the database."""
+    subject = new_profile_like(ctx, gen, template)
+    for clone in (clone_recipients, clone_events):
+        clone(
+            ctx.inst.engine,
+            workspace_id=gen.workspace_id,
+            source_profile_id=template.profile_id,
+            target_profile_id=subject.profile_id,
+            tag=tag,
+        )
+    return subject
 
 
 def retire(ctx: Context, workspace_id: str, profile_id: str) -> None:

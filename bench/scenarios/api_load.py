@@ -54,9 +54,11 @@ def run(ctx: Context) -> list[Row]:
     pool.write_text(json.dumps([{"id": p.profile_id, "email": p.email} for p in crowd.people]))
     results: dict[str, list[dict[str, object]]] = {kind: [] for kind, _ in KINDS}
     rss: dict[str, int] = {}
+    wanted = {"healthz", *sizes.load_kinds.split(",")}
+    kinds = [(kind, title) for kind, title in KINDS if kind in wanted]
     with veil_server(inst, ctx.work / "serve-load.log", worker=True) as server:
         for run_no in range(sizes.runs):
-            for kind, _title in KINDS:
+            for kind, _title in kinds:
                 if kind == "post_export" and run_no:
                     continue  # each profile can be asked once; one run walks the pool
                 server.reset_peak()
@@ -80,7 +82,7 @@ def run(ctx: Context) -> list[Row]:
                 )
     floor_rps = sorted(float(a["rps"]) for a in results["healthz"])[len(results["healthz"]) // 2]  # type: ignore[arg-type]
     rows = []
-    for kind, title in KINDS:
+    for kind, title in kinds:
         answers = results[kind]
         middle = sorted(answers, key=lambda a: float(a["rps"]))[len(answers) // 2]  # type: ignore[arg-type]
         rps = float(middle["rps"])  # type: ignore[arg-type]

@@ -6,9 +6,9 @@ identifiers, copied inside the database), so every run does the whole erasure.""
 
 from __future__ import annotations
 
-from bench.datagen import Generator, clone_events, clone_recipients, seed_campaigns
+from bench.datagen import Generator, seed_campaigns
 from bench.measure import Row, mib, run_child
-from bench.scenarios import Context, new_profile_like, retire, seed_history
+from bench.scenarios import Context, fresh_copy, retire, seed_history
 
 
 def run(ctx: Context) -> list[Row]:
@@ -47,16 +47,7 @@ def run(ctx: Context) -> list[Row]:
         row = ctx.row("2 deletion: request → completed", case, units=size)
         rss: list[int] = []
         for run_no in range(runs):
-            subject = new_profile_like(ctx, gen, template)
-            tag = f"d{index}r{run_no}"
-            for clone in (clone_recipients, clone_events):
-                clone(
-                    inst.engine,
-                    workspace_id=ws.id,
-                    source_profile_id=template.profile_id,
-                    target_profile_id=subject.profile_id,
-                    tag=tag,
-                )
+            subject = fresh_copy(ctx, gen, template, tag=f"d{index}r{run_no}")
             if run_no == 0:
                 inst.analyze()
             args = {"workspace_id": ws.id, "profile_id": subject.profile_id}

@@ -18,7 +18,8 @@ POLL = 0.01
 DEADLINE = 120.0
 
 
-def _wait(client: httpx.Client, path: str, status: str) -> None:
+def wait_for_status(client: httpx.Client, path: str, status: str) -> None:
+    """Poll `path` every POLL seconds until its `status` is `status` (`failed` raises)."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         answer = client.get(path)
@@ -69,7 +70,9 @@ def run(ctx: Context) -> list[Row]:
                 answer = client.post(f"/api/v1/profiles/{person.profile_id}/export")
                 if answer.status_code != 202:
                     raise RuntimeError(f"export: {answer.status_code} {answer.text[:200]}")
-                _wait(client, f"/api/v1/compliance/exports/{answer.json()['id']}", "ready")
+                wait_for_status(
+                    client, f"/api/v1/compliance/exports/{answer.json()['id']}", "ready"
+                )
                 exports.append(time.perf_counter() - started)
             for person in contacts:
                 started = time.perf_counter()
@@ -78,7 +81,9 @@ def run(ctx: Context) -> list[Row]:
                 )
                 if answer.status_code != 202:
                     raise RuntimeError(f"delete: {answer.status_code} {answer.text[:200]}")
-                _wait(client, f"/api/v1/compliance/deletions/{answer.json()['id']}", "completed")
+                wait_for_status(
+                    client, f"/api/v1/compliance/deletions/{answer.json()['id']}", "completed"
+                )
                 deletions.append(time.perf_counter() - started)
         peak = server.peak_rss()
 

@@ -2,8 +2,13 @@
 
 SQLite is the embedded default. Every connection gets WAL, foreign keys, `secure_delete`
 (freed pages are zeroed, so erased personal data does not linger in the file) and a busy
-timeout. Write transactions start with BEGIN IMMEDIATE so concurrent writers queue on the
-busy timeout instead of failing on a read-to-write lock upgrade. Reads (GET requests, export
+timeout. Write transactions start with BEGIN IMMEDIATE so concurrent writers queue instead of
+failing on a read-to-write lock upgrade. Within one process they queue in order on the
+engine's writer lock (a FIFO lock taken just before BEGIN IMMEDIATE and handed on when the
+transaction commits or rolls back): SQLite's own busy handler sleeps and retries with growing
+pauses (up to 100 ms each), so under eight concurrent writers some waited over a second while
+others went straight through. Another process (a separate `veil worker`) still meets the busy
+timeout. Reads (GET requests, export
 streaming, verification passes) open a deferred snapshot transaction with `read_only_session`:
 it never queues behind a writer (a long erasure commits batch after batch and would starve a
 reader waiting for the write lock), and the database refuses writes in it (`PRAGMA query_only`
@@ -15,22 +20,31 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, String, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+from veil.kit.fifo_lock import FifoLock
 
 log = logging.getLogger("veil.db")
 
 AfterCommit = Callable[[], None]
 _READ_ONLY = "veil_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option: how long (seconds) a write transaction waits for the writer lock before
+# failing as SQLite would ("database is locked"); the busy timeout unless said otherwise.
+WRITE_WAIT = "veil_write_wait"
+_WRITERS: weakref.WeakKeyDictionary[Engine, SQLiteWriters] = weakref.WeakKeyDictionary()
 
 
 def json_dumps(value: Any) -> str:
@@ -99,11 +113,88 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
         dbapi_conn.create_function(_SQLITE_LOWER, 1, _python_lower, deterministic=True)
 
+    writers = SQLiteWriters(engine)
+    _WRITERS[engine] = writers
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("PRAGMA query_only=" + ("1" if read_only else "0"))
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(_READ_ONLY, False):
+            conn.exec_driver_sql("PRAGMA query_only=1")
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        writers.enter(dbapi_conn, options.get(WRITE_WAIT, SQLITE_BUSY_TIMEOUT_MS / 1000))
+        try:
+            conn.exec_driver_sql("PRAGMA query_only=0")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(dbapi_conn)
+            raise
+
+    # A connection that dies inside its transaction never reaches commit or rollback.
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(dbapi_conn: Any, _record: Any, _exception: Any) -> None:
+        writers.leave(dbapi_conn, force=True)
+
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_conn: Any, _record: Any) -> None:
+        writers.leave(dbapi_conn, force=True)
+
+
+def sqlite_writers(engine: Engine) -> SQLiteWriters | None:
+    """The writer lock of a SQLite engine made by `make_engine` (None on PostgreSQL)."""
+    return _WRITERS.get(engine)
+
+
+class SQLiteWriters:
+    """The writer lock of one SQLite engine and the DB-API connection holding it.
+
+    Taken in the `begin` event of a write transaction; handed on once the transaction has
+    really ended: after the driver's COMMIT or ROLLBACK (the dialect's `do_commit` and
+    `do_rollback`, which the engine calls for the transaction and the pool calls when it
+    resets a returned connection), not in the `commit` event, which fires before the COMMIT
+    and would let the next writer meet SQLite's busy handler again. Savepoints do not begin
+    a transaction, so nested units of work in the same session take nothing more.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = FifoLock()
+        self.holder: Any = None
+        dialect = engine.dialect
+        plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(connection: Any) -> None:
+            try:
+                plain_commit(connection)
+            finally:
+                self.leave(getattr(connection, "dbapi_connection", connection))
+
+        def do_rollback(connection: Any) -> None:
+            try:
+                plain_rollback(connection)
+            finally:
+                self.leave(getattr(connection, "dbapi_connection", connection))
+
+        # Per engine (each engine has its own dialect instance); there is no event after COMMIT.
+        dialect.do_commit = do_commit  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
+
+    def enter(self, dbapi_conn: Any, wait: float) -> None:
+        if not self.lock.acquire(timeout=wait):
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
+        self.holder = dbapi_conn
+
+    def leave(self, dbapi_conn: Any, *, force: bool = False) -> None:
+        """Hand the lock on if `dbapi_conn` holds it and its transaction is over (a COMMIT
+        that failed leaves it open: the rollback that follows hands it on)."""
+        if dbapi_conn is None or self.holder is not dbapi_conn:
+            return
+        if not force and getattr(dbapi_conn, "in_transaction", False):
+            return
+        self.holder = None
+        self.lock.release()
 
 
 # -- case folding for any script: SQLite's own lower() (and LIKE) fold ASCII letters only --
@@ -232,6 +323,18 @@ def open_read_only(factory: sessionmaker[Session]) -> Session:
 
 def is_read_only(session: Session) -> bool:
     return bool(session.info.get("read_only"))
+
+
+def defers_write_lock(session: Session) -> bool:
+    """Whether reads that precede `session`'s work (authentication) are better done on a
+    snapshot of their own: true for a SQLite write session that has not begun, whose first
+    statement takes the writer lock until it commits. On PostgreSQL a transaction holds no
+    lock for what it has only read."""
+    return (
+        session.get_bind().dialect.name == "sqlite"
+        and not is_read_only(session)
+        and not session.in_transaction()
+    )
 
 
 @contextmanager

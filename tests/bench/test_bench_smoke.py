@@ -50,3 +50,19 @@ def test_a_scenario_runs_and_reports(tmp_path: Path, scenario: str) -> None:
         assert row["throughput"] > 0 and row["peak_rss_mib"] > 0
     (table,) = tmp_path.glob("tiny-*.md")
     assert "| 1 export: request → ready |" in table.read_text()
+
+
+def test_the_http_scenario_times_export_and_erasure_through_a_real_server(tmp_path: Path) -> None:
+    backend = "postgresql" if os.environ.get("VEIL_TEST_DATABASE_URL") else "sqlite"
+    code = main(["--tiny", "--backend", backend, "--scenario", "dsr_http", "--out", str(tmp_path)])
+    assert code == 0
+    (results,) = tmp_path.glob("tiny-*.json")
+    rows = json.loads(results.read_text())["rows"]
+    assert {row["scenario"] for row in rows} == {
+        "7 over HTTP: export POST → ready",
+        "7 over HTTP: erasure POST → completed",
+    }
+    for row in rows:
+        assert row["case"].startswith("50 events") and not row["skipped"]
+        assert len(row["runs"]) == len(row["floor_runs"]) == 1
+        assert row["median_s"] > 0 and row["ratio"] > 0 and row["peak_rss_mib"] > 0

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from veil.auth.principal import ADMIN, Principal
 from veil.auth.service import principal_for_api_key
-from veil.db import open_read_only, transaction
+from veil.db import defers_write_lock, open_read_only, read_only_session, transaction
 from veil.errors import Forbidden, Unauthorized
 from veil.runtime import Runtime
 
@@ -63,14 +63,21 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def get_principal(request: Request, session: SessionDep, runtime: RuntimeDep) -> Principal:
     token = _bearer(request)
     if token is None:
         raise Unauthorized(
             "Missing API key: send it as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = principal_for_api_key(session, token)
+    if defers_write_lock(session):
+        # The write transaction (and SQLite's writer lock) starts with the endpoint's first
+        # statement, not here: the lock is then not held while the body is parsed and the
+        # request hops between threads.
+        with read_only_session(runtime.sessionmaker) as reader:
+            principal = principal_for_api_key(reader, token, writer=session)
+    else:
+        principal = principal_for_api_key(session, token)
     request.state.principal = principal
     return principal
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from veil.auth.principal import ROLES, Principal
-from veil.db import SQLITE_BUSY_TIMEOUT_MS, is_read_only
+from veil.db import SQLITE_BUSY_TIMEOUT_MS, WRITE_WAIT, is_read_only
 from veil.errors import NotFound, Unauthorized, ValidationFailed
 from veil.kit.crypto import Keyring, hash_token
 from veil.kit.ids import new_id, new_token
@@ -63,7 +63,11 @@ def revoke_api_key(session: Session, *, workspace_id: str, key_id: str) -> ApiKe
     return key
 
 
-def principal_for_api_key(session: Session, token: str) -> Principal:
+def principal_for_api_key(
+    session: Session, token: str, *, writer: Session | None = None
+) -> Principal:
+    """The key's principal, read through `session`; its last use is recorded through `writer`
+    when given (a write session the lookup was kept out of), else through `session`."""
     if not token.startswith(API_KEY_PREFIX):
         raise Unauthorized()
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))
@@ -72,7 +76,9 @@ def principal_for_api_key(session: Session, token: str) -> Principal:
     now = utcnow()
     # Touch at most once a minute: keeps reads from turning into writes on every request.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        if is_read_only(session):
+        if writer is not None:
+            writer.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        elif is_read_only(session):
             _touch_elsewhere(session.get_bind().engine, key.id, now)
         else:
             key.last_used_at = now
@@ -90,6 +96,7 @@ def _touch_elsewhere(engine: Engine, key_id: str, now: datetime) -> None:
     sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as conn:
+            conn.execution_options(**{WRITE_WAIT: 0.2})
             raw = conn.connection.driver_connection
             if sqlite and raw is not None:
                 raw.execute("PRAGMA busy_timeout=200")

@@ -6,18 +6,21 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
+# The stdlib's base32 (in C) with Crockford's letters: 20 bytes are exactly 32 characters, so
+# the last `length` of them are the low 5 * length bits, most significant first.
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+
+
 def _b32(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """`value` (below 2 ** (5 * length), length ≤ 32) in `length` base32 digits."""
+    return base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)[-length:].decode()
 
 
 def new_id(prefix: str) -> str:

@@ -20,8 +20,16 @@ _INF = float("inf")
 
 def check_properties(value: Any, *, field: str = "properties") -> dict[str, Any]:
     """A JSON object within Veil's limits (depth, size, string length, integer range)."""
+    properties_json(value, field=field)
+    return {} if value is None else value
+
+
+def properties_json(value: Any, *, field: str = "properties") -> str:
+    """`check_properties`, answering the object's JSON text: the serialisation the size limit
+    is measured on, and exactly what `veil.db.json_dumps` would store (string keys and 64-bit
+    integers only, which the checks guarantee), so a bulk insert can store it as it is."""
     if value is None:
-        return {}
+        return "{}"
     if not isinstance(value, dict):
         raise ValidationFailed(f"{field} must be a JSON object.")
     try:
@@ -29,10 +37,10 @@ def check_properties(value: Any, *, field: str = "properties") -> dict[str, Any]
     except _Refusal as refusal:
         path = field + "".join(reversed(refusal.where))
         raise ValidationFailed(f"{path} {refusal.reason}") from None
-    size = len(orjson.dumps(value))
-    if size > MAX_PROPERTIES_BYTES:
+    text = orjson.dumps(value)
+    if len(text) > MAX_PROPERTIES_BYTES:
         raise ValidationFailed(f"{field} is larger than {MAX_PROPERTIES_BYTES // 1024} KiB.")
-    return value
+    return text.decode()
 
 
 class _Refusal(Exception):

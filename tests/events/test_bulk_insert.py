@@ -1,0 +1,107 @@
+"""The driver-level bulk insert of events stores exactly what SQLAlchemy's insert stores.
+
+BatchWriter inserts through the DB-API cursor with `properties` as the JSON text validation
+made; exports splice that text and slice SQLite's stored timestamps, so the stored bytes must
+not change. Compared here column by column, raw, against `session.execute(insert(Event))`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, text
+
+from tests.fixtures.factories import WorkspaceHandle, make_profile
+from veil.events.repository import EventRepository
+from veil.kit.ids import _b32, new_id
+from veil.kit.jsonwalk import properties_json
+from veil.models import Event
+from veil.runtime import Runtime
+
+PROPERTIES: list[dict[str, Any]] = [
+    {},
+    {"total": 39.95, "n": 2**62, "neg": -7, "ok": True, "none": None},
+    {"name": "Zoë Ångström", "note": 'line\u2028sep "quoted" \\ back', "emoji": "🦉"},
+    {"items": [{"sku": "A-1", "qty": 1}, {"sku": "B-2", "qty": [1, [2, {"deep": "x"}]]}]},
+]
+MOMENTS = [
+    datetime(2026, 12, 6, 10, 0, 0, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, 600700, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+    datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone(timedelta(hours=-8))),
+    datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+def _rows(workspace_id: str, profile_id: str, tag: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"evt_{tag}{n}",
+            "workspace_id": workspace_id,
+            "profile_id": profile_id,
+            "type": f"Type {n}",
+            "timestamp": MOMENTS[n],
+            "received_at": MOMENTS[-1 - n],
+            "properties": PROPERTIES[n],
+            "source": "api",
+            "campaign_id": None,
+            "recipient_id": None,
+            "message_id": f"{tag}-{n}" if n % 2 else None,
+        }
+        for n in range(len(PROPERTIES))
+    ]
+
+
+def _stored(runtime: Runtime, tag: str) -> list[tuple[Any, ...]]:
+    columns = "type, timestamp, received_at, properties, source, message_id"
+    with runtime.engine.connect() as conn:
+        # Raw driver values: a text() query applies no column type.
+        found = conn.execute(
+            text(f"SELECT {columns} FROM events WHERE id LIKE :ids ORDER BY id"),
+            {"ids": f"evt_{tag}%"},
+        ).all()
+    # The message ids carry the tag; the rest must be equal as stored.
+    return [(*row[:-1], None if row[-1] is None else row[-1][len(tag) :]) for row in found]
+
+
+def test_driver_insert_stores_what_sqlalchemy_stores(runtime: Runtime, ws: WorkspaceHandle) -> None:
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=ws.id)
+        session.execute(insert(Event), _rows(ws.id, profile.id, "orm"))
+        rows = _rows(ws.id, profile.id, "drv")
+        for row in rows:
+            row["properties"] = properties_json(row["properties"])
+        EventRepository(session, ws.id).insert_many(rows)
+    stored = _stored(runtime, "drv")
+    assert len(stored) == len(PROPERTIES)
+    assert stored == _stored(runtime, "orm")
+    with runtime.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 2 * len(PROPERTIES)
+
+
+def test_driver_insert_refuses_another_workspaces_rows(
+    runtime: Runtime, ws: WorkspaceHandle, other_ws: WorkspaceHandle
+) -> None:
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=other_ws.id)
+        rows = _rows(other_ws.id, profile.id, "x")
+        with pytest.raises(ValueError):
+            EventRepository(session, ws.id).insert_many(rows)
+
+
+def _b32_digit_by_digit(value: int, length: int) -> str:
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(length)))
+
+
+def test_ids_are_crockford_base32_of_their_bits() -> None:
+    import random
+
+    rng = random.Random(7)
+    for bits in (0, 1, 5, 64, 127, 128, 130):
+        for _ in range(2000):
+            value = rng.getrandbits(bits) if bits else 0
+            assert _b32(value, 26) == _b32_digit_by_digit(value, 26)
+    first, second = new_id("evt"), new_id("evt")
+    assert first.startswith("evt_") and len(first) == 30 and first != second
