@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tests.compliance.privacy_requests.support import URL, by_email, create, settle
+from tests.fixtures.callback_receiver import CALLBACK_BODY_KEYS, Receiver, verify_signature
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from tests.fixtures.http import assert_error
 from veil.compliance.privacy_requests import callbacks
@@ -24,63 +19,6 @@ from veil.kit.time import utcnow
 from veil.models import AuditEntry, PrivacyCallback
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
-
-BODY_KEYS = {
-    "id",
-    "type",
-    "status",
-    "regulation",
-    "received_at",
-    "due_at",
-    "completed_at",
-    "reference",
-    "workspace_id",
-    "verified",
-}
-
-
-@dataclass
-class Receiver:
-    url: str
-    received: list[tuple[dict[str, str], bytes, str]] = field(default_factory=list)
-    # Status codes to answer, in order; 200 once exhausted. A tuple (302, location) redirects.
-    script: list[Any] = field(default_factory=list)
-    hold: threading.Event | None = None
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append(({k: v for k, v in self.headers.items()}, raw, self.path))
-            if state.hold is not None:
-                state.hold.wait(5)
-            answer = state.script.pop(0) if state.script else 200
-            if isinstance(answer, tuple):
-                self.send_response(answer[0])
-                self.send_header("Location", answer[1])
-            else:
-                self.send_response(answer)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/veil"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        if state.hold is not None:
-            state.hold.set()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -92,12 +30,6 @@ def _secret(client: TestClient, ws: WorkspaceHandle) -> str:
     secret = client.get("/api/v1/workspace", headers=ws.admin).json()["callback_signing_secret"]
     assert isinstance(secret, str) and len(secret) > 30
     return secret
-
-
-def _verify(secret: str, headers: dict[str, str], raw: bytes) -> None:
-    parts = dict(p.split("=", 1) for p in headers["Veil-Signature"].split(","))
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + raw, hashlib.sha256)
-    assert hmac.compare_digest(parts["v1"], expected.hexdigest())
 
 
 def _profile(runtime: Runtime, ws: WorkspaceHandle, email: str = "ada@example.com") -> str:
@@ -128,9 +60,9 @@ def test_each_status_change_is_posted_signed_and_in_order(
     for headers, raw, path in receiver.received:
         assert path == "/hooks/veil"
         assert headers["Content-Type"] == "application/json"
-        _verify(secret, headers, raw)
+        verify_signature(secret, headers, raw)
         payload = json.loads(raw)
-        assert set(payload) == BODY_KEYS
+        assert set(payload) == CALLBACK_BODY_KEYS
         assert payload["id"] == request_id and payload["workspace_id"] == ws.id
         assert payload["reference"] == "T-1"
         assert b"ada@example.com" not in raw
