@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -194,3 +196,25 @@ def test_workspace_shows_and_rotates_the_signing_secret(
     after = rotated.json()["callback_signing_secret"]
     assert after != before and _secret(client, ws) == after
     assert_error(client.get("/api/v1/workspace", headers=ws.member), 403, "forbidden")
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_deliveries_share_one_tls_context(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs more than a POST to a nearby receiver: once per process."""
+    built: list[object] = []
+    real = httpx.create_ssl_context
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    callbacks.tls_context.cache_clear()
+    try:
+        for _ in range(3):
+            assert callbacks.send(receiver.url, "{}", secret="s", allow_private=True).delivered
+    finally:
+        callbacks.tls_context.cache_clear()
+    assert len(receiver.received) == 3 and len(built) == 1
