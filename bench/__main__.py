@@ -17,7 +17,16 @@ from bench import report
 from bench.backends import BACKENDS, installation
 from bench.config import FULL, QUICK, TINY, Sizes
 from bench.measure import Row
-from bench.scenarios import Context, api_load, bulk_deletion, deletion, e2e, export, ingestion
+from bench.scenarios import (
+    Context,
+    api_load,
+    bulk_deletion,
+    deletion,
+    e2e,
+    export,
+    ingestion,
+    privacy_requests,
+)
 
 SCENARIOS = {
     "export": export.run,
@@ -26,6 +35,7 @@ SCENARIOS = {
     "ingestion": ingestion.run,
     "api_load": api_load.run,
     "e2e": e2e.run,
+    "privacy_requests": privacy_requests.run,
 }
 
 

@@ -27,6 +27,15 @@ class Sizes:
     # out on PostgreSQL above `deletion_pg_max` (BENCHMARKS.md says what did not fit).
     deletion_single_run_from: int = 10**9
     deletion_pg_max: int = 10**9
+    # Privacy requests (SPEC §8): a bulk of this many subjects over HTTP; this many erasure
+    # requests queued and drained (memory read after the first `pr_drain_reference`
+    # deletions), each profile with `pr_events` events; this many requests with a callback
+    # and as many without.
+    pr_bulk_subjects: int = 5_000
+    pr_drain_requests: int = 1_000
+    pr_drain_reference: int = 100
+    pr_events: int = 20
+    pr_callback_requests: int = 50
 
 
 QUICK = Sizes(
@@ -43,6 +52,8 @@ QUICK = Sizes(
     load_concurrency=8,
     e2e_contacts=20,
     e2e_max_events=1_000,
+    pr_drain_requests=400,
+    pr_callback_requests=20,
 )
 
 FULL = Sizes(
@@ -78,4 +89,9 @@ TINY = Sizes(
     load_concurrency=2,
     e2e_contacts=2,
     e2e_max_events=20,
+    pr_bulk_subjects=20,
+    pr_drain_requests=8,
+    pr_drain_reference=3,
+    pr_events=3,
+    pr_callback_requests=2,
 )
