@@ -52,7 +52,7 @@ QUICK = Sizes(
     load_concurrency=8,
     e2e_contacts=20,
     e2e_max_events=1_000,
-    pr_drain_requests=400,
+    pr_drain_requests=250,
     pr_callback_requests=20,
 )
 
