@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.compliance.privacy_requests.support import URL, by_email, create, settle
+from tests.compliance.privacy_requests.support import URL, by_email, create, deliveries, settle
 from tests.fixtures.callback_receiver import CALLBACK_BODY_KEYS, Receiver, verify_signature
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from tests.fixtures.http import assert_error
@@ -37,11 +37,6 @@ def _secret(client: TestClient, ws: WorkspaceHandle) -> str:
 def _profile(runtime: Runtime, ws: WorkspaceHandle, email: str = "ada@example.com") -> str:
     with runtime.sessionmaker.begin() as session:
         return make_profile(session, workspace_id=ws.id, email=email).id
-
-
-def _deliveries(runtime: Runtime) -> list[PrivacyCallback]:
-    with runtime.sessionmaker() as session:
-        return list(session.scalars(select(PrivacyCallback).order_by(PrivacyCallback.seq)))
 
 
 def _make_due(runtime: Runtime) -> None:
@@ -94,7 +89,7 @@ def test_a_failed_delivery_is_retried_later_and_the_next_waits_for_it(
     settle(runtime)
     # The in_progress delivery failed once; the completed one waits behind it.
     assert [json.loads(raw)["status"] for _, raw, _ in receiver.received] == ["in_progress"]
-    first, second = _deliveries(runtime)
+    first, second = deliveries(runtime)
     assert first.status == "pending" and first.attempts == 1 and first.last_status_code == 500
     assert first.next_attempt_at is not None and first.last_attempt_at is not None
     pause = first.next_attempt_at - first.last_attempt_at
@@ -107,7 +102,7 @@ def test_a_failed_delivery_is_retried_later_and_the_next_waits_for_it(
     settle(runtime)
     statuses = [json.loads(raw)["status"] for _, raw, _ in receiver.received]
     assert statuses == ["in_progress", "in_progress", "completed"]
-    assert [d.status for d in _deliveries(runtime)] == ["delivered", "delivered"]
+    assert [d.status for d in deliveries(runtime)] == ["delivered", "delivered"]
 
 
 @pytest.mark.usefixtures("allow_private")
@@ -121,7 +116,7 @@ def test_a_delivery_gives_up_after_the_last_attempt(
         _make_due(runtime)
         settle(runtime, rounds=1)
     assert len(receiver.received) == callbacks.MAX_ATTEMPTS
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "failed" and delivery.attempts == callbacks.MAX_ATTEMPTS
     state = client.get(f"{URL}/{request_id}", headers=ws.admin).json()["callbacks"][0]
     assert state["status"] == "failed" and state["last_status_code"] == 503
@@ -143,7 +138,7 @@ def test_redirects_are_not_followed(
     create(client, ws, by_email("nobody@example.com", callback_urls=[receiver.url]))
     settle(runtime)
     assert [path for _, _, path in receiver.received] == ["/hooks/veil"]
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "pending" and delivery.last_status_code == 302
 
 
@@ -160,7 +155,7 @@ def test_a_slow_receiver_times_out(
     create(client, ws, by_email("nobody@example.com", callback_urls=[receiver.url]))
     settle(runtime, rounds=1)
     receiver.hold.set()
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "pending" and delivery.last_error == "timeout"
     assert delivery.last_status_code is None and delivery.attempts == 1
 
@@ -180,7 +175,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_delivery(
     monkeypatch.setattr(runtime.settings, "callback_allow_private", False)
     settle(runtime, rounds=1)
     assert receiver.received == []
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.last_error == "forbidden_address" and delivery.status == "pending"
 
 

@@ -121,8 +121,12 @@ def body_of(request: PrivacyRequest) -> str:
     ).decode()
 
 
-def record_status_change(session: Session, request: PrivacyRequest, *, seq: int) -> list[str]:
-    """One pending delivery per callback URL, sent after this transaction commits."""
+def record_status_change(
+    session: Session, request: PrivacyRequest, *, seq: int, enqueue: bool = True
+) -> list[str]:
+    """One pending delivery per callback URL, sent after this transaction commits; with
+    `enqueue=False` the caller enqueues the returned ids later (the row is durable either way:
+    a pending delivery without a job is found by the sweep)."""
     if not request.callback_urls:
         return []
     body = body_of(request)
@@ -142,8 +146,9 @@ def record_status_change(session: Session, request: PrivacyRequest, *, seq: int)
         session.add(delivery)
         ids.append(delivery.id)
     session.flush()
-    for delivery_id in ids:
-        db.enqueue_after_commit(session, JOB, delivery_id)
+    if enqueue:
+        for delivery_id in ids:
+            db.enqueue_after_commit(session, JOB, delivery_id)
     return ids
 
 
