@@ -26,6 +26,7 @@ from bench.scenarios import (
     e2e,
     export,
     ingestion,
+    privacy_requests,
 )
 
 SCENARIOS = {
@@ -36,6 +37,7 @@ SCENARIOS = {
     "api_load": api_load.run,
     "e2e": e2e.run,
     "dsr_http": dsr_http.run,
+    "privacy_requests": privacy_requests.run,
 }
 
 

@@ -11,20 +11,32 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import JSON, func, select
 
 import veil.tasks  # noqa: F401  (an entry point: registers every job)
-from bench.measure import read_hwm, reset_hwm
+from bench.measure import read_hwm, read_rss, reset_hwm
 from veil.compliance.deletions import service as deletions
 from veil.compliance.exports import service as exports
+from veil.compliance.privacy_requests import service as privacy
 from veil.config import Settings
 from veil.db import session_scope
-from veil.models import DeletionRequest, ExportRequest
+from veil.kit.ids import new_id
+from veil.kit.time import utcnow
+from veil.models import DeletionRequest, ExportRequest, PrivacyCallback, PrivacyRequest
+from veil.models.privacy_callback import DeliveryStatus
+from veil.models.privacy_request import (
+    PrivacyRequestSource,
+    PrivacyRequestStatus,
+    PrivacyRequestType,
+)
 from veil.runtime import Runtime
+from veil.worker.queue import JOBS
 
 Task = Callable[[Runtime, dict[str, Any]], dict[str, Any]]
 TASKS: dict[str, Task] = {}
@@ -310,29 +322,184 @@ def ingest_floor(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     size = args["batch"]
 
     def run() -> int:
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            for start in range(0, len(rows), size):
-                # Serialising is part of the work (the API gets objects, not JSON text).
-                batch = [
-                    tuple(fn(row[name]) for name, fn in zip(names, convert, strict=True))
-                    for row in rows[start : start + size]
-                ]
-                if not postgres:
-                    cursor.execute("BEGIN IMMEDIATE")
-                cursor.executemany(sql, batch)
-                if postgres:
-                    raw.commit()
-                else:
-                    cursor.execute("COMMIT")
-            cursor.close()
-        finally:
-            raw.close()
-        return len(rows)
+        # Serialising is part of the work (the API gets objects, not JSON text).
+        batches = (
+            [
+                tuple(fn(row[name]) for name, fn in zip(names, convert, strict=True))
+                for row in rows[start : start + size]
+            ]
+            for start in range(0, len(rows), size)
+        )
+        return _insert_batches(engine, sql, batches)
 
     seconds, rss, count = _timed(run)
     return {"seconds": seconds, "rss": rss, "events": count}
+
+
+# -- privacy requests (SPEC §8) -------------------------------------------------------------------
+
+
+def _erasure_request(runtime: Runtime, ws: str, email: str, callback_urls: list[str]) -> str:
+    """One erasure request by email, in its own transaction as the API takes it; its id."""
+    with session_scope(runtime.sessionmaker) as session:
+        request, _ = privacy.create_request(
+            session,
+            runtime=runtime,
+            workspace_id=ws,
+            new=privacy.NewRequest(
+                type=PrivacyRequestType.ERASURE,
+                identities=[("email", email)],
+                callback_urls=callback_urls,
+            ),
+            source=PrivacyRequestSource.API,
+            requested_by="bench",
+            actor="bench",
+        )
+        return request.id
+
+
+def _privacy_completed(runtime: Runtime, request_ids: list[str], *, delivered: int = 0) -> None:
+    """Every request completed and verified; `delivered` callbacks delivered for each."""
+    with session_scope(runtime.sessionmaker) as session:
+        rows = session.scalars(select(PrivacyRequest).where(PrivacyRequest.id.in_(request_ids)))
+        for row in rows:
+            if row.status != PrivacyRequestStatus.COMPLETED or not row.verified:
+                raise RuntimeError(f"privacy request ended {row.status}: {row.last_error}")
+        sent = session.scalar(
+            select(func.count())
+            .select_from(PrivacyCallback)
+            .where(
+                PrivacyCallback.request_id.in_(request_ids),
+                PrivacyCallback.status == DeliveryStatus.DELIVERED,
+            )
+        )
+    if sent != delivered * len(request_ids):
+        raise RuntimeError(f"{sent} callbacks delivered, not {delivered * len(request_ids)}")
+
+
+@task
+def privacy_bulk_floor(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """The rows a bulk stored (its batch), stored again under new ids: one executemany INSERT
+    through the driver in one transaction, each value converted as SQLAlchemy binds it."""
+    from bench.datagen import _converter
+
+    table = PrivacyRequest.__table__
+    with runtime.engine.connect() as conn:
+        stored = [
+            dict(row._mapping)
+            for row in conn.execute(select(table).where(table.c.batch_id == args["batch_id"]))
+        ]
+    names = list(table.c.keys())
+    dialect = runtime.engine.dialect
+    postgres = dialect.name == "postgresql"
+    convert = [_converter(table.c[name], dialect) for name in names]
+    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
+    marks = ", ".join(
+        ("%s::jsonb" if n in json_columns else "%s") if postgres else "?" for n in names
+    )
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    batch_id = new_id("bat")
+    for row in stored:
+        row.update(id=new_id("prq"), batch_id=batch_id)
+
+    def run() -> int:
+        values = [
+            tuple(fn(plain(row[name])) for name, fn in zip(names, convert, strict=True))
+            for row in stored
+        ]
+        return _insert_batches(runtime.engine, sql, [values])
+
+    seconds, rss, count = _timed(run)
+    return {"seconds": seconds, "rss": rss, "rows": count}
+
+
+def plain(value: Any) -> Any:
+    """A StrEnum as its str (the driver binds plain values)."""
+    return str(value) if isinstance(value, StrEnum) else value
+
+
+@task
+def privacy_drain(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """Erasure requests for every email, all queued first; then the queue drained by one
+    worker thread. The resident set is read once `reference` deletions are done, and its peak
+    over the rest of the drain is the growth."""
+    ws, emails, reference = args["workspace_id"], args["emails"], args["reference"]
+    request_ids = [_erasure_request(runtime, ws, email, []) for email in emails]
+    erase = JOBS[deletions.JOB]
+    done = {"deletions": 0, "reference_rss": 0}
+
+    def counted(rt: Runtime, object_id: str) -> None:
+        erase(rt, object_id)
+        done["deletions"] += 1
+        if done["deletions"] == reference:
+            done["reference_rss"] = read_rss()
+            reset_hwm()
+
+    JOBS[deletions.JOB] = counted
+    try:
+        seconds, peak, _ = _timed(lambda: runtime.queue.drain(max_tasks=10 * len(emails) + 10))
+    finally:
+        JOBS[deletions.JOB] = erase
+    _privacy_completed(runtime, request_ids)
+    return {
+        "seconds": seconds,
+        "rss": peak,
+        "reference_rss": done["reference_rss"],
+        "growth": peak - done["reference_rss"],
+        "requests": len(request_ids),
+    }
+
+
+@task
+def privacy_callbacks(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """Erasure requests one after another, alternately without and with a callback URL, each
+    run until the queue is empty (steps, re-check and, with a URL, its two signed deliveries).
+    Per request: seconds from the create to `completed_at`, and to the empty queue."""
+    ws, url = args["workspace_id"], args["callback_url"]
+    times: dict[str, dict[str, list[float]]] = {
+        side: {"completed": [], "drained": []} for side in ("with", "without")
+    }
+    ids: dict[str, list[str]] = {"with": [], "without": []}
+    reset_hwm()
+    for index, (without, with_callback) in enumerate(args["pairs"]):
+        # Alternate which goes first, so neither side always runs on a warmer cache.
+        order = [("without", without), ("with", with_callback)]
+        for side, email in order if index % 2 == 0 else reversed(order):
+            started, began = time.perf_counter(), utcnow()
+            request_id = _erasure_request(runtime, ws, email, [url] if side == "with" else [])
+            runtime.queue.drain()
+            times[side]["drained"].append(time.perf_counter() - started)
+            with session_scope(runtime.sessionmaker) as session:
+                completed_at = session.get_one(PrivacyRequest, request_id).completed_at
+            if completed_at is None:
+                raise RuntimeError("the request did not complete")
+            times[side]["completed"].append((completed_at - began).total_seconds())
+            ids[side].append(request_id)
+    _privacy_completed(runtime, ids["without"])
+    _privacy_completed(runtime, ids["with"], delivered=2)  # in_progress and completed
+    return {**times, "rss": read_hwm()}
+
+
+def _insert_batches(engine: Any, sql: str, batches: Iterable[list[tuple[Any, ...]]]) -> int:
+    """executemany through the driver, one transaction per batch; the rows inserted."""
+    postgres = engine.dialect.name == "postgresql"
+    raw = engine.raw_connection()
+    total = 0
+    try:
+        cursor = raw.cursor()
+        for batch in batches:
+            if not postgres:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(sql, batch)
+            if postgres:
+                raw.commit()
+            else:
+                cursor.execute("COMMIT")
+            total += len(batch)
+        cursor.close()
+    finally:
+        raw.close()
+    return total
 
 
 # -- profiling -----------------------------------------------------------------------------------

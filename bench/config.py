@@ -32,6 +32,15 @@ class Sizes:
     # Which endpoints the API load test drives (the /healthz floor always runs), e.g.
     # `--set load_kinds=post_event` to measure one of them on its own.
     load_kinds: str = "get_profile,post_event,post_export"
+    # Privacy requests (SPEC §8): a bulk of this many subjects over HTTP; this many erasure
+    # requests queued and drained (memory read after the first `pr_drain_reference`
+    # deletions), each profile with `pr_events` events; this many requests with a callback
+    # and as many without.
+    pr_bulk_subjects: int = 5_000
+    pr_drain_requests: int = 1_000
+    pr_drain_reference: int = 100
+    pr_events: int = 20
+    pr_callback_requests: int = 50
 
 
 QUICK = Sizes(
@@ -48,6 +57,8 @@ QUICK = Sizes(
     load_concurrency=8,
     e2e_contacts=20,
     e2e_max_events=1_000,
+    pr_drain_requests=250,
+    pr_callback_requests=20,
 )
 
 FULL = Sizes(
@@ -84,4 +95,9 @@ TINY = Sizes(
     e2e_contacts=2,
     e2e_max_events=20,
     http_events=(50,),
+    pr_bulk_subjects=20,
+    pr_drain_requests=8,
+    pr_drain_reference=3,
+    pr_events=3,
+    pr_callback_requests=2,
 )

@@ -90,13 +90,22 @@ def mib(value: float | int | None) -> float | None:
     return None if value is None else round(value / MIB, 1)
 
 
-def read_hwm(pid: int | str = "self") -> int:
-    """Peak resident set size (VmHWM) of a process, in bytes."""
+def _status_bytes(pid: int | str, field: str) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc status")
+    raise RuntimeError(f"no {field} in /proc status")
+
+
+def read_hwm(pid: int | str = "self") -> int:
+    """Peak resident set size (VmHWM) of a process, in bytes."""
+    return _status_bytes(pid, "VmHWM")
+
+
+def read_rss(pid: int | str = "self") -> int:
+    """Current resident set size (VmRSS) of a process, in bytes."""
+    return _status_bytes(pid, "VmRSS")
 
 
 def reset_hwm(pid: int | str = "self") -> None:

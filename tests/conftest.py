@@ -30,8 +30,8 @@ from veil.schema import migrate
 
 TEST_SECRET = "test-secret-key-for-veil-0123456789"
 
-# The S3 server and S3-backed runtime fixtures (tests/fixtures/s3.py).
-pytest_plugins = ["tests.fixtures.s3"]
+# The S3 server and S3-backed runtime fixtures (tests/fixtures/s3.py); a callback receiver.
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.callback_receiver"]
 
 
 def _pg_base_url() -> str | None:

@@ -4,11 +4,13 @@ and the CSV upload — through the server-rendered UI."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from starlette.formparsers import MultiPartParser
 
 from tests.compliance.privacy_requests.support import create_in_service
 from tests.fixtures.factories import make_profile
 from veil.kit.time import utcnow
 from veil.models import PrivacyRequest
+from veil.web.privacy_requests import MAX_UPLOAD_BYTES
 
 REQUESTS = "/settings/compliance/requests"
 
@@ -103,3 +105,62 @@ def test_members_and_other_workspaces_are_refused(runtime, ws, other_ws, admin, 
     other = _create(runtime, other_ws, "nobody@example.com")
     assert admin.client.get(f"{REQUESTS}/{other}").status_code == 404
     assert admin.post(f"{REQUESTS}/{other}/cancel", {"confirm": "yes"}).status_code == 404
+
+
+def _upload(admin, csv_text: str, *, pad_to: int | None = None):
+    """POST the bulk form with this CSV; `pad_to`: grow an ignored `note` cell of the last row
+    until the whole multipart body is exactly that many bytes."""
+    form = {"csrf_token": admin.csrf(REQUESTS), "type": "access"}
+
+    def build(text: str):
+        return admin.client.build_request(
+            "POST",
+            f"{REQUESTS}/bulk",
+            data=form,
+            files={"file": ("people.csv", text.encode(), "text/csv")},
+        )
+
+    request = build(csv_text)
+    if pad_to is not None:
+        request = build(csv_text + "x" * (pad_to - int(request.headers["content-length"])))
+        assert int(request.headers["content-length"]) == pad_to
+    return admin.client.send(request, follow_redirects=False)
+
+
+def test_csv_upload_size_limit_is_the_one_it_states(runtime, ws, admin):
+    """At most MAX_UPLOAD_BYTES (1 MiB) for the whole body: exactly that is taken, one byte more
+    is refused (413, the limit in the message) and nothing of it is created."""
+    assert MAX_UPLOAD_BYTES == 1024 * 1024
+    # The file part stays in memory (Starlette spools bigger ones to a temporary file).
+    assert MultiPartParser.spool_max_size >= MAX_UPLOAD_BYTES
+    rows = "".join(f"p{i}@example.com,{'y' * 100_000}\n" for i in range(10))
+    taken = _upload(admin, "email,note\n" + rows + "last@example.com,", pad_to=MAX_UPLOAD_BYTES)
+    assert taken.status_code == 303, taken.text
+    assert "11 requests received." in admin.client.get(REQUESTS).text
+    refused = _upload(admin, "email,note\nother@example.com,", pad_to=MAX_UPLOAD_BYTES + 1)
+    # A UI route: the error page of the status, with the service's message (veil.web.routing).
+    assert refused.status_code == 413
+    assert "at most 1 MiB (1,048,576 bytes), the CSV file and the form" in refused.text
+    assert "other@example.com" not in refused.text
+    assert _count(runtime) == 11
+
+
+def test_csv_upload_with_an_unreadable_row_names_its_line(runtime, ws, admin):
+    huge_cell = "email,note\na@example.com,short\nb@example.com," + "z" * 200_000 + "\n"
+    assert _upload(admin, huge_cell).status_code == 303
+    page = admin.client.get(REQUESTS).text
+    assert "Line 3: the row cannot be read as CSV" in page and "b@example.com" not in page
+    assert _count(runtime) == 0
+
+
+def test_csv_upload_without_a_stated_size_is_refused(runtime, ws, admin):
+    request = admin.client.build_request(
+        "POST",
+        f"{REQUESTS}/bulk",
+        data={"csrf_token": admin.csrf(REQUESTS), "type": "access"},
+        files={"file": ("people.csv", b"email\na@example.com\n", "text/csv")},
+    )
+    del request.headers["content-length"]
+    refused = admin.client.send(request, follow_redirects=False)
+    assert refused.status_code == 422 and "must state its size" in refused.text
+    assert _count(runtime) == 0

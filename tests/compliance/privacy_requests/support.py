@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.fixtures.factories import WorkspaceHandle
 from veil.compliance.privacy_requests import service
-from veil.models import PrivacyRequest
+from veil.models import PrivacyCallback, PrivacyRequest
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
 
@@ -30,6 +30,12 @@ def count_requests(runtime: Runtime, workspace_id: str | None = None) -> int:
         if workspace_id is not None:
             stmt = stmt.where(PrivacyRequest.workspace_id == workspace_id)
         return int(session.scalar(stmt) or 0)
+
+
+def deliveries(runtime: Runtime) -> list[PrivacyCallback]:
+    """Every callback delivery, in announcement order."""
+    with runtime.sessionmaker() as session:
+        return list(session.scalars(select(PrivacyCallback).order_by(PrivacyCallback.seq)))
 
 
 def settle(runtime: Runtime, rounds: int = 4) -> None:

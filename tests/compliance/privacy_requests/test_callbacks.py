@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.compliance.privacy_requests.support import URL, by_email, create, settle
+from tests.compliance.privacy_requests.support import URL, by_email, create, deliveries, settle
+from tests.fixtures.callback_receiver import CALLBACK_BODY_KEYS, Receiver, verify_signature
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from tests.fixtures.http import assert_error
 from veil.compliance.privacy_requests import callbacks
@@ -24,63 +21,6 @@ from veil.kit.time import utcnow
 from veil.models import AuditEntry, PrivacyCallback
 from veil.runtime import Runtime
 from veil.worker.queue import sweep
-
-BODY_KEYS = {
-    "id",
-    "type",
-    "status",
-    "regulation",
-    "received_at",
-    "due_at",
-    "completed_at",
-    "reference",
-    "workspace_id",
-    "verified",
-}
-
-
-@dataclass
-class Receiver:
-    url: str
-    received: list[tuple[dict[str, str], bytes, str]] = field(default_factory=list)
-    # Status codes to answer, in order; 200 once exhausted. A tuple (302, location) redirects.
-    script: list[Any] = field(default_factory=list)
-    hold: threading.Event | None = None
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append(({k: v for k, v in self.headers.items()}, raw, self.path))
-            if state.hold is not None:
-                state.hold.wait(5)
-            answer = state.script.pop(0) if state.script else 200
-            if isinstance(answer, tuple):
-                self.send_response(answer[0])
-                self.send_header("Location", answer[1])
-            else:
-                self.send_response(answer)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/veil"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        if state.hold is not None:
-            state.hold.set()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -94,20 +34,9 @@ def _secret(client: TestClient, ws: WorkspaceHandle) -> str:
     return secret
 
 
-def _verify(secret: str, headers: dict[str, str], raw: bytes) -> None:
-    parts = dict(p.split("=", 1) for p in headers["Veil-Signature"].split(","))
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + raw, hashlib.sha256)
-    assert hmac.compare_digest(parts["v1"], expected.hexdigest())
-
-
 def _profile(runtime: Runtime, ws: WorkspaceHandle, email: str = "ada@example.com") -> str:
     with runtime.sessionmaker.begin() as session:
         return make_profile(session, workspace_id=ws.id, email=email).id
-
-
-def _deliveries(runtime: Runtime) -> list[PrivacyCallback]:
-    with runtime.sessionmaker() as session:
-        return list(session.scalars(select(PrivacyCallback).order_by(PrivacyCallback.seq)))
 
 
 def _make_due(runtime: Runtime) -> None:
@@ -128,9 +57,9 @@ def test_each_status_change_is_posted_signed_and_in_order(
     for headers, raw, path in receiver.received:
         assert path == "/hooks/veil"
         assert headers["Content-Type"] == "application/json"
-        _verify(secret, headers, raw)
+        verify_signature(secret, headers, raw)
         payload = json.loads(raw)
-        assert set(payload) == BODY_KEYS
+        assert set(payload) == CALLBACK_BODY_KEYS
         assert payload["id"] == request_id and payload["workspace_id"] == ws.id
         assert payload["reference"] == "T-1"
         assert b"ada@example.com" not in raw
@@ -160,7 +89,7 @@ def test_a_failed_delivery_is_retried_later_and_the_next_waits_for_it(
     settle(runtime)
     # The in_progress delivery failed once; the completed one waits behind it.
     assert [json.loads(raw)["status"] for _, raw, _ in receiver.received] == ["in_progress"]
-    first, second = _deliveries(runtime)
+    first, second = deliveries(runtime)
     assert first.status == "pending" and first.attempts == 1 and first.last_status_code == 500
     assert first.next_attempt_at is not None and first.last_attempt_at is not None
     pause = first.next_attempt_at - first.last_attempt_at
@@ -173,7 +102,7 @@ def test_a_failed_delivery_is_retried_later_and_the_next_waits_for_it(
     settle(runtime)
     statuses = [json.loads(raw)["status"] for _, raw, _ in receiver.received]
     assert statuses == ["in_progress", "in_progress", "completed"]
-    assert [d.status for d in _deliveries(runtime)] == ["delivered", "delivered"]
+    assert [d.status for d in deliveries(runtime)] == ["delivered", "delivered"]
 
 
 @pytest.mark.usefixtures("allow_private")
@@ -187,7 +116,7 @@ def test_a_delivery_gives_up_after_the_last_attempt(
         _make_due(runtime)
         settle(runtime, rounds=1)
     assert len(receiver.received) == callbacks.MAX_ATTEMPTS
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "failed" and delivery.attempts == callbacks.MAX_ATTEMPTS
     state = client.get(f"{URL}/{request_id}", headers=ws.admin).json()["callbacks"][0]
     assert state["status"] == "failed" and state["last_status_code"] == 503
@@ -209,7 +138,7 @@ def test_redirects_are_not_followed(
     create(client, ws, by_email("nobody@example.com", callback_urls=[receiver.url]))
     settle(runtime)
     assert [path for _, _, path in receiver.received] == ["/hooks/veil"]
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "pending" and delivery.last_status_code == 302
 
 
@@ -226,7 +155,7 @@ def test_a_slow_receiver_times_out(
     create(client, ws, by_email("nobody@example.com", callback_urls=[receiver.url]))
     settle(runtime, rounds=1)
     receiver.hold.set()
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.status == "pending" and delivery.last_error == "timeout"
     assert delivery.last_status_code is None and delivery.attempts == 1
 
@@ -246,7 +175,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_delivery(
     monkeypatch.setattr(runtime.settings, "callback_allow_private", False)
     settle(runtime, rounds=1)
     assert receiver.received == []
-    [delivery] = _deliveries(runtime)
+    [delivery] = deliveries(runtime)
     assert delivery.last_error == "forbidden_address" and delivery.status == "pending"
 
 
@@ -262,3 +191,25 @@ def test_workspace_shows_and_rotates_the_signing_secret(
     after = rotated.json()["callback_signing_secret"]
     assert after != before and _secret(client, ws) == after
     assert_error(client.get("/api/v1/workspace", headers=ws.member), 403, "forbidden")
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_deliveries_share_one_tls_context(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs more than a POST to a nearby receiver: once per process."""
+    built: list[object] = []
+    real = httpx.create_ssl_context
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    callbacks.tls_context.cache_clear()
+    try:
+        for _ in range(3):
+            assert callbacks.send(receiver.url, "{}", secret="s", allow_private=True).delivered
+    finally:
+        callbacks.tls_context.cache_clear()
+    assert len(receiver.received) == 3 and len(built) == 1

@@ -78,7 +78,7 @@ def test_cancel_racing_the_worker_start_has_exactly_one_outcome(
                 except NotCancellable:
                     out["cancel"] = "refused"
             else:
-                out["claimed"] = tasks._claim(runtime, request_id)
+                out["claimed"], _ = tasks._claim(runtime, request_id)
 
         _together(2, act)
         with runtime.sessionmaker() as session:

@@ -15,10 +15,12 @@ point it elsewhere). `VEIL_CALLBACK_ALLOW_PRIVATE=true` lifts the address rule (
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,8 +121,12 @@ def body_of(request: PrivacyRequest) -> str:
     ).decode()
 
 
-def record_status_change(session: Session, request: PrivacyRequest, *, seq: int) -> list[str]:
-    """One pending delivery per callback URL, sent after this transaction commits."""
+def record_status_change(
+    session: Session, request: PrivacyRequest, *, seq: int, enqueue: bool = True
+) -> list[str]:
+    """One pending delivery per callback URL, sent after this transaction commits; with
+    `enqueue=False` the caller enqueues the returned ids later (the row is durable either way:
+    a pending delivery without a job is found by the sweep)."""
     if not request.callback_urls:
         return []
     body = body_of(request)
@@ -140,8 +146,9 @@ def record_status_change(session: Session, request: PrivacyRequest, *, seq: int)
         session.add(delivery)
         ids.append(delivery.id)
     session.flush()
-    for delivery_id in ids:
-        db.enqueue_after_commit(session, JOB, delivery_id)
+    if enqueue:
+        for delivery_id in ids:
+            db.enqueue_after_commit(session, JOB, delivery_id)
     return ids
 
 
@@ -173,7 +180,9 @@ def send(url: str, body: str, *, secret: str, allow_private: bool) -> Attempt:
     }
     try:
         target, extensions = _pinned(url, headers, allow_private=allow_private)
-        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=tls_context()
+        ) as client:
             response = client.post(target, content=raw, headers=headers, extensions=extensions)
         return Attempt(response.status_code, None if response.is_success else "status")
     except ForbiddenAddress:
@@ -182,6 +191,13 @@ def send(url: str, body: str, *, secret: str, allow_private: bool) -> Attempt:
         return Attempt(None, "timeout")
     except (httpx.HTTPError, OSError, ValueError) as exc:
         return Attempt(None, f"connection:{type(exc).__name__}")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CA bundle), built once per process: loading
+    the bundle takes tens of milliseconds, more than a POST to a nearby receiver."""
+    return httpx.create_ssl_context()
 
 
 def _pinned(

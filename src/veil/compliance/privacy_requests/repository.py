@@ -148,7 +148,11 @@ def delivery_by_id(session: Session, delivery_id: str) -> PrivacyCallback | None
 
 
 def earlier_pending_delivery(session: Session, delivery: PrivacyCallback) -> bool:
-    """Whether a delivery to the same URL announcing an earlier status is still pending."""
+    """Whether a delivery to the same URL announcing an earlier status is still pending.
+
+    Locks what it finds (PostgreSQL; SQLite's writers are serialised anyway): an earlier
+    delivery being settled right now is read once its record commits, and a delivery that
+    defers here is seen deferred by that record (see `deferred_next_delivery`)."""
     found = session.scalar(
         select(PrivacyCallback.id)
         .where(
@@ -158,11 +162,16 @@ def earlier_pending_delivery(session: Session, delivery: PrivacyCallback) -> boo
             PrivacyCallback.status == DeliveryStatus.PENDING,
         )
         .limit(1)
+        .with_for_update()
     )
     return found is not None
 
 
-def next_pending_delivery(session: Session, delivery: PrivacyCallback) -> str | None:
+def deferred_next_delivery(session: Session, delivery: PrivacyCallback) -> str | None:
+    """The next pending delivery to the same URL if it must be enqueued now that `delivery` is
+    settled: one that has been tried or deferred (`next_attempt_at` set). One never tried has
+    its job still queued (or lost, and then due to the sweep), so it is left alone: no
+    duplicate job per delivery on the way to the receiver."""
     found: str | None = session.scalar(
         select(PrivacyCallback.id)
         .where(
@@ -170,6 +179,7 @@ def next_pending_delivery(session: Session, delivery: PrivacyCallback) -> str | 
             PrivacyCallback.url == delivery.url,
             PrivacyCallback.seq > delivery.seq,
             PrivacyCallback.status == DeliveryStatus.PENDING,
+            PrivacyCallback.next_attempt_at.is_not(None),
         )
         .order_by(PrivacyCallback.seq)
         .limit(1)

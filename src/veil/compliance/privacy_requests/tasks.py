@@ -16,10 +16,11 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from veil import db
+from veil.audit import service as audit
 from veil.compliance.privacy_requests import callbacks, repository
 from veil.compliance.privacy_requests.profile_actions import SHOP_SCOPE, delete_profile
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
-from veil.compliance.privacy_requests.service import BATCH_JOB, JOB, audit_request
+from veil.compliance.privacy_requests.service import BATCH_JOB, JOB, TARGET, audit_request
 from veil.compliance.privacy_requests.steps import Outcome, check_steps, start_steps
 from veil.errors import ProfileDeleted
 from veil.kit.time import utcnow
@@ -40,41 +41,66 @@ DELIVERY_LEASE = timedelta(seconds=60)
 __all__ = ["deliver_callback", "process_batch", "process_request", "sweep_privacy_requests"]
 
 
-def _announce(session: Session, request: PrivacyRequest) -> None:
+def _announce(session: Session, request: PrivacyRequest, *, enqueue: bool = True) -> list[str]:
     seq = PrivacyRequestRepository(session, request.workspace_id).next_delivery_seq(request.id)
-    callbacks.record_status_change(session, request, seq=seq)
+    return callbacks.record_status_change(session, request, seq=seq, enqueue=enqueue)
 
 
 @register_job(JOB)
 def process_request(runtime: Runtime, request_id: str) -> None:
-    """Start a request's steps, or check whether they finished. Idempotent."""
-    if not _claim(runtime, request_id):
-        return
+    """Start a request's steps, or check whether they finished. Idempotent.
+
+    The `in_progress` deliveries are recorded with the start but enqueued only once the steps'
+    jobs and the re-check are queued: in a FIFO queue they then run after the work that
+    completes the request instead of delaying it (issue 13), and still before the `completed`
+    delivery, which the re-check enqueues (each delivery also waits for earlier ones to its URL).
+    """
+    claimed, announced = _claim(runtime, request_id)
     try:
+        if not claimed:
+            return
         with db.session_scope(runtime.sessionmaker) as session:
             request = repository.request_by_id(session, request_id)
             scope = request.scope if request is not None else None
             if scope is None or not scope.startswith(SHOP_SCOPE):
                 _advance(session, runtime, request_id)
+        _enqueue_deliveries(runtime, announced)
         if scope is not None and scope.startswith(SHOP_SCOPE):
             _fan_out_shop(runtime, request_id, scope.removeprefix(SHOP_SCOPE) or None)
     except Exception as exc:
         _record_failure(runtime, request_id, exc)
+    finally:
+        _enqueue_deliveries(runtime, announced)
 
 
-def _claim(runtime: Runtime, request_id: str) -> bool:
+def _enqueue_deliveries(runtime: Runtime, delivery_ids: list[str]) -> None:
+    """Enqueue (once) deliveries recorded by a committed transaction; a message lost here, or
+    never sent because the process died first, is re-enqueued by the sweep."""
+    while delivery_ids:
+        delivery_id = delivery_ids.pop(0)
+        try:
+            runtime.queue.enqueue(callbacks.JOB, delivery_id)
+        except Exception:
+            log.exception("enqueueing a callback failed; the sweep will pick it up")
+
+
+def _claim(runtime: Runtime, request_id: str) -> tuple[bool, list[str]]:
+    """The lease on the request, and the `in_progress` deliveries when this started it (not
+    enqueued yet: the caller does that once the steps are queued)."""
+    announced: list[str] = []
     with db.session_scope(runtime.sessionmaker) as session:
         if repository.start_if_pending(session, request_id, now=utcnow()):
             request = repository.request_by_id(session, request_id)
             if request is not None:
-                _announce(session, request)
-        return leases.claim(
+                announced = _announce(session, request, enqueue=False)
+        claimed = leases.claim(
             session,
             PrivacyRequest,
             request_id,
             runnable=(PrivacyRequestStatus.IN_PROGRESS,),
             lease=runtime.settings.job_lease,
         )
+    return claimed, announced
 
 
 def _advance(session: Session, runtime: Runtime, request_id: str) -> None:
@@ -246,13 +272,17 @@ def _record_attempt(runtime: Runtime, delivery_id: str, attempt: callbacks.Attem
         }
         if attempt.status_code is not None:
             details["status_code"] = attempt.status_code
-        request = repository.request_by_id(session, delivery.request_id)
-        if request is not None:
-            audit_request(
-                session, request, "privacy_request.callback_attempted", actor="system", **details
-            )
+        audit.record(
+            session,
+            workspace_id=delivery.workspace_id,
+            actor="system",
+            action="privacy_request.callback_attempted",
+            target_type=TARGET,
+            target_id=delivery.request_id,
+            details=details,
+        )
         if delivery.status != DeliveryStatus.PENDING:
-            following = repository.next_pending_delivery(session, delivery)
+            following = repository.deferred_next_delivery(session, delivery)
             if following is not None:
                 db.enqueue_after_commit(session, callbacks.JOB, following)
 
