@@ -1,8 +1,9 @@
 """How a workspace answers GDPR requests, in numbers (Settings → Compliance → Overview).
 
 Requests by week, the median and 95th-percentile time to complete, open requests by days left
-to their deadline (`due_at`, one calendar month after the request), failed and overdue counts.
-Read-only; every number comes from the request rows themselves.
+to their deadline (`due_at`, one calendar month after the request), failed and overdue counts,
+and the data suppression kept out (SPEC §9) by week and source. Read-only; every number comes
+from the request rows themselves and the workspace's hourly drop counters.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.exports.repository import ExportRepository
+from veil.compliance.suppressions.repository import DropCountRepository
 from veil.kit.time import as_utc, utcnow
 from veil.models import DeletionRequest, ExportRequest
 from veil.models.deletion_request import DeletionStatus
@@ -44,6 +46,19 @@ class WeekCount:
 
 
 @dataclass(frozen=True)
+class DropWeek:
+    start: date
+    dropped: int
+
+
+@dataclass(frozen=True)
+class DropSource:
+    source: str  # api, segment, shopify, tracking: where the data arrived
+    label: str
+    dropped: int
+
+
+@dataclass(frozen=True)
 class TimeToComplete:
     kind: str
     completed: int
@@ -67,6 +82,18 @@ class Overview:
     overdue: int
     failed_exports: int
     failed_deletions: int
+    drop_weeks: list[DropWeek]
+    drop_sources: list[DropSource]  # over the charted weeks, every entry point listed
+    dropped: int  # over the charted weeks
+
+
+# The entry points that screen for suppressed people (screening.py's callers), in display order.
+DROP_SOURCES: tuple[tuple[str, str], ...] = (
+    ("segment", "Segment"),
+    ("shopify", "Shopify"),
+    ("tracking", "Opens and clicks"),
+    ("api", "API"),
+)
 
 
 def percentile(values: Sequence[timedelta], share: float) -> timedelta | None:
@@ -153,6 +180,7 @@ def compliance_overview(
             DeletionRequest.status == DeletionStatus.FAILED
         )
     )
+    drop_weeks, drop_sources = _drops(session, workspace_id, zone, first_week, since)
     return Overview(
         weeks=weeks,
         times=times,
@@ -161,4 +189,25 @@ def compliance_overview(
         overdue=due[0].exports + due[0].deletions,
         failed_exports=int(failed_exports or 0),
         failed_deletions=int(failed_deletions or 0),
+        drop_weeks=drop_weeks,
+        drop_sources=drop_sources,
+        dropped=sum(w.dropped for w in drop_weeks),
+    )
+
+
+def _drops(
+    session: Session, workspace_id: str, zone: tzinfo, first_week: date, since: datetime
+) -> tuple[list[DropWeek], list[DropSource]]:
+    """Suppressed drops by local week, and by source over those weeks."""
+    by_week = {first_week + timedelta(weeks=i): 0 for i in range(WEEKS)}
+    by_source = {source: 0 for source, _label in DROP_SOURCES}
+    for hour, source, dropped in DropCountRepository(session, workspace_id).since(since):
+        week = _week_start(as_utc(hour), zone)
+        if week in by_week:
+            by_week[week] += dropped
+            by_source[source] = by_source.get(source, 0) + dropped
+    labels = dict(DROP_SOURCES)
+    return (
+        [DropWeek(start, dropped) for start, dropped in sorted(by_week.items())],
+        [DropSource(s, labels.get(s, s), n) for s, n in by_source.items()],
     )

@@ -8,7 +8,9 @@ screen readers (the SVG itself is hidden from them).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import ClassVar
 
 from fastapi import APIRouter, Request, Response
@@ -33,7 +35,7 @@ class Bar:
     y: float
     width: float
     height: float
-    series: str  # "exports" or "deletions": the CSS class, so dark mode recolours it
+    series: str  # "exports", "deletions" or "drops": the CSS class, so dark mode recolours it
 
 
 @dataclass(frozen=True)
@@ -62,29 +64,43 @@ def nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def weekly_chart(overview: Overview) -> Chart:
-    height, bottom = 200, 26
+def _bars_by_week(
+    columns: Sequence[tuple[date, Sequence[tuple[str, int]]]], *, height: int = 200
+) -> Chart:
+    """Bars side by side for each week (one per series), the value axis at 0, half and top."""
+    bottom = 26
     plot_height = height - PLOT_TOP - bottom
-    top_value = nice_ceiling(max([max(w.exports, w.deletions) for w in overview.weeks] + [1]))
-    group = (CHART_WIDTH - PLOT_LEFT) / max(1, len(overview.weeks))
-    bar_width = group * 0.34
+    top_value = nice_ceiling(max([c for _s, series in columns for _n, c in series] + [1]))
+    group = (CHART_WIDTH - PLOT_LEFT) / max(1, len(columns))
+    per_week = max([len(series) for _s, series in columns] + [1])
+    bar_width = group * 0.68 / per_week
     bars: list[Bar] = []
     labels: list[Tick] = []
-    for index, week in enumerate(overview.weeks):
-        left = PLOT_LEFT + index * group + group * 0.14
-        for offset, (series, count) in enumerate(
-            (("exports", week.exports), ("deletions", week.deletions))
-        ):
+    for index, (start, series) in enumerate(columns):
+        left = PLOT_LEFT + index * group + (group - per_week * bar_width) / 2
+        for offset, (name, count) in enumerate(series):
             size = plot_height * count / top_value
             y = PLOT_TOP + plot_height - size
-            bars.append(Bar(left + offset * bar_width, y, bar_width, size, series))
+            bars.append(Bar(left + offset * bar_width, y, bar_width, size, name))
         if index % 2 == 0:
-            labels.append(Tick(left + bar_width, f"{week.start:%b} {week.start.day}"))
+            labels.append(Tick(left + per_week * bar_width / 2, f"{start:%b} {start.day}"))
     ticks = [
         Tick(PLOT_TOP + plot_height * (1 - share), f"{round(top_value * share):,}")
         for share in (0, 0.5, 1)
     ]
     return Chart(CHART_WIDTH, height, bars, ticks, labels)
+
+
+def weekly_chart(overview: Overview) -> Chart:
+    return _bars_by_week(
+        [(w.start, (("exports", w.exports), ("deletions", w.deletions))) for w in overview.weeks]
+    )
+
+
+def drops_chart(overview: Overview) -> Chart:
+    return _bars_by_week(
+        [(w.start, (("drops", w.dropped),)) for w in overview.drop_weeks], height=160
+    )
 
 
 def deadline_chart(overview: Overview) -> Chart:
@@ -113,6 +129,7 @@ class OverviewPage(Page):
     overview: Overview
     weekly: Chart
     deadlines: Chart
+    drops: Chart
 
 
 @router.get(OVERVIEW_URL, name="compliance_overview")
@@ -121,6 +138,9 @@ def overview(request: Request, session: SessionDep, me: AdminPage) -> Response:
         session, workspace_id=me.workspace_id, zone=zone_named(me.timezone)
     )
     page = OverviewPage(
-        overview=numbers, weekly=weekly_chart(numbers), deadlines=deadline_chart(numbers)
+        overview=numbers,
+        weekly=weekly_chart(numbers),
+        deadlines=deadline_chart(numbers),
+        drops=drops_chart(numbers),
     )
     return render(request, page)
