@@ -184,3 +184,42 @@ def test_demo_store_has_half_a_year_of_gdpr_requests(runtime: Runtime) -> None:
     assert sum(w.exports + w.deletions for w in overview.weeks) > 10
     assert overview.times[0].median is not None and overview.times[1].p95 is not None
     assert overview.failed_exports == 1 and overview.open_requests == 1
+
+
+def test_demo_store_has_suppressed_people_and_the_data_they_kept_out(runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from veil.app import create_app
+    from veil.auth.service import create_api_key
+    from veil.compliance.deletions.service import unseal_contact
+    from veil.compliance.overview import compliance_overview
+    from veil.kit.time import as_utc, utcnow
+    from veil.models import DeletionRequest, SuppressedDropCount, Suppression
+
+    store = seed.seed_demo(runtime, profiles=240, events=3000)
+    ws = store.workspace_id
+    with runtime.sessionmaker() as session:
+        entries = session.scalars(select(Suppression).where(Suppression.workspace_id == ws)).all()
+        counted = session.scalar(
+            select(func.sum(SuppressedDropCount.dropped)).where(
+                SuppressedDropCount.workspace_id == ws
+            )
+        )
+        overview = compliance_overview(session, workspace_id=ws, zone=as_utc(utcnow()).tzinfo)
+        erased = session.get(DeletionRequest, entries[0].deletion_id)
+        email = unseal_contact(runtime.seal_keyring, erased).email
+    assert len(entries) >= 3
+    # The hourly counters and the entries' own counters tell the same story.
+    assert counted == sum(e.dropped for e in entries) > 0
+    assert all(e.last_dropped_at is None or e.last_dropped_at > e.created_at for e in entries)
+    assert (
+        overview.dropped > 0 and sum(s.dropped for s in overview.drop_sources) == overview.dropped
+    )
+    # The digests are real: the suppressed person's email is refused by the live screening.
+    with runtime.sessionmaker.begin() as session:
+        key = create_api_key(session, workspace_id=ws, role="admin").token
+    with TestClient(create_app(runtime)) as client:
+        refused = client.post(
+            "/api/v1/profiles", json={"email": email}, headers={"Authorization": f"Bearer {key}"}
+        )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "subject_suppressed"

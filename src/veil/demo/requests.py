@@ -34,6 +34,8 @@ class Requests(SeedingPart):
         self.exports: list[dict[str, Any]] = []
         self.deletions: list[dict[str, Any]] = []
         self.tombstones: list[dict[str, Any]] = []
+        # (deletion id, completed at, email): what demo/suppressions.py may keep out.
+        self.erased: list[tuple[str, datetime, str]] = []
 
     def _minutes(self, typical: float, slow_share: float) -> timedelta:
         """Most requests finish in minutes; a few wait hours (a retry, a large history)."""
@@ -102,6 +104,7 @@ class Requests(SeedingPart):
         email = f"{local.encode('ascii', 'ignore').decode()}@{fake.free_email_domain()}"
         profile_id, request_id = new_id("prf"), new_id("del")
         done = at + self._minutes(3.0, 0.08)
+        self.erased.append((request_id, done, email))
         self.tombstones.append(
             {
                 "id": profile_id,
