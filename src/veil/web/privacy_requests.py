@@ -51,7 +51,14 @@ def subject_of(row: PrivacyRequestRead) -> str:
     for identity in row.identities:
         if identity.type == "phone":
             return "•••" + identity.value[-2:]
-    return f"{row.identities[0].type}" if row.identities else "—"
+    for identity in row.identities:
+        if identity.type == "external_id":
+            return "External ID •••" + identity.value[-2:]
+    # A profile id is not personal data: its end tells rows apart ("Profile …6ckfwrfy").
+    for identity in row.identities:
+        if identity.type == "profile_id":
+            return "Profile …" + identity.value[-8:]
+    return "—"
 
 
 def days_left(due_at: str, now: datetime) -> int:
