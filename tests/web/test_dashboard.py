@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,11 +19,15 @@ from tests.integrations.support import (
     set_shopify_secret,
     subscriber_with_message,
 )
-from veil.compliance.overview import compliance_overview, percentile
+from veil.compliance.overview import Overview, WeekCount, compliance_overview, percentile
+from veil.compliance.privacy_requests.deadlines import due_at, extended_due_at
+from veil.compliance.privacy_requests.identities import Identity, seal_identities
 from veil.compliance.suppressions.repository import DropCountRepository
 from veil.db import make_engine
 from veil.kit.ids import new_id
-from veil.models import DeletionRequest, ExportRequest, SuppressedDropCount
+from veil.models import ExportRequest, PrivacyRequest, SuppressedDropCount
+from veil.models.privacy_request import Regulation
+from veil.web.dashboard import value_axis, weekly_chart
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -44,21 +48,6 @@ def _export(session, profile, *, requested: datetime, ready_after: timedelta | N
     )
 
 
-def _deletion(session, profile, *, requested: datetime, done_after: timedelta | None, status):
-    session.add(
-        DeletionRequest(
-            id=new_id("del"),
-            workspace_id=profile.workspace_id,
-            profile_id=profile.id,
-            status=status,
-            requested_at=requested,
-            requested_by="dpo@acme.test",
-            due_at=requested + timedelta(days=30),
-            completed_at=requested + done_after if done_after else None,
-        )
-    )
-
-
 def test_percentiles_are_nearest_rank() -> None:
     spans = [timedelta(minutes=m) for m in range(1, 21)]
     assert percentile(spans, 0.5) == timedelta(minutes=10)
@@ -66,94 +55,233 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile([], 0.5) is None
 
 
-def test_overview_counts_weeks_times_deadlines_and_failures(runtime, ws, other_ws):
-    with runtime.sessionmaker.begin() as session:
-        people = [
-            make_profile(session, workspace_id=ws.id, email=f"p{i}@example.com") for i in range(6)
-        ]
-        stranger = make_profile(session, workspace_id=other_ws.id)
-        for minutes, person in zip((2, 4, 6, 60), people, strict=False):
-            _export(
-                session,
-                person,
-                requested=NOW - timedelta(days=3),
-                ready_after=timedelta(minutes=minutes),
-                status="expired",
-            )
-        # Open: one 25 days old (5 days left), one 40 days old (overdue), one failed.
-        _export(
-            session,
-            people[4],
-            requested=NOW - timedelta(days=25),
-            ready_after=None,
-            status="pending",
+def _request(
+    runtime,
+    session,
+    workspace_id: str,
+    type: str,
+    *,
+    received: datetime,
+    status: str = "completed",
+    done_after: timedelta | None = None,
+    regulation: str = "gdpr",
+    extended: bool = False,
+) -> str:
+    """A privacy request row as the service stores it (identities sealed, deadline by law)."""
+    request_id = new_id("prq")
+    reg = Regulation(regulation)
+    session.add(
+        PrivacyRequest(
+            id=request_id,
+            workspace_id=workspace_id,
+            type=type,
+            status=status,
+            regulation=reg,
+            source="api",
+            identities_sealed=seal_identities(
+                runtime.seal_keyring,
+                [Identity("email", f"{request_id}@example.com")],
+                workspace_id=workspace_id,
+                request_id=request_id,
+            ),
+            received_at=received,
+            due_at=(
+                extended_due_at(reg, received) if extended else due_at(reg, received, other_days=30)
+            ),
+            extended=extended,
+            completed_at=received + done_after if done_after is not None else None,
+            requested_by="ops",
         )
-        _export(
+    )
+    return request_id
+
+
+def _privacy_history(runtime, ws, other_ws) -> None:
+    with runtime.sessionmaker.begin() as session:
+        person = make_profile(session, workspace_id=ws.id, email="p@example.com")
+        three_days_ago = NOW - timedelta(days=3)
+        for minutes in (2, 4, 6, 60):
+            _request(
+                runtime,
+                session,
+                ws.id,
+                "access",
+                received=three_days_ago,
+                done_after=timedelta(minutes=minutes),
+            )
+        _request(
+            runtime,
             session,
-            people[5],
-            requested=NOW - timedelta(days=40),
-            ready_after=None,
+            ws.id,
+            "erasure",
+            received=NOW - timedelta(days=10),
+            done_after=timedelta(hours=2),
+        )
+        _request(
+            runtime,
+            session,
+            ws.id,
+            "restriction",
+            received=NOW - timedelta(days=10),
+            done_after=timedelta(seconds=0),
+        )
+        # Open: GDPR 25 days old (5 days left), CCPA 50 days old (overdue), GDPR 40 days
+        # old but extended (about 50 days left), an erasure failed 1 day ago (30 days left),
+        # and a cancelled one (never open, never completed).
+        _request(
+            runtime,
+            session,
+            ws.id,
+            "access",
+            received=NOW - timedelta(days=25),
+            status="in_progress",
+        )
+        _request(
+            runtime,
+            session,
+            ws.id,
+            "access",
+            received=NOW - timedelta(days=50),
+            status="pending",
+            regulation="ccpa",
+        )
+        _request(
+            runtime,
+            session,
+            ws.id,
+            "access",
+            received=NOW - timedelta(days=40),
+            status="in_progress",
+            extended=True,
+        )
+        _request(
+            runtime, session, ws.id, "erasure", received=NOW - timedelta(days=1), status="failed"
+        )
+        _request(
+            runtime, session, ws.id, "access", received=NOW - timedelta(days=2), status="cancelled"
+        )
+        # An old completed one (before the charted weeks) and another workspace's.
+        _request(
+            runtime,
+            session,
+            ws.id,
+            "erasure",
+            received=NOW - timedelta(weeks=20),
+            done_after=timedelta(days=9),
+        )
+        _request(
+            runtime,
+            session,
+            other_ws.id,
+            "access",
+            received=NOW - timedelta(days=1),
             status="failed",
         )
-        _deletion(
-            session,
-            people[0],
-            requested=NOW - timedelta(days=10),
-            done_after=timedelta(hours=2),
-            status="completed",
-        )
-        _deletion(
-            session,
-            people[1],
-            requested=NOW - timedelta(days=1),
-            done_after=None,
-            status="processing",
-        )
+        # A failed export step (retried from Downloaded) still shows on its own tile.
         _export(
-            session, stranger, requested=NOW - timedelta(days=1), ready_after=None, status="failed"
+            session, person, requested=NOW - timedelta(days=1), ready_after=None, status="failed"
         )
+
+
+def test_overview_counts_privacy_requests(runtime, ws, other_ws):
+    _privacy_history(runtime, ws, other_ws)
     with runtime.sessionmaker() as session:
         overview = compliance_overview(session, workspace_id=ws.id, zone=UTC, now=NOW)
-    assert sum(w.exports for w in overview.weeks) == 6  # not the other workspace's
-    assert sum(w.deletions for w in overview.weeks) == 2
     assert overview.weeks[-1].start.weekday() == 0 and len(overview.weeks) == 12
-    exports, deletions = overview.times
-    assert (exports.completed, exports.median, exports.p95) == (
+    totals = [
+        sum(getattr(w, t) for w in overview.weeks) for t in ("access", "erasure", "restriction")
+    ]
+    # 40 and 50 days ago are within the 12 charted weeks; 20 weeks ago is not.
+    assert totals == [8, 2, 1]
+    everything, access, erasure = overview.times
+    assert (everything.kind, access.kind, erasure.kind) == ("All requests", "Access", "Erasure")
+    assert (access.completed, access.median, access.p95) == (
         4,
         timedelta(minutes=4),
         timedelta(minutes=60),
     )
-    assert deletions.median == timedelta(hours=2)
-    due = {b.label: (b.exports, b.deletions) for b in overview.due}
-    assert due["Overdue"] == (1, 0)
-    assert due["0–7 days"] == (1, 0)
-    assert due["22+ days"] == (0, 1)
-    assert (overview.open_requests, overview.overdue) == (3, 1)
+    assert (erasure.completed, erasure.median) == (1, timedelta(hours=2))
+    assert everything.completed == 6 and everything.median == timedelta(minutes=4)
+    due = {b.label: (b.access, b.erasure, b.restriction) for b in overview.due}
+    assert due == {
+        "Overdue": (1, 0, 0),
+        "0–7 days": (1, 0, 0),
+        "8–14 days": (0, 0, 0),
+        "15–21 days": (0, 0, 0),
+        "22+ days": (1, 1, 0),
+    }
+    assert (overview.open_requests, overview.overdue, overview.failed) == (4, 1, 1)
     assert (overview.failed_exports, overview.failed_deletions) == (1, 0)
 
 
-def test_overview_page_draws_charts_with_table_fallbacks(runtime, ws, admin, member):
+def test_overview_buckets_requests_by_week_in_the_workspace_zone(runtime, ws, other_ws):
+    berlin = ZoneInfo("Europe/Berlin")
+    sunday_night = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)  # Monday 00:30 in Berlin
     with runtime.sessionmaker.begin() as session:
-        person = make_profile(session, workspace_id=ws.id)
-        _export(
+        _request(
+            runtime,
             session,
-            person,
-            requested=datetime.now(UTC) - timedelta(days=2),
-            ready_after=timedelta(minutes=3),
-            status="expired",
+            ws.id,
+            "erasure",
+            received=sunday_night,
+            done_after=timedelta(minutes=5),
         )
+    with runtime.sessionmaker() as session:
+        local = compliance_overview(session, workspace_id=ws.id, zone=berlin, now=NOW)
+        utc = compliance_overview(session, workspace_id=ws.id, zone=UTC, now=NOW)
+    assert [w.start.isoformat() for w in local.weeks if w.erasure] == ["2026-11-30"]
+    assert [w.start.isoformat() for w in utc.weeks if w.erasure] == ["2026-11-23"]
+
+
+def test_overview_page_shows_privacy_requests_with_table_fallbacks(
+    runtime, ws, other_ws, admin, member
+):
+    _privacy_history(runtime, ws, other_ws)
     page = admin.client.get("/settings/compliance/overview")
     assert page.status_code == 200
     html = page.text
     assert html.count('<svg class="chart"') == 3
     assert re.search(r'<svg class="chart"[^>]*aria-hidden="true"', html)
-    assert "<caption>Export and deletion requests by week" in html
+    assert "<caption>Privacy requests by week received and type" in html
     assert "<caption>Open requests by days left to their deadline</caption>" in html
     assert "<caption>Suppressed drops by week" in html
-    assert 'class="bar-exports"' in html
-    assert "3 min" in html  # the median time to complete
+    for series in ("access", "erasure", "restriction"):
+        assert f'class="bar-{series}"' in html
+    assert "<dt>Open requests</dt><dd>4</dd>" in html
+    assert "<dt>Overdue</dt><dd>1</dd>" in html
+    assert "<dt>Failed requests</dt><dd>1</dd>" in html
+    assert ">Failed exports</a></dt><dd>1</dd>" in html
+    assert "<dt>Access: median time to complete</dt><dd>4 min</dd>" in html
+    due_table = html.split("<caption>Open requests by days left")[1].split("</table>")[0]
+    assert '<th scope="row">Overdue</th><td>1</td><td>0</td><td>0</td>' in due_table
+    assert '<th scope="row">22+ days</th><td>1</td><td>1</td><td>0</td>' in due_table
     assert 'aria-current="page"><svg' in html.split('aria-label="Compliance"')[1]
     assert member.client.get("/settings/compliance/overview").status_code == 403
+
+
+def test_value_axis_ticks_are_whole_and_evenly_spaced() -> None:
+    for top in range(0, 2001):
+        maximum, step = value_axis(top)
+        ticks = list(range(0, maximum + 1, step))
+        assert maximum >= max(top, 1) and maximum - step < max(top, 1)
+        assert 2 <= len(ticks) <= 6 and ticks[-1] == maximum
+    assert value_axis(5) == (5, 1)  # 0 1 2 3 4 5, never "0, 2, 5"
+    assert value_axis(7) == (8, 2)
+    assert value_axis(23) == (25, 5)
+
+
+def test_weekly_chart_labels_whole_evenly_spaced_ticks() -> None:
+    weeks = [WeekCount(date(2026, 9, 14) + timedelta(weeks=i), 0, 0, 0) for i in range(11)]
+    weeks.append(WeekCount(date(2026, 11, 30), 5, 1, 0))
+    overview = Overview(weeks, [], [], 0, 0, 0, 0, 0, [], [], 0)
+    chart = weekly_chart(overview)
+    labels = [t.label for t in chart.value_ticks]
+    assert labels == ["0", "1", "2", "3", "4", "5"]
+    positions = [t.position for t in chart.value_ticks]
+    gaps = {round(b - a, 6) for a, b in zip(positions[1:], positions, strict=False)}
+    assert len(gaps) == 1  # evenly spaced, top of the plot at 5
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.series == "access" and round(tallest.y, 6) == round(positions[-1], 6)
 
 
 # -- suppressed drops (SPEC §9) ----------------------------------------------------------------
