@@ -9,8 +9,9 @@ addresses, custom attributes, email/SMS consent), 10 anonymous visitors, about 2
 (Shopify-shaped `Placed Order` and `Started Checkout` with nested addresses and line items,
 `Viewed Product`, `Added to Cart`), two campaigns and one flow with recipient records, and
 `Opened Email` / `Clicked Email` / `Clicked SMS` events linked by campaign_id and recipient_id,
-half a year of GDPR requests (demo/requests.py) for the compliance overview, and the suppressed
-people among the erased with the data they kept out (demo/suppressions.py).
+half a year of GDPR requests (demo/requests.py) for the compliance overview, the suppressed
+people among the erased with the data they kept out (demo/suppressions.py), and the privacy
+requests behind them all, with a few more still open (demo/privacy.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from veil.db import session_scope
 from veil.demo.catalogue import COUNTRIES, catalogue
 from veil.demo.history import History
 from veil.demo.people import Customer, People, Seeding
+from veil.demo.privacy import PrivacyRequests
 from veil.demo.requests import Requests
 from veil.demo.suppressions import Suppressions
 from veil.kit.time import utcnow
@@ -42,6 +44,7 @@ from veil.models import (
     Event,
     ExportRequest,
     Membership,
+    PrivacyRequest,
     Profile,
     Recipient,
     SuppressedDropCount,
@@ -184,6 +187,7 @@ class _Seeder:
         self.history = History(seeding)
         self.requests = Requests(seeding, runtime.seal_keyring)
         self.suppressions = Suppressions(seeding)
+        self.privacy = PrivacyRequests(seeding, runtime.seal_keyring)
 
     def _insert(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(rows), _CHUNK):
@@ -216,4 +220,8 @@ class _Seeder:
         self._insert(Suppression, self.suppressions.entries)
         self._insert(SuppressedIdentifier, self.suppressions.identifiers)
         self._insert(SuppressedDropCount, self.suppressions.counters)
+        # The privacy requests those steps answered, and a few more (drawn last).
+        suppressed = {str(entry["deletion_id"]) for entry in self.suppressions.entries}
+        self.privacy.history(customers, self.requests, suppressed)
+        self._insert(PrivacyRequest, self.privacy.rows)
         self.session.flush()
