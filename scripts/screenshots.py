@@ -146,8 +146,10 @@ def take(out: Path) -> None:
                     page.goto(f"{url}/settings/compliance/requests")
                     settle(page)
                     page.screenshot(path=out / "compliance-requests.png")
-                    request = page.locator("#main table tbody tr").filter(has_text="Erasure")
-                    request.last.locator("a.strong-link").click()  # the suppressing one
+                    # Newest first: the run's own five requests lead the seeded history.
+                    ours = page.locator("#main table tbody tr").all()[:5]
+                    erasures = [row for row in ours if "Erasure" in row.inner_text()]
+                    erasures[-1].locator("a.strong-link").click()  # the suppressing one
                     page.get_by_role("heading", name="Timeline").wait_for()
                     settle(page)
                     page.screenshot(path=out / "request-page.png", full_page=True)
