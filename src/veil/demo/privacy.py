@@ -210,8 +210,8 @@ class PrivacyRequests(SeedingPart):
             ("US", 49, False, "Letter, forwarded by the warehouse"),
             ("FR", 41, True, None),
             ("US", 52, True, None),
-            ("GB", 6, False, None),
-            ("US", 3, False, None),
+            ("GB", 27, False, None),
+            ("US", 34, False, None),
         )
         for region, days, extended, reference in plans:
             local = [c for c in reachable if c.country.region == region] or reachable
