@@ -71,5 +71,9 @@ bench: install
 bench-full: install
 	$(BIN)/python -m bench --full
 
+# The README's and docs/ui.md's screenshots (docs/img/*.png), from a fresh demo store.
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,12 @@
 """Take the README's screenshots (docs/img/*.png) from a fresh demo store.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/img]
+    make screenshots            (or .venv/bin/python scripts/screenshots.py [--out docs/img])
 
 Starts `veil demo` in a temporary data dir on a free port, signs in as the demo admin in
-headless Chromium (/usr/bin/chromium), walks the export and delete flow by clicking, and
-saves: the profiles list, a profile with its ⋯ menu open, the delete dialog, the export toast,
-the Settings → Compliance overview and tabs, the same in dark mode, and phone-width pages.
+headless Chromium (/usr/bin/chromium), walks the export and delete flow by clicking (one
+deletion with "Also suppress" ticked), and saves: the profiles list, a profile with its ⋯ menu
+open, the delete dialog, the export toast, Settings → Compliance (overview, Requests, one
+request's page, Downloaded, Deleted, Suppressions), dark mode, and phone-width (390 px) pages.
 """
 
 from __future__ import annotations
@@ -125,9 +126,13 @@ def take(out: Path) -> None:
                     settle(page)
                     page.screenshot(path=out / "compliance-downloaded.png")
 
-                    for target in deleted:
+                    for index, target in enumerate(deleted):
                         page.goto(url + target)
                         menu_action(page, "Delete")
+                        # One of the two is also kept out (SPEC §9): a fresh Suppressions row.
+                        page.get_by_role("checkbox", name=re.compile("Also suppress")).set_checked(
+                            index == 0
+                        )
                         page.get_by_role("button", name="Delete profile").click()
                         page.wait_for_url(re.compile(r"/profiles$"))
                     page.goto(f"{url}/settings/compliance/deleted")
@@ -138,6 +143,21 @@ def take(out: Path) -> None:
                     settle(page)
                     page.screenshot(path=out / "compliance-overview.png", full_page=True)
 
+                    page.goto(f"{url}/settings/compliance/requests")
+                    settle(page)
+                    page.screenshot(path=out / "compliance-requests.png")
+                    # Newest first: the run's own five requests lead the seeded history.
+                    ours = page.locator("#main table tbody tr").all()[:5]
+                    erasures = [row for row in ours if "Erasure" in row.inner_text()]
+                    erasures[-1].locator("a.strong-link").click()  # the suppressing one
+                    page.get_by_role("heading", name="Timeline").wait_for()
+                    settle(page)
+                    page.screenshot(path=out / "request-page.png", full_page=True)
+
+                    page.goto(f"{url}/settings/compliance/suppressions")
+                    settle(page)
+                    page.screenshot(path=out / "compliance-suppressions.png")
+
                     dark = browser.new_context(
                         viewport=DESKTOP, device_scale_factor=1, color_scheme="dark"
                     )
@@ -146,6 +166,7 @@ def take(out: Path) -> None:
                     for name, path in (
                         ("profile-dark", profile),
                         ("compliance-overview-dark", "/settings/compliance/overview"),
+                        ("compliance-requests-dark", "/settings/compliance/requests"),
                     ):
                         dark_page.goto(url + path)
                         settle(dark_page)
@@ -160,6 +181,8 @@ def take(out: Path) -> None:
                         ("profile-phone", profile),
                         ("downloaded-phone", "/settings/compliance/downloaded"),
                         ("campaigns-phone", "/campaigns"),
+                        ("overview-phone", "/settings/compliance/overview"),
+                        ("requests-phone", "/settings/compliance/requests"),
                     ):
                         phone_page.goto(url + path)
                         settle(phone_page)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +14,15 @@ from sqlalchemy import select, text
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle
 from tests.fixtures.http import assert_error
-from tests.integrations.support import deliver, events, fixture, profiles, set_shopify_secret
+from tests.integrations.support import (
+    deliver,
+    events,
+    fixture,
+    local_path,
+    profiles,
+    set_shopify_secret,
+    subscriber_with_message,
+)
 from veil.models import SuppressedIdentifier, Suppression
 from veil.runtime import Runtime
 
@@ -272,30 +279,13 @@ def test_shopify_orders_dropped_by_their_customer_id_or_phone(
 def test_opens_and_clicks_of_a_suppressed_recipient_record_nothing(
     client: TestClient, ws: WorkspaceHandle
 ) -> None:
-    reader = client.post(
-        "/api/v1/profiles",
-        json={"email": "reader@example.com", "consent": {"email": "subscribed"}},
-        headers=ws.admin,
-    ).json()
-    campaign = client.post(
-        "/api/v1/campaigns",
-        json={"name": "Sale", "channel": "email", "links": ["https://shop.example.com/sale"]},
-        headers=ws.admin,
-    ).json()
-    client.post(f"/api/v1/campaigns/{campaign['id']}/send", headers=ws.admin)
-    (recipient,) = client.get(
-        f"/api/v1/campaigns/{campaign['id']}/recipients", headers=ws.admin
-    ).json()["data"]
+    reader, recipient = subscriber_with_message(client, ws, {"email": "reader@example.com"})
+    campaign = {"id": recipient["campaign_id"]}
     assert _delete(client, ws, reader["id"], suppress=True).status_code == 202
-
-    def path(url: str) -> str:
-        parts = urlsplit(url)
-        return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-    pixel = client.get(path(recipient["open_url"]))
+    pixel = client.get(local_path(recipient["open_url"]))
     assert pixel.status_code == 200 and pixel.content.startswith(b"GIF89a")
     (tracked,) = recipient["click_urls"].values()
-    click = client.get(path(tracked), follow_redirects=False)
+    click = client.get(local_path(tracked), follow_redirects=False)
     assert click.status_code == 302
     assert click.headers["location"] == "https://shop.example.com/sale"
     assert profiles(client, ws) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import phonenumbers
 from sqlalchemy import delete, func, select
 
@@ -181,6 +183,111 @@ def test_demo_store_has_half_a_year_of_gdpr_requests(runtime: Runtime) -> None:
             assert request.summary["verified"] is True
             assert "@" in (unseal_contact(runtime.seal_keyring, request).email or "")
         overview = compliance_overview(session, workspace_id=ws, zone=as_utc(utcnow()).tzinfo)
-    assert sum(w.exports + w.deletions for w in overview.weeks) > 10
-    assert overview.times[0].median is not None and overview.times[1].p95 is not None
-    assert overview.failed_exports == 1 and overview.open_requests == 1
+    assert sum(w.access + w.erasure + w.restriction for w in overview.weeks) > 10
+    assert all(t.median is not None and t.p95 is not None for t in overview.times)
+    assert overview.failed_exports == 1 and overview.failed == 1
+    assert overview.overdue == 2 and overview.open_requests == 7  # 6 held up + the failed one
+
+
+def test_demo_privacy_requests_answer_the_history(runtime: Runtime) -> None:
+    from veil.compliance.privacy_requests.identities import unseal_identities
+    from veil.compliance.privacy_requests.service import page_requests
+    from veil.kit.time import as_utc, utcnow
+    from veil.models import DeletionRequest, ExportRequest, PrivacyRequest, Suppression
+
+    store = seed.seed_demo(runtime, profiles=240, events=3000)
+    ws = store.workspace_id
+    now = utcnow()
+    with runtime.sessionmaker() as session:
+        rows = session.scalars(
+            select(PrivacyRequest).where(PrivacyRequest.workspace_id == ws)
+        ).all()
+        exports = {e.id: e for e in session.scalars(select(ExportRequest))}
+        deletions = {d.id: d for d in session.scalars(select(DeletionRequest))}
+        suppressed = {s.deletion_id for s in session.scalars(select(Suppression))}
+        # Every export and deletion answered exactly one request, with its times.
+        linked_exports = [i for r in rows for i in r.export_ids]
+        linked_deletions = [i for r in rows for i in r.deletion_ids]
+        assert sorted(linked_exports) == sorted(exports)
+        assert sorted(linked_deletions) == sorted(deletions)
+        for row in rows:
+            identities = unseal_identities(
+                runtime.seal_keyring, row.identities_sealed, workspace_id=ws, request_id=row.id
+            )
+            assert identities and all(i.value == i.value.strip().lower() for i in identities)
+            assert "@" not in row.identities_sealed
+            if row.export_ids:
+                (export,) = (exports[i] for i in row.export_ids)
+                assert row.type == "access" and row.profile_ids == [export.profile_id]
+                assert as_utc(row.received_at) == as_utc(export.requested_at)
+                assert row.source == export.source
+                if export.status == "failed":
+                    assert row.status == "failed" and row.completed_at is None
+                else:
+                    assert as_utc(row.completed_at) == as_utc(export.ready_at)
+            if row.deletion_ids:
+                (deletion,) = (deletions[i] for i in row.deletion_ids)
+                assert row.type == "erasure" and row.verified is True
+                assert as_utc(row.completed_at) == as_utc(deletion.completed_at)
+                assert row.suppress == (deletion.id in suppressed)
+            assert as_utc(row.received_at) < now
+            extendable = row.regulation in ("gdpr", "uk_gdpr", "ccpa")
+            assert extendable or not row.extended
+        kinds = {(r.type, r.status) for r in rows}
+        assert {
+            ("access", "completed"),
+            ("erasure", "completed"),
+            ("restriction", "completed"),
+        } <= kinds
+        assert ("access", "cancelled") in kinds and ("access", "in_progress") in kinds
+        assert {r.source for r in rows} >= {"ui", "api", "shopify"}
+        assert {r.regulation for r in rows} >= {"gdpr", "ccpa"}
+        assert sum(r.extended for r in rows) >= 3
+        assert [r.status for r in rows].count("failed") == 1
+        assert any(r.suppress for r in rows)
+        oldest = min(as_utc(r.received_at) for r in rows)
+        assert (now - oldest).days >= 150
+        overdue, _cursor = page_requests(session, workspace_id=ws, overdue=True)
+        assert len(overdue) == 2 and all(r.reference for r in overdue)
+        # The held-up ones wait for the worker's next attempt: not before an hour from now.
+        waiting = [r for r in rows if r.status == "in_progress"]
+        assert all(as_utc(r.next_attempt_at) > now + timedelta(minutes=55) for r in waiting)
+
+
+def test_demo_store_has_suppressed_people_and_the_data_they_kept_out(runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from veil.app import create_app
+    from veil.auth.service import create_api_key
+    from veil.compliance.deletions.service import unseal_contact
+    from veil.compliance.overview import compliance_overview
+    from veil.kit.time import as_utc, utcnow
+    from veil.models import DeletionRequest, SuppressedDropCount, Suppression
+
+    store = seed.seed_demo(runtime, profiles=240, events=3000)
+    ws = store.workspace_id
+    with runtime.sessionmaker() as session:
+        entries = session.scalars(select(Suppression).where(Suppression.workspace_id == ws)).all()
+        counted = session.scalar(
+            select(func.sum(SuppressedDropCount.dropped)).where(
+                SuppressedDropCount.workspace_id == ws
+            )
+        )
+        overview = compliance_overview(session, workspace_id=ws, zone=as_utc(utcnow()).tzinfo)
+        erased = session.get(DeletionRequest, entries[0].deletion_id)
+        email = unseal_contact(runtime.seal_keyring, erased).email
+    assert len(entries) >= 3
+    # The hourly counters and the entries' own counters tell the same story.
+    assert counted == sum(e.dropped for e in entries) > 0
+    assert all(e.last_dropped_at is None or e.last_dropped_at > e.created_at for e in entries)
+    assert (
+        overview.dropped > 0 and sum(s.dropped for s in overview.drop_sources) == overview.dropped
+    )
+    # The digests are real: the suppressed person's email is refused by the live screening.
+    with runtime.sessionmaker.begin() as session:
+        key = create_api_key(session, workspace_id=ws, role="admin").token
+    with TestClient(create_app(runtime)) as client:
+        refused = client.post(
+            "/api/v1/profiles", json={"email": email}, headers={"Authorization": f"Bearer {key}"}
+        )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "subject_suppressed"

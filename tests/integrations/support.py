@@ -10,6 +10,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
@@ -80,3 +81,31 @@ def one_profile(client: TestClient, ws: WorkspaceHandle, query: str) -> Any:
     found = profiles(client, ws, query)
     assert len(found) == 1, found
     return found[0]
+
+
+def subscriber_with_message(
+    client: TestClient, ws: WorkspaceHandle, profile: dict[str, Any]
+) -> tuple[Any, Any]:
+    """A contact subscribed to email who was sent one campaign with a link: (the profile, its
+    recipient record with `open_url` and `click_urls`)."""
+    person = client.post(
+        "/api/v1/profiles",
+        json={**profile, "consent": {"email": "subscribed"}},
+        headers=ws.admin,
+    ).json()
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Sale", "channel": "email", "links": ["https://shop.example.com/sale"]},
+        headers=ws.admin,
+    ).json()
+    client.post(f"/api/v1/campaigns/{campaign['id']}/send", headers=ws.admin)
+    (recipient,) = client.get(
+        f"/api/v1/campaigns/{campaign['id']}/recipients", headers=ws.admin
+    ).json()["data"]
+    return person, recipient
+
+
+def local_path(url: str) -> str:
+    """A tracking URL as the test client requests it: path and query."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path

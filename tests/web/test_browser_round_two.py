@@ -36,6 +36,7 @@ class Store:
     long_id: str
     anonymous_id: str
     erased_id: str
+    request_id: str
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +74,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                 ).json()["id"]
                 assert api.post(f"/api/v1/profiles/{long}/export").status_code == 202
                 assert api.post(f"/api/v1/profiles/{erased}/export").status_code == 202
-                deleted = api.post(f"/api/v1/profiles/{erased}/delete", json={"confirm": True})
+                deleted = api.post(
+                    f"/api/v1/profiles/{erased}/delete", json={"confirm": True, "suppress": True}
+                )
                 assert deleted.status_code == 202, deleted.text
-            yield Store(server, long, anonymous.json()["id"], erased)
+                # A suppressed drop, so the overview draws its bar.
+                dropped = api.post("/api/v1/profiles", json={"email": "gone@example.com"})
+                assert dropped.status_code == 409, dropped.text
+                request_id = api.get("/api/v1/privacy-requests").json()["data"][0]["id"]
+            yield Store(server, long, anonymous.json()["id"], erased, request_id)
         finally:
             server.stop()
 
@@ -100,8 +107,12 @@ def pages(store: Store) -> list[str]:
         f"/profiles/{store.erased_id}",
         "/campaigns",
         "/settings/workspace",
+        "/settings/compliance/overview",
+        "/settings/compliance/requests",
+        f"/settings/compliance/requests/{store.request_id}",
         "/settings/compliance/downloaded",
         "/settings/compliance/deleted",
+        "/settings/compliance/suppressions",
     ]
 
 

@@ -61,6 +61,52 @@ def test_request_page_extend_and_cancel(runtime, ws, admin):
     assert "Request cancelled." in page and "Cancelled" in page and "Cancel request" not in page
 
 
+def _set_status(runtime, request_id, status):
+    with runtime.sessionmaker.begin() as session:
+        session.get(PrivacyRequest, request_id).status = status
+
+
+def _actions(page: str) -> str:
+    return page.split('id="actions-h"')[1].split("</section>")[0]
+
+
+def test_extend_and_cancel_are_offered_only_where_the_service_accepts_them(runtime, ws, admin):
+    with runtime.sessionmaker.begin() as session:
+        make_profile(session, workspace_id=ws.id, email="jane@example.com")
+    # No match: completed at once. The deadline no longer runs: no Extend, no Cancel.
+    done = _create(runtime, ws, "nobody@example.com")
+    actions = _actions(admin.client.get(f"{REQUESTS}/{done}").text)
+    assert "/extend" not in actions and "/cancel" not in actions
+    assert "This request is completed" in actions
+
+    # Pending: both. In progress: Extend only (a step has started: the API says
+    # not_cancellable). Failed: still owed an answer, so Extend, not Cancel.
+    open_id = _create(runtime, ws, "jane@example.com")
+    actions = _actions(admin.client.get(f"{REQUESTS}/{open_id}").text)
+    assert "/extend" in actions and "Cancel request" in actions
+    for status in ("in_progress", "failed"):
+        _set_status(runtime, open_id, status)
+        actions = _actions(admin.client.get(f"{REQUESTS}/{open_id}").text)
+        assert "/extend" in actions and "/cancel" not in actions, status
+    _set_status(runtime, open_id, "cancelled")
+    actions = _actions(admin.client.get(f"{REQUESTS}/{open_id}").text)
+    assert "/extend" not in actions and "/cancel" not in actions
+    assert "This request is cancelled" in actions
+
+    # LGPD and other: the law allows no extension (422 not_extendable).
+    for regulation in ("lgpd", "other"):
+        rid = _create(runtime, ws, "jane@example.com", regulation=regulation)
+        actions = _actions(admin.client.get(f"{REQUESTS}/{rid}").text)
+        assert "/extend" not in actions and "cannot be extended" in actions, regulation
+        assert "Cancel request" in actions
+
+    # Extended once: the second would be 409 already_extended.
+    rid = _create(runtime, ws, "jane@example.com", regulation="ccpa")
+    assert admin.post(f"{REQUESTS}/{rid}/extend", {"reason": "volume"}).status_code == 303
+    actions = _actions(admin.client.get(f"{REQUESTS}/{rid}").text)
+    assert "/extend" not in actions and "Extended: volume" in actions
+
+
 def test_csv_upload_creates_all_or_names_the_bad_line(runtime, ws, admin):
     good = "email,phone,reference\na@example.com,,r1\n,+14155550143,r2\nc@example.com,,r3\n"
     response = admin.client.post(

@@ -34,6 +34,12 @@ class Requests(SeedingPart):
         self.exports: list[dict[str, Any]] = []
         self.deletions: list[dict[str, Any]] = []
         self.tombstones: list[dict[str, Any]] = []
+        # (deletion id, completed at, email): what demo/suppressions.py may keep out.
+        self.erased: list[tuple[str, datetime, str]] = []
+        # Who each export was for and where each erased person lived: the subjects of the
+        # privacy requests these steps answered (demo/privacy.py). Bookkeeping only: no draws.
+        self.exported: dict[str, Customer] = {}
+        self.erased_in: dict[str, str] = {}
 
     def _minutes(self, typical: float, slow_share: float) -> timedelta:
         """Most requests finish in minutes; a few wait hours (a retry, a large history)."""
@@ -56,9 +62,11 @@ class Requests(SeedingPart):
 
     def _export(self, person: Customer, at: datetime, **overrides: Any) -> None:
         ready = at + self._minutes(2.0, 0.05)
+        export_id = new_id("exp")
+        self.exported[export_id] = person
         self.exports.append(
             {
-                "id": new_id("exp"),
+                "id": export_id,
                 "workspace_id": self.workspace_id,
                 "profile_id": person.id,
                 "status": "expired",
@@ -102,6 +110,8 @@ class Requests(SeedingPart):
         email = f"{local.encode('ascii', 'ignore').decode()}@{fake.free_email_domain()}"
         profile_id, request_id = new_id("prf"), new_id("del")
         done = at + self._minutes(3.0, 0.08)
+        self.erased.append((request_id, done, email))
+        self.erased_in[request_id] = country.region
         self.tombstones.append(
             {
                 "id": profile_id,

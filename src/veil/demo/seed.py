@@ -9,7 +9,9 @@ addresses, custom attributes, email/SMS consent), 10 anonymous visitors, about 2
 (Shopify-shaped `Placed Order` and `Started Checkout` with nested addresses and line items,
 `Viewed Product`, `Added to Cart`), two campaigns and one flow with recipient records, and
 `Opened Email` / `Clicked Email` / `Clicked SMS` events linked by campaign_id and recipient_id,
-and half a year of GDPR requests (demo/requests.py) for the compliance overview.
+half a year of GDPR requests (demo/requests.py) for the compliance overview, the suppressed
+people among the erased with the data they kept out (demo/suppressions.py), and the privacy
+requests behind them all, with a few more still open (demo/privacy.py).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
 from veil.auth.principal import ADMIN, MEMBER
+from veil.compliance.suppressions.keys import key_for_writing
 from veil.db import session_scope
 from veil.demo.catalogue import COUNTRIES, catalogue
 from veil.demo.history import History
 from veil.demo.people import Customer, People, Seeding
+from veil.demo.privacy import PrivacyRequests
 from veil.demo.requests import Requests
-from veil.kit.crypto import Keyring
+from veil.demo.suppressions import Suppressions
 from veil.kit.time import utcnow
 from veil.models import (
     Campaign,
@@ -40,8 +44,12 @@ from veil.models import (
     Event,
     ExportRequest,
     Membership,
+    PrivacyRequest,
     Profile,
     Recipient,
+    SuppressedDropCount,
+    SuppressedIdentifier,
+    Suppression,
     User,
 )
 from veil.models.profile import ACTIVE
@@ -140,7 +148,7 @@ def seed_demo(
             password=DEMO_PASSWORD,
             role=MEMBER,
         )
-        _Seeder(session, workspace_id, seed=seed, keyring=runtime.seal_keyring).run(
+        _Seeder(session, workspace_id, seed=seed, runtime=runtime).run(
             profiles=profiles, events=events
         )
         counts = count_demo(session, workspace_id)
@@ -157,8 +165,10 @@ def seed_demo(
 
 
 class _Seeder:
-    def __init__(self, session: Session, workspace_id: str, *, seed: int, keyring: Keyring) -> None:
+    def __init__(self, session: Session, workspace_id: str, *, seed: int, runtime: Runtime) -> None:
         self.session = session
+        self.runtime = runtime
+        self.workspace_id = workspace_id
         fakers: dict[str, Faker] = {}
         for index, (country, _weight) in enumerate(COUNTRIES):
             fake = Faker(country.locale)
@@ -175,7 +185,9 @@ class _Seeder:
         )
         self.people = People(seeding)
         self.history = History(seeding)
-        self.requests = Requests(seeding, keyring)
+        self.requests = Requests(seeding, runtime.seal_keyring)
+        self.suppressions = Suppressions(seeding)
+        self.privacy = PrivacyRequests(seeding, runtime.seal_keyring)
 
     def _insert(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(rows), _CHUNK):
@@ -203,4 +215,13 @@ class _Seeder:
         self._insert(Profile, self.requests.tombstones)
         self._insert(ExportRequest, self.requests.exports)
         self._insert(DeletionRequest, self.requests.deletions)
+        key = key_for_writing(self.session, self.runtime, self.workspace_id)
+        self.suppressions.history(key, self.requests.erased)
+        self._insert(Suppression, self.suppressions.entries)
+        self._insert(SuppressedIdentifier, self.suppressions.identifiers)
+        self._insert(SuppressedDropCount, self.suppressions.counters)
+        # The privacy requests those steps answered, and a few more (drawn last).
+        suppressed = {str(entry["deletion_id"]) for entry in self.suppressions.entries}
+        self.privacy.history(customers, self.requests, suppressed)
+        self._insert(PrivacyRequest, self.privacy.rows)
         self.session.flush()

@@ -16,6 +16,7 @@ from veil.models.privacy_request import PrivacyRequest
 from veil.models.profile import Profile
 from veil.models.profile_identifier import IdentifierType, ProfileIdentifier
 from veil.models.recipient import Recipient
+from veil.models.suppressed_drop_count import SuppressedDropCount
 from veil.models.suppression import SuppressedIdentifier, Suppression, SuppressionKey
 from veil.models.user import User
 from veil.models.web_session import WebSession
@@ -40,6 +41,7 @@ __all__ = [
     "Profile",
     "ProfileIdentifier",
     "Recipient",
+    "SuppressedDropCount",
     "SuppressedIdentifier",
     "Suppression",
     "SuppressionKey",

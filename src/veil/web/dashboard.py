@@ -8,7 +8,9 @@ screen readers (the SVG itself is hidden from them).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import ClassVar
 
 from fastapi import APIRouter, Request, Response
@@ -33,7 +35,7 @@ class Bar:
     y: float
     width: float
     height: float
-    series: str  # "exports" or "deletions": the CSS class, so dark mode recolours it
+    series: str  # "access", "erasure", "restriction" or "drops": the CSS class (dark mode too)
 
 
 @dataclass(frozen=True)
@@ -51,54 +53,83 @@ class Chart:
     category_ticks: list[Tick]
 
 
-def nice_ceiling(value: int) -> int:
-    """1, 2, 5, 10, 20, 50 …: an axis maximum at or above `value` that reads well."""
-    if value <= 1:
-        return 1
-    power = int(10 ** math.floor(math.log10(value)))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+MAX_INTERVALS = 5
+REQUEST_SERIES = ("access", "erasure", "restriction")
 
 
-def weekly_chart(overview: Overview) -> Chart:
-    height, bottom = 200, 26
+def value_axis(value: int) -> tuple[int, int]:
+    """(top, step) of a count axis: whole-number ticks 0, step, 2·step … top, evenly spaced.
+
+    The step is 1, 2, 5, 10, 20, 50 …, the smallest that reaches `value` in at most
+    MAX_INTERVALS intervals; the top is the first multiple of the step at or above `value`.
+    """
+    value = max(value, 1)
+    power = 1
+    while True:
+        for base in (1, 2, 5):
+            step = base * power
+            intervals = math.ceil(value / step)
+            if intervals <= MAX_INTERVALS:
+                return step * intervals, step
+        power *= 10
+
+
+def _bars_by_week(
+    columns: Sequence[tuple[date, Sequence[tuple[str, int]]]], *, height: int = 200
+) -> Chart:
+    """Bars side by side for each week (one per series), whole-number ticks on the value axis."""
+    bottom = 26
     plot_height = height - PLOT_TOP - bottom
-    top_value = nice_ceiling(max([max(w.exports, w.deletions) for w in overview.weeks] + [1]))
-    group = (CHART_WIDTH - PLOT_LEFT) / max(1, len(overview.weeks))
-    bar_width = group * 0.34
+    top_value, step = value_axis(max([c for _s, series in columns for _n, c in series] + [1]))
+    group = (CHART_WIDTH - PLOT_LEFT) / max(1, len(columns))
+    per_week = max([len(series) for _s, series in columns] + [1])
+    bar_width = group * 0.68 / per_week
     bars: list[Bar] = []
     labels: list[Tick] = []
-    for index, week in enumerate(overview.weeks):
-        left = PLOT_LEFT + index * group + group * 0.14
-        for offset, (series, count) in enumerate(
-            (("exports", week.exports), ("deletions", week.deletions))
-        ):
+    for index, (start, series) in enumerate(columns):
+        left = PLOT_LEFT + index * group + (group - per_week * bar_width) / 2
+        for offset, (name, count) in enumerate(series):
             size = plot_height * count / top_value
             y = PLOT_TOP + plot_height - size
-            bars.append(Bar(left + offset * bar_width, y, bar_width, size, series))
+            bars.append(Bar(left + offset * bar_width, y, bar_width, size, name))
         if index % 2 == 0:
-            labels.append(Tick(left + bar_width, f"{week.start:%b} {week.start.day}"))
+            labels.append(Tick(left + per_week * bar_width / 2, f"{start:%b} {start.day}"))
     ticks = [
-        Tick(PLOT_TOP + plot_height * (1 - share), f"{round(top_value * share):,}")
-        for share in (0, 0.5, 1)
+        Tick(PLOT_TOP + plot_height * (1 - value / top_value), f"{value:,}")
+        for value in range(0, top_value + 1, step)
     ]
     return Chart(CHART_WIDTH, height, bars, ticks, labels)
 
 
+def weekly_chart(overview: Overview) -> Chart:
+    return _bars_by_week(
+        [
+            (w.start, tuple((name, getattr(w, name)) for name in REQUEST_SERIES))
+            for w in overview.weeks
+        ]
+    )
+
+
+def drops_chart(overview: Overview) -> Chart:
+    return _bars_by_week(
+        [(w.start, (("drops", w.dropped),)) for w in overview.drop_weeks], height=160
+    )
+
+
 def deadline_chart(overview: Overview) -> Chart:
+    """Open requests per deadline bucket, one stacked bar of the three types per row."""
     row, label_width = 30, 96
     height = PLOT_TOP + row * len(overview.due) + 4
-    top_value = nice_ceiling(max([b.exports + b.deletions for b in overview.due] + [1]))
+    totals = [sum(getattr(b, name) for name in REQUEST_SERIES) for b in overview.due]
+    top_value, _step = value_axis(max([*totals, 1]))
     span = CHART_WIDTH - label_width - 48
     bars: list[Bar] = []
     labels: list[Tick] = []
     for index, bucket in enumerate(overview.due):
         y = PLOT_TOP + index * row
         x = float(label_width)
-        for series, count in (("exports", bucket.exports), ("deletions", bucket.deletions)):
-            size = span * count / top_value
+        for series in REQUEST_SERIES:
+            size = span * getattr(bucket, series) / top_value
             bars.append(Bar(x, y + 4, size, row - 10, series))
             x += size
         labels.append(Tick(y + row / 2, bucket.label))
@@ -113,6 +144,7 @@ class OverviewPage(Page):
     overview: Overview
     weekly: Chart
     deadlines: Chart
+    drops: Chart
 
 
 @router.get(OVERVIEW_URL, name="compliance_overview")
@@ -121,6 +153,9 @@ def overview(request: Request, session: SessionDep, me: AdminPage) -> Response:
         session, workspace_id=me.workspace_id, zone=zone_named(me.timezone)
     )
     page = OverviewPage(
-        overview=numbers, weekly=weekly_chart(numbers), deadlines=deadline_chart(numbers)
+        overview=numbers,
+        weekly=weekly_chart(numbers),
+        deadlines=deadline_chart(numbers),
+        drops=drops_chart(numbers),
     )
     return render(request, page)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from veil.auth.deps import SessionDep
-from veil.compliance.privacy_requests import service
+from veil.compliance.privacy_requests import deadlines, service
 from veil.compliance.privacy_requests.endpoints import read_requests
 from veil.compliance.privacy_requests.schemas import PrivacyRequestRead
 from veil.errors import PayloadTooLarge, ValidationFailed, VeilError
@@ -56,7 +56,14 @@ def subject_of(row: PrivacyRequestRead) -> str:
     for identity in row.identities:
         if identity.type == "phone":
             return "•••" + identity.value[-2:]
-    return f"{row.identities[0].type}" if row.identities else "—"
+    for identity in row.identities:
+        if identity.type == "external_id":
+            return "External ID •••" + identity.value[-2:]
+    # A profile id is not personal data: its end tells rows apart ("Profile …6ckfwrfy").
+    for identity in row.identities:
+        if identity.type == "profile_id":
+            return "Profile …" + identity.value[-8:]
+    return "—"
 
 
 def days_left(due_at: str, now: datetime) -> int:
@@ -99,6 +106,10 @@ class RequestPage(Page):
     subject: str
     days_left: int
     timeline: list[tuple[str | None, str]]
+    # What the service would accept now: Extend (once, where the law allows, while open)
+    # and Cancel (only while pending, no step started).
+    can_extend: bool
+    can_cancel: bool
 
 
 @router.get(REQUESTS_URL, name="compliance_requests")
@@ -158,6 +169,10 @@ def request_page(request: Request, session: SessionDep, me: AdminPage, request_i
             subject=subject_of(row),
             days_left=days_left(row.due_at, utcnow()),
             timeline=timeline,
+            can_extend=deadlines.offers_extension(
+                record.regulation, record.status, extended=record.extended
+            ),
+            can_cancel=record.status == PrivacyRequestStatus.PENDING,
         ),
     )
 

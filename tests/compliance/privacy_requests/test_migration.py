@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from tests.fixtures.factories import insert_bare_workspace
 from veil.models import Base
 from veil.schema import alembic_config
 
@@ -50,13 +51,7 @@ def test_upgrade_downgrade_upgrade_matches_the_models(fresh_engine: Engine) -> N
     with fresh_engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
-        conn.execute(
-            text(
-                "INSERT INTO workspaces (id, name, default_phone_region, pii_keys, "
-                "created_at, updated_at) VALUES ('ws_1', 'Shop', 'US', '[]', "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-            )
-        )
+        insert_bare_workspace(conn)
         # Back to just before this migration, whatever came after it.
         before = ScriptDirectory.from_config(config).get_revision("privacy_requests")
         command.downgrade(config, str(before.down_revision))

@@ -42,6 +42,16 @@ def is_extendable(regulation: Regulation) -> bool:
     return regulation in (*_MONTHS, Regulation.CCPA)
 
 
+def offers_extension(
+    regulation: Regulation, status: PrivacyRequestStatus, *, extended: bool
+) -> bool:
+    """Whether to offer Extend: the law allows one (§8.5), it has not been used, and the
+    request still runs against its deadline (neither completed nor cancelled; a failed
+    request is still owed an answer). The API refuses the first two (`not_extendable`,
+    `already_extended`); a closed request has no deadline left to move."""
+    return is_extendable(regulation) and not extended and status not in CLOSED_STATUSES
+
+
 def extended_due_at(regulation: Regulation, received_at: datetime) -> datetime:
     """The due date after the one extension the law allows; ValueError where it allows none."""
     received = as_utc(received_at)

@@ -6,11 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from veil import db
 from veil.kit.repository import WorkspaceRepository
-from veil.models import DeletionRequest, SuppressedIdentifier, Suppression, SuppressionKey
+from veil.models import (
+    DeletionRequest,
+    SuppressedDropCount,
+    SuppressedIdentifier,
+    Suppression,
+    SuppressionKey,
+)
 
 # Digests per query: well under SQLite's and PostgreSQL's bound-parameter limits.
 _IN_CHUNK = 900
@@ -71,6 +78,43 @@ class SuppressionRepository(WorkspaceRepository[Suppression]):
             self.scoped(delete(Suppression)).where(Suppression.id == suppression_id)
         )
         return db.rowcount(result) > 0
+
+
+class DropCountRepository(WorkspaceRepository[SuppressedDropCount]):
+    """The workspace's drop counters: one row per UTC hour and source, counts only."""
+
+    model = SuppressedDropCount
+
+    def add(self, source: str, dropped: int, at: datetime) -> None:
+        """Count `dropped` more drops from `source` in the hour of `at` (an atomic upsert)."""
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(SuppressedDropCount).values(
+            workspace_id=self.workspace_id,
+            hour_start=at.replace(minute=0, second=0, microsecond=0),
+            source=source,
+            dropped=dropped,
+        )
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["workspace_id", "hour_start", "source"],
+                set_={"dropped": SuppressedDropCount.dropped + stmt.excluded.dropped},
+            )
+        )
+
+    def since(self, start: datetime) -> list[tuple[datetime, str, int]]:
+        """`(hour_start, source, dropped)` from `start` on, oldest first."""
+        rows = self.session.execute(
+            self.scoped(
+                select(
+                    SuppressedDropCount.hour_start,
+                    SuppressedDropCount.source,
+                    SuppressedDropCount.dropped,
+                )
+            )
+            .where(SuppressedDropCount.hour_start >= start)
+            .order_by(SuppressedDropCount.hour_start, SuppressedDropCount.source)
+        )
+        return [(hour, source, dropped) for hour, source, dropped in rows]
 
 
 def all_sealed_keys(session: Session) -> Sequence[SuppressionKey]:

@@ -13,8 +13,10 @@ known). A "subject" is anything with `email`, `phone`, `external_id` and/or `ano
 attributes, as it arrived: identifiers are normalised here as identity resolution does (§2),
 and one that does not parse is simply not a match (the path's own validation reports it).
 
-Drops are counted on their entries after the request's transaction ends, committed or rolled
-back (a 409 rolls back), in a short transaction of their own; only ids and counts are logged.
+Drops are counted after the request's transaction ends, committed or rolled back (a 409 rolls
+back), in a short transaction of their own: on their suppression entries (the Suppressions tab)
+and in the workspace's hourly counters by source (the dashboard's chart, kept when an entry is
+lifted); only ids and counts are logged.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from veil.compliance.suppressions.keys import existing_key
-from veil.compliance.suppressions.repository import SuppressionRepository
+from veil.compliance.suppressions.repository import DropCountRepository, SuppressionRepository
 from veil.compliance.suppressions.service import digest
 from veil.errors import ValidationFailed, VeilError
 from veil.kit.time import utcnow
@@ -185,8 +187,10 @@ def _write_drops(session: Session) -> None:
         )
         count_suppressed_drop(source, dropped)
         try:
+            now = utcnow()
             with Session(bind=bind) as counter, counter.begin():
-                SuppressionRepository(counter, workspace_id).count_drops(dict(counts), utcnow())
+                SuppressionRepository(counter, workspace_id).count_drops(dict(counts), now)
+                DropCountRepository(counter, workspace_id).add(source, dropped, now)
         except Exception:
             # Counters are informational: the drop itself already happened.
             log.exception("could not count suppressed drops")
