@@ -64,13 +64,12 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        campaign,
+        "campaign",
+        "campaign.created",
         actor=actor,
-        action="campaign.created",
-        target_type="campaign",
-        target_id=campaign.id,
         details={"kind": kind, "channel": channel, "links": len(links)},
     )
     return campaign
@@ -150,13 +149,12 @@ def send_campaign(
     for part in chunks(rows, _INSERT_CHUNK):
         session.execute(insert(Recipient), list(part))
     skipped = len(wanted) - len(rows) if wanted is not None else 0
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        campaign,
+        "campaign",
+        "campaign.sent",
         actor=actor,
-        action="campaign.sent",
-        target_type="campaign",
-        target_id=campaign.id,
         details={"recipients": len(rows), "skipped": skipped},
     )
     return SendOutcome(recipients=len(rows), skipped=skipped)

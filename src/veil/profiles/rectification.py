@@ -77,14 +77,8 @@ def rectify(
     except IntegrityError:
         # A concurrent write took the identifier between our check and the flush.
         raise IdentifierConflict() from None
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.rectified",
-        target_type="profile",
-        target_id=profile.id,
-        details={"fields": changed},
+    audit.record_about(
+        session, profile, "profile", "profile.rectified", actor=actor, details={"fields": changed}
     )
     return profile
 

@@ -131,13 +131,12 @@ def request_deletion(
     except IntegrityError:
         # A concurrent request for the same profile won (one deletion per profile, ever).
         raise ProfileDeleted() from None
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        profile,
+        "profile",
+        "deletion.requested",
         actor=actor,
-        action="deletion.requested",
-        target_type="profile",
-        target_id=profile.id,
         details={"deletion_request_id": request_id, "source": source},
     )
     if suppressions.suppresses_by_default(session, workspace_id) if suppress is None else suppress:

@@ -330,12 +330,11 @@ def audit_export(
     **details: str | int | bool,
 ) -> None:
     """One audit entry about an export request: ids and counts only, never personal data."""
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=export.workspace_id,
+        export,
+        TARGET,
+        action,
         actor=actor,
-        action=action,
-        target_type=TARGET,
-        target_id=export.id,
         details={"profile_id": export.profile_id, **details},
     )

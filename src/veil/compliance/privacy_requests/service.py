@@ -471,12 +471,4 @@ def audit_request(
     **details: str | int | bool,
 ) -> None:
     """One audit entry about a privacy request: ids and counts, never an identity."""
-    audit.record(
-        session,
-        workspace_id=request.workspace_id,
-        actor=actor,
-        action=action,
-        target_type=TARGET,
-        target_id=request.id,
-        details=dict(details),
-    )
+    audit.record_about(session, request, TARGET, action, actor=actor, details=dict(details))

@@ -53,13 +53,12 @@ def restrict_profile(
         profile.restricted_at = utcnow()
     profile.restriction_reason = text
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        profile,
+        "profile",
+        "profile.restricted" if newly else "profile.restriction_updated",
         actor=actor,
-        action="profile.restricted" if newly else "profile.restriction_updated",
-        target_type="profile",
-        target_id=profile.id,
     )
     return profile
 
@@ -74,12 +73,5 @@ def unrestrict_profile(
     profile.restricted_at = None
     profile.restriction_reason = None
     session.flush()
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.unrestricted",
-        target_type="profile",
-        target_id=profile.id,
-    )
+    audit.record_about(session, profile, "profile", "profile.unrestricted", actor=actor)
     return profile

@@ -76,13 +76,12 @@ def suppress_identifiers(
         for d in dict.fromkeys(digest(key, t, v) for t, v in wanted)
     )
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        entry,
+        "suppression",
+        "suppression.created",
         actor=actor,
-        action="suppression.created",
-        target_type="suppression",
-        target_id=entry.id,
         details={
             "deletion_request_id": deletion_id,
             "privacy_request_id": privacy_request_id,
