@@ -23,7 +23,7 @@ from veil.errors import NotFound
 from veil.events.repository import EventRepository
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id, new_token
-from veil.kit.pagination import newest_first, paginate
+from veil.kit.pagination import paginate
 from veil.kit.time import utcnow
 from veil.models import Campaign, Event, Recipient
 
@@ -76,22 +76,15 @@ def create_campaign(
 
 
 def get_campaign(session: Session, *, workspace_id: str, campaign_id: str) -> Campaign:
-    campaign = CampaignRepository(session, workspace_id).get(campaign_id)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
-    return campaign
+    return CampaignRepository(session, workspace_id).get_one(campaign_id)
 
 
 def list_campaigns(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[Campaign], str | None]:
     """Newest first."""
-    return newest_first(
-        session,
-        CampaignRepository(session, workspace_id).statement(),
-        by=[Campaign.created_at, Campaign.id],
-        limit=limit,
-        cursor=cursor,
+    return CampaignRepository(session, workspace_id).newest_first(
+        by=[Campaign.created_at, Campaign.id], limit=limit, cursor=cursor
     )
 
 
@@ -117,9 +110,7 @@ def send_campaign(
     repo = CampaignRepository(session, workspace_id)
     # Row lock (PostgreSQL): two concurrent sends of one campaign cannot both add a profile.
     # SQLite serialises write transactions already (BEGIN IMMEDIATE).
-    campaign = repo.get(campaign_id, for_update=True)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
+    campaign = repo.get_one(campaign_id, for_update=True)
     wanted: list[str] | None = None
     if profile_ids is not None:
         wanted = list(dict.fromkeys(profile_ids))

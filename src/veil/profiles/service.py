@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import IdentifierConflict, ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
 from veil.kit.time import utcnow
@@ -75,17 +75,11 @@ class ProfileInput:
 
 
 def get_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
-    profile = ProfileRepository(session, workspace_id).get(profile_id)
-    if profile is None:
-        raise NotFound("Profile not found.")
-    return profile
+    return ProfileRepository(session, workspace_id).get_one(profile_id)
 
 
 def get_active_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
-    profile = get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
-    if profile.status != ACTIVE:
-        raise ProfileDeleted()
-    return profile
+    return ProfileRepository(session, workspace_id).get_active(profile_id)
 
 
 def resolve(session: Session, *, workspace_id: str, identity: Identity) -> Profile | None:
