@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from veil.errors import IdentifierConflict, ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
+from veil.kit.pagination import paginate
 from veil.kit.time import utcnow
 from veil.models import Consent, Profile, Workspace
 from veil.models.profile import ACTIVE
@@ -72,6 +73,20 @@ class ProfileInput:
     last_name: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, str] = field(default_factory=dict)
+
+
+def search_profiles(
+    session: Session,
+    *,
+    workspace_id: str,
+    query: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[Profile], str | None]:
+    """Active profiles matching `query` (every one without it), newest id first: the API's
+    list and the Profiles page."""
+    stmt = ProfileRepository(session, workspace_id).search_active(query)
+    return paginate(session, stmt, keys=[Profile.id], descending=True, limit=limit, cursor=cursor)
 
 
 def get_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
