@@ -8,19 +8,11 @@ from functools import partial
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from veil.errors import VeilError
-from veil.web.deps import runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.sessions import SignedIn
-
-
-def redirect_with_toast(request: Request, to: str, toast: Toast) -> Response:
-    response = RedirectResponse(to, status_code=303)
-    set_flash(request, response, runtime_of(request), toast)
-    return response
 
 
 def as_signed_in(

@@ -27,9 +27,9 @@ from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilErr
 from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web import queries
-from veil.web.actions import as_signed_in, redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn

@@ -23,9 +23,9 @@ from veil.models.privacy_request import (
     PrivacyRequestType,
     Regulation,
 )
-from veil.web.actions import as_signed_in, redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
 from veil.web.templating import ListPage, Page, render
 

@@ -17,9 +17,9 @@ from veil.compliance.retention import service as retention
 from veil.compliance.retention.service import RetentionCounts
 from veil.errors import VeilError
 from veil.models import ApiKey, Workspace, WriteKey
-from veil.web.actions import as_signed_in, redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn
 from veil.web.templating import Page, render
