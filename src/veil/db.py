@@ -69,30 +69,24 @@ def json_loads(text: str | bytes) -> Any:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
+    # hide_parameters: an IntegrityError message must not carry an email into the logs.
+    common: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": True,
+        "json_serializer": json_dumps,
+        "json_deserializer": json_loads,
+    }
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            echo=echo,
-            hide_parameters=True,
-            json_serializer=json_dumps,
-            json_deserializer=json_loads,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=16,
+            **common,
         )
         _configure_sqlite(engine)
         return engine
-    # hide_parameters: an IntegrityError message must not carry an email into the logs.
-    engine = create_engine(
-        url,
-        echo=echo,
-        hide_parameters=True,
-        json_serializer=json_dumps,
-        json_deserializer=json_loads,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
-    )
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **common)
     _configure_postgresql(engine)
     return engine
 

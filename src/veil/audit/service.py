@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import select
@@ -87,6 +87,37 @@ def record(
         head.seq, head.hash = entry.seq, entry.hash
     session.flush()
     return entry
+
+
+class Target(Protocol):
+    """A row of one workspace that an audit entry is about."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def workspace_id(self) -> str: ...
+
+
+def record_about(
+    session: Session,
+    target: Target,
+    target_type: str,
+    action: str,
+    *,
+    actor: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """`record` of an entry about one row: the entry's workspace and target are the row's."""
+    return record(
+        session,
+        workspace_id=target.workspace_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target.id,
+        details=details,
+    )
 
 
 @dataclass

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from veil.auth.principal import ROLES, Principal
 from veil.db import SQLITE_BUSY_TIMEOUT_MS, WRITE_WAIT, is_read_only
-from veil.errors import NotFound, Unauthorized, ValidationFailed
+from veil.errors import Unauthorized, ValidationFailed
 from veil.kit.crypto import Keyring, hash_token
 from veil.kit.ids import new_id, new_token
 from veil.kit.time import utcnow
@@ -55,9 +55,7 @@ def list_api_keys(session: Session, *, workspace_id: str) -> list[ApiKey]:
 
 
 def revoke_api_key(session: Session, *, workspace_id: str, key_id: str) -> ApiKey:
-    key = ApiKeyRepository(session, workspace_id).get(key_id)
-    if key is None:
-        raise NotFound("API key not found.")
+    key = ApiKeyRepository(session, workspace_id).get_one(key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     return key

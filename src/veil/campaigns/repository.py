@@ -26,6 +26,7 @@ class CampaignRepository(WorkspaceRepository[Campaign]):
     """Campaigns, and the recipients, profiles and consents they reach, of one workspace."""
 
     model = Campaign
+    not_found = "Campaign not found."
 
     def recipient_counts(self, campaign_ids: Sequence[str]) -> dict[str, int]:
         if not campaign_ids:

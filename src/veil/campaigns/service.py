@@ -23,7 +23,7 @@ from veil.errors import NotFound
 from veil.events.repository import EventRepository
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id, new_token
-from veil.kit.pagination import newest_first, paginate
+from veil.kit.pagination import paginate
 from veil.kit.time import utcnow
 from veil.models import Campaign, Event, Recipient
 
@@ -64,35 +64,27 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        campaign,
+        "campaign",
+        "campaign.created",
         actor=actor,
-        action="campaign.created",
-        target_type="campaign",
-        target_id=campaign.id,
         details={"kind": kind, "channel": channel, "links": len(links)},
     )
     return campaign
 
 
 def get_campaign(session: Session, *, workspace_id: str, campaign_id: str) -> Campaign:
-    campaign = CampaignRepository(session, workspace_id).get(campaign_id)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
-    return campaign
+    return CampaignRepository(session, workspace_id).get_one(campaign_id)
 
 
 def list_campaigns(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[Campaign], str | None]:
     """Newest first."""
-    return newest_first(
-        session,
-        CampaignRepository(session, workspace_id).statement(),
-        by=[Campaign.created_at, Campaign.id],
-        limit=limit,
-        cursor=cursor,
+    return CampaignRepository(session, workspace_id).newest_first(
+        by=[Campaign.created_at, Campaign.id], limit=limit, cursor=cursor
     )
 
 
@@ -118,9 +110,7 @@ def send_campaign(
     repo = CampaignRepository(session, workspace_id)
     # Row lock (PostgreSQL): two concurrent sends of one campaign cannot both add a profile.
     # SQLite serialises write transactions already (BEGIN IMMEDIATE).
-    campaign = repo.get(campaign_id, for_update=True)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
+    campaign = repo.get_one(campaign_id, for_update=True)
     wanted: list[str] | None = None
     if profile_ids is not None:
         wanted = list(dict.fromkeys(profile_ids))
@@ -150,13 +140,12 @@ def send_campaign(
     for part in chunks(rows, _INSERT_CHUNK):
         session.execute(insert(Recipient), list(part))
     skipped = len(wanted) - len(rows) if wanted is not None else 0
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        campaign,
+        "campaign",
+        "campaign.sent",
         actor=actor,
-        action="campaign.sent",
-        target_type="campaign",
-        target_id=campaign.id,
         details={"recipients": len(rows), "skipped": skipped},
     )
     return SendOutcome(recipients=len(rows), skipped=skipped)

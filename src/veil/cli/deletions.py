@@ -40,7 +40,6 @@ def delete(
     from veil.compliance.deletions.service import get_deletion, request_deletion
     from veil.db import session_scope
     from veil.errors import VeilError
-    from veil.profiles.service import find_profile_workspace
 
     runtime = common.runtime()
     common.migrate(runtime)
@@ -52,17 +51,8 @@ def delete(
         fail("not confirmed; nothing was changed")
     try:
         with session_scope(runtime.sessionmaker) as session:
-            workspace_id = workspace or find_profile_workspace(session, profile_id)
-            if workspace_id is None:
-                fail("Profile not found.")
-            request = request_deletion(
-                session,
-                runtime=runtime,
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                requested_by="cli",
-                actor="cli",
-                source="cli",
+            workspace_id, request = common.request_for_profile(
+                session, runtime, request_deletion, profile_id=profile_id, workspace=workspace
             )
             request_id = request.id
         if wait:

@@ -29,23 +29,13 @@ def export(
     from veil.compliance.exports.service import read_export, request_export
     from veil.db import session_scope
     from veil.errors import VeilError
-    from veil.profiles.service import find_profile_workspace
 
     runtime = common.runtime()
     common.migrate(runtime)
     try:
         with session_scope(runtime.sessionmaker) as session:
-            workspace_id = workspace or find_profile_workspace(session, profile_id)
-            if workspace_id is None:
-                fail("Profile not found.")
-            created = request_export(
-                session,
-                runtime=runtime,
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                requested_by="cli",
-                actor="cli",
-                source="cli",
+            workspace_id, created = common.request_for_profile(
+                session, runtime, request_export, profile_id=profile_id, workspace=workspace
             )
             out = read_export(session, workspace_id=workspace_id, export=created)
     except VeilError as exc:

@@ -6,10 +6,14 @@ After Polar's `kit/repository/base.py`: the workspace filter is applied in exact
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from veil.errors import NotFound
+from veil.kit.pagination import newest_first
 
 M = TypeVar("M")
 
@@ -24,9 +28,11 @@ S = TypeVar("S", bound=_Filterable)
 
 
 class WorkspaceRepository(Generic[M]):
-    """Queries on `model`, scoped to one workspace. Subclasses set `model`."""
+    """Queries on `model`, scoped to one workspace. Subclasses set `model`, and `not_found`:
+    the message of `get_one`'s NotFound."""
 
     model: ClassVar[type[Any]]
+    not_found: ClassVar[str] = "Not found."
 
     def __init__(self, session: Session, workspace_id: str) -> None:
         self.session = session
@@ -50,3 +56,20 @@ class WorkspaceRepository(Generic[M]):
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         result: M | None = self.session.scalar(stmt)
         return result
+
+    def get_one(self, object_id: str, *, for_update: bool = False) -> M:
+        """`get`, or NotFound (`not_found`) when this workspace has no such row."""
+        found = self.get(object_id, for_update=for_update)
+        if found is None:
+            raise NotFound(self.not_found)
+        return found
+
+    def newest_first(
+        self,
+        *,
+        by: Sequence[InstrumentedAttribute[Any]],
+        limit: int | None,
+        cursor: str | None,
+    ) -> tuple[list[M], str | None]:
+        """A page of this workspace's rows, newest first by `by` (time column, id)."""
+        return newest_first(self.session, self.statement(), by=by, limit=limit, cursor=cursor)

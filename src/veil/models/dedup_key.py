@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, WorkspaceRowMixin
 
 
-class DedupKey(Base):
+class DedupKey(WorkspaceRowMixin, Base):
     __tablename__ = "dedup_keys"
     __table_args__ = (UniqueConstraint("workspace_id", "scope", "key"),)
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

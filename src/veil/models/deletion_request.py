@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType, StrEnumType
+from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin
 
 
 class DeletionStatus(StrEnum):
@@ -29,7 +29,7 @@ class DeletionStatus(StrEnum):
 RUNNABLE_STATUSES = (DeletionStatus.PENDING, DeletionStatus.PROCESSING, DeletionStatus.FAILED)
 
 
-class DeletionRequest(Base):
+class DeletionRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     __tablename__ = "deletion_requests"
     __table_args__ = (
         Index("ix_deletion_requests_workspace_requested", "workspace_id", "requested_at", "id"),
@@ -38,8 +38,6 @@ class DeletionRequest(Base):
         Index("ix_deletion_requests_storage", "status", "storage_settled_at"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     # One deletion per profile, ever.
     profile_id: Mapped[str] = mapped_column(
         ForeignKey("profiles.id", ondelete="CASCADE"), unique=True
@@ -60,10 +58,6 @@ class DeletionRequest(Base):
     subject_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    attempts: Mapped[int] = mapped_column(default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     # When the post-erasure storage step (WAL checkpoint / table rewrite) was done; NULL on a
     # completed request means the sweep still has to do it.
     storage_settled_at: Mapped[datetime | None] = mapped_column(default=None)

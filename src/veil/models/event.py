@@ -9,10 +9,10 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, WorkspaceRowMixin
 
 
-class Event(Base):
+class Event(WorkspaceRowMixin, Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_profile_timestamp", "workspace_id", "profile_id", "timestamp", "id"),
@@ -29,8 +29,6 @@ class Event(Base):
         ),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(200))
     timestamp: Mapped[datetime]

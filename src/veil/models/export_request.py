@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType, StrEnumType, sql_in
+from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin, sql_in
 
 
 class ExportStatus(StrEnum):
@@ -30,7 +30,7 @@ UNFULFILLED_STATUSES = (ExportStatus.PENDING, ExportStatus.FAILED)
 _open = text(sql_in("status", OPEN_STATUSES))
 
 
-class ExportRequest(Base):
+class ExportRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     __tablename__ = "export_requests"
     __table_args__ = (
         # At most one open (pending/ready) request per profile: the database is the guard.
@@ -46,8 +46,6 @@ class ExportRequest(Base):
         Index("ix_export_requests_status", "status", "next_attempt_at"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     status: Mapped[ExportStatus] = mapped_column(
         StrEnumType(ExportStatus), default=ExportStatus.PENDING
@@ -64,8 +62,4 @@ class ExportRequest(Base):
     file_key: Mapped[str | None] = mapped_column(String(200), default=None)
     file_size: Mapped[int | None] = mapped_column(default=None)
     event_count: Mapped[int | None] = mapped_column(default=None)
-    attempts: Mapped[int] = mapped_column(default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

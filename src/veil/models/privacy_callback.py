@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType, StrEnumType
+from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin
 
 
 class DeliveryStatus(StrEnum):
@@ -23,7 +23,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-class PrivacyCallback(Base):
+class PrivacyCallback(WorkspaceRowMixin, LeasedJobMixin, Base):
     __tablename__ = "privacy_request_callbacks"
     __table_args__ = (
         UniqueConstraint("request_id", "url", "announced_status"),
@@ -31,8 +31,6 @@ class PrivacyCallback(Base):
         Index("ix_privacy_request_callbacks_status_next", "status", "next_attempt_at"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     request_id: Mapped[str] = mapped_column(ForeignKey("privacy_requests.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
     announced_status: Mapped[str] = mapped_column(String(16))
@@ -42,10 +40,6 @@ class PrivacyCallback(Base):
     status: Mapped[DeliveryStatus] = mapped_column(
         StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(default=0)
     last_status_code: Mapped[int | None] = mapped_column(default=None)
     last_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,11 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType, StrEnumType
+from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin
 
 
 class PrivacyRequestType(StrEnum):
@@ -55,7 +55,7 @@ class PrivacyRequestSource(StrEnum):
     RETENTION = "retention"
 
 
-class PrivacyRequest(Base):
+class PrivacyRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     __tablename__ = "privacy_requests"
     __table_args__ = (
         Index("ix_privacy_requests_workspace_created", "workspace_id", "created_at", "id"),
@@ -67,8 +67,6 @@ class PrivacyRequest(Base):
         Index("uq_privacy_requests_idempotency", "workspace_id", "idempotency_key", unique=True),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     type: Mapped[PrivacyRequestType] = mapped_column(StrEnumType(PrivacyRequestType))
     status: Mapped[PrivacyRequestStatus] = mapped_column(
         StrEnumType(PrivacyRequestStatus), default=PrivacyRequestStatus.PENDING
@@ -100,9 +98,5 @@ class PrivacyRequest(Base):
     batch_id: Mapped[str | None] = mapped_column(String(40), default=None)
     # Steps are created once: from then on the job only checks whether they finished.
     steps_started: Mapped[bool] = mapped_column(default=False)
-    attempts: Mapped[int] = mapped_column(default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from veil.models.base import Base, IdType, TimestampMixin
+from veil.models.base import Base, TimestampMixin, WorkspaceRowMixin
 
 ACTIVE = "active"
 DELETED = "deleted"
@@ -29,7 +29,7 @@ def _active_unique(column: str) -> Index:
     )
 
 
-class Profile(TimestampMixin, Base):
+class Profile(WorkspaceRowMixin, TimestampMixin, Base):
     __tablename__ = "profiles"
     __table_args__ = (
         _active_unique("email"),
@@ -39,8 +39,6 @@ class Profile(TimestampMixin, Base):
         Index("ix_profiles_workspace_status_id", "workspace_id", "status", "id"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     phone: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, WorkspaceRowMixin
 
 
 class IdentifierType(StrEnum):
@@ -22,7 +22,7 @@ class IdentifierType(StrEnum):
     EXTERNAL_ID = "external_id"
 
 
-class ProfileIdentifier(Base):
+class ProfileIdentifier(WorkspaceRowMixin, Base):
     __tablename__ = "profile_identifiers"
     __table_args__ = (
         # A value held again and then replaced again is one row whose `until` moves on.
@@ -31,8 +31,6 @@ class ProfileIdentifier(Base):
         Index("ix_profile_identifiers_lookup", "workspace_id", "type", "value"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     type: Mapped[IdentifierType] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))  # normalised as in §2

@@ -8,18 +8,16 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, WorkspaceRowMixin
 
 
-class Recipient(Base):
+class Recipient(WorkspaceRowMixin, Base):
     __tablename__ = "recipients"
     __table_args__ = (
         Index("ix_recipients_profile", "workspace_id", "profile_id"),
         Index("ix_recipients_campaign", "workspace_id", "campaign_id", "id"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))

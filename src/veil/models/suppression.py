@@ -15,17 +15,15 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, IdType
+from veil.models.base import Base, IdType, WorkspaceRowMixin
 
 
-class Suppression(Base):
+class Suppression(WorkspaceRowMixin, Base):
     __tablename__ = "suppressions"
     __table_args__ = (
         Index("ix_suppressions_workspace_created", "workspace_id", "created_at", "id"),
     )
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deletion_id: Mapped[str | None] = mapped_column(
         ForeignKey("deletion_requests.id", ondelete="SET NULL"), default=None, index=True
@@ -37,12 +35,10 @@ class Suppression(Base):
     last_dropped_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class SuppressedIdentifier(Base):
+class SuppressedIdentifier(WorkspaceRowMixin, Base):
     __tablename__ = "suppressed_identifiers"
     __table_args__ = (Index("ix_suppressed_identifiers_lookup", "workspace_id", "digest"),)
 
-    id: Mapped[str] = mapped_column(IdType, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     suppression_id: Mapped[str] = mapped_column(
         ForeignKey("suppressions.id", ondelete="CASCADE"), index=True
     )

@@ -9,10 +9,7 @@ from fastapi import APIRouter, Query, Response
 from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from veil.compliance.suppressions import screening
 from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, responses
-from veil.kit.pagination import paginate
-from veil.models import Profile
 from veil.profiles import rectification, service
-from veil.profiles.repository import ProfileRepository
 from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead, ProfileUpdate
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
@@ -66,14 +63,8 @@ def list_profiles(
     limit: int | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ProfilePage:
-    stmt = ProfileRepository(session, principal.workspace_id).search_active(query)
-    rows, next_cursor = paginate(
-        session,
-        stmt,
-        keys=[Profile.id],
-        descending=True,
-        limit=limit,
-        cursor=cursor,
+    rows, next_cursor = service.search_profiles(
+        session, workspace_id=principal.workspace_id, query=query, limit=limit, cursor=cursor
     )
     consents = service.consents_by_profile(
         session, workspace_id=principal.workspace_id, profile_ids=[p.id for p in rows]

@@ -13,11 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
-from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import IdentifierConflict, ValidationFailed
 from veil.kit.jsonwalk import check_properties
 from veil.kit.time import utcnow
 from veil.models import Profile
-from veil.models.profile import ACTIVE
 from veil.profiles.history import change_identifier
 from veil.profiles.identifiers import normalize_email, normalize_external_id, normalize_phone
 from veil.profiles.repository import ProfileRepository
@@ -34,11 +33,7 @@ def rectify(
     is merged, a null value removing its key). Raises NotFound, ProfileDeleted,
     IdentifierConflict and ValidationFailed; changes nothing unless it succeeds."""
     repo = ProfileRepository(session, workspace_id)
-    profile = repo.get(profile_id, for_update=True)
-    if profile is None:
-        raise NotFound("Profile not found.")
-    if profile.status != ACTIVE:
-        raise ProfileDeleted()
+    profile = repo.get_active(profile_id, for_update=True)
     unknown = sorted(set(changes) - set(RECTIFIABLE))
     if unknown:
         raise ValidationFailed("Unknown fields: " + ", ".join(unknown)[:200] + ".")
@@ -77,14 +72,8 @@ def rectify(
     except IntegrityError:
         # A concurrent write took the identifier between our check and the flush.
         raise IdentifierConflict() from None
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.rectified",
-        target_type="profile",
-        target_id=profile.id,
-        details={"fields": changed},
+    audit.record_about(
+        session, profile, "profile", "profile.rectified", actor=actor, details={"fields": changed}
     )
     return profile
 

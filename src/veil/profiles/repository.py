@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select, update
 
 from veil.db import LIKE_ESCAPE, like_pattern, unicode_lower
+from veil.errors import ProfileDeleted
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Consent, IdentifierType, Profile, ProfileIdentifier
 from veil.models.profile import ACTIVE
@@ -18,6 +19,14 @@ _IN_CHUNK = 500
 
 class ProfileRepository(WorkspaceRepository[Profile]):
     model = Profile
+    not_found = "Profile not found."
+
+    def get_active(self, profile_id: str, *, for_update: bool = False) -> Profile:
+        """The profile, or NotFound; ProfileDeleted once it has been deleted."""
+        profile = self.get_one(profile_id, for_update=for_update)
+        if profile.status != ACTIVE:
+            raise ProfileDeleted()
+        return profile
 
     def find_active(self, column: str, value: str) -> Profile | None:
         attr = getattr(Profile, column)

@@ -13,7 +13,9 @@ from veil.models.profile import ACTIVE
 ConsentState = Literal["subscribed", "unsubscribed"]
 
 
-class ProfileCreate(BaseModel):
+class _ProfileFields(BaseModel):
+    """The identifiers and names a profile is created or rectified with."""
+
     model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, max_length=320)
@@ -21,21 +23,17 @@ class ProfileCreate(BaseModel):
     external_id: str | None = Field(default=None, max_length=255)
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
+
+
+class ProfileCreate(_ProfileFields):
     properties: dict[str, Any] = Field(default_factory=dict)
     consent: dict[Literal["email", "sms"], ConsentState] = Field(default_factory=dict)
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(_ProfileFields):
     """Rectification (SPEC §9): only the fields sent change; null clears a field, and inside
     `properties` null removes that key."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, max_length=255)
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
     properties: dict[str, Any] | None = None
 
 

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import IdentifierConflict, ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
+from veil.kit.pagination import paginate
 from veil.kit.time import utcnow
 from veil.models import Consent, Profile, Workspace
 from veil.models.profile import ACTIVE
@@ -74,18 +75,26 @@ class ProfileInput:
     consent: dict[str, str] = field(default_factory=dict)
 
 
+def search_profiles(
+    session: Session,
+    *,
+    workspace_id: str,
+    query: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[Profile], str | None]:
+    """Active profiles matching `query` (every one without it), newest id first: the API's
+    list and the Profiles page."""
+    stmt = ProfileRepository(session, workspace_id).search_active(query)
+    return paginate(session, stmt, keys=[Profile.id], descending=True, limit=limit, cursor=cursor)
+
+
 def get_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
-    profile = ProfileRepository(session, workspace_id).get(profile_id)
-    if profile is None:
-        raise NotFound("Profile not found.")
-    return profile
+    return ProfileRepository(session, workspace_id).get_one(profile_id)
 
 
 def get_active_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:
-    profile = get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
-    if profile.status != ACTIVE:
-        raise ProfileDeleted()
-    return profile
+    return ProfileRepository(session, workspace_id).get_active(profile_id)
 
 
 def resolve(session: Session, *, workspace_id: str, identity: Identity) -> Profile | None:

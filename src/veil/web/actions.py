@@ -4,20 +4,22 @@ it refuses. Errors roll the request's transaction back, so a refusal leaves noth
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from veil.errors import VeilError
-from veil.web.deps import runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.flash import Toast, redirect_with_toast
+from veil.web.sessions import SignedIn
 
 
-def redirect_with_toast(request: Request, to: str, toast: Toast) -> Response:
-    response = RedirectResponse(to, status_code=303)
-    set_flash(request, response, runtime_of(request), toast)
-    return response
+def as_signed_in(
+    session: Session, me: SignedIn, call: Callable[..., object], **options: Any
+) -> Callable[[], object]:
+    """A service call in the signed-in user's workspace, audited as them."""
+    return partial(call, session, workspace_id=me.workspace_id, actor=me.principal.actor, **options)
 
 
 def run_action(

@@ -14,7 +14,7 @@ from veil.kit.ids import new_token
 from veil.kit.ratelimit import Limiter
 from veil.models import User
 from veil.web.deps import SESSION_COOKIE, FormAction, runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.flash import Toast, redirect_with_toast, set_flash
 from veil.web.routing import WebRoute
 from veil.web.security import cookie_is_secure, tokens_match
 from veil.web.sessions import SESSION_TTL, check_password, close_session, open_session
@@ -150,7 +150,5 @@ def switch_workspace(
     workspace_id: Annotated[str, Form(max_length=64)],
 ) -> Response:
     switch_session_workspace(session, signed_in=me, workspace_id=workspace_id)
-    response = RedirectResponse("/profiles", status_code=303)
     name = next(w.name for w in me.workspaces if w.id == workspace_id)
-    set_flash(request, response, runtime_of(request), Toast("info", f"Switched to {name}."))
-    return response
+    return redirect_with_toast(request, "/profiles", Toast("info", f"Switched to {name}."))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -28,9 +27,9 @@ from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilErr
 from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web import queries
-from veil.web.actions import redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.profiles import display_name
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn
@@ -94,14 +93,7 @@ def _as_admin(
     request: Request, session: Session, me: SignedIn, call: Callable[..., object], **options: Any
 ) -> Callable[[], object]:
     """A compliance service call in this workspace, by the signed-in admin."""
-    return partial(
-        call,
-        session,
-        runtime=runtime_of(request),
-        workspace_id=me.workspace_id,
-        actor=me.principal.actor,
-        **options,
-    )
+    return as_signed_in(session, me, call, runtime=runtime_of(request), **options)
 
 
 def _for_profile(

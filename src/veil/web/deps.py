@@ -92,10 +92,14 @@ def check_csrf(
 FormAction = Annotated[SignedIn, Depends(check_csrf)]
 
 
-def require_admin_action(signed_in: FormAction) -> SignedIn:
+def _admin(signed_in: SignedIn, refusal: str) -> SignedIn:
     if not signed_in.is_admin:
-        raise Forbidden("Only workspace admins can do this.")
+        raise Forbidden(refusal)
     return signed_in
+
+
+def require_admin_action(signed_in: FormAction) -> SignedIn:
+    return _admin(signed_in, "Only workspace admins can do this.")
 
 
 AdminAction = Annotated[SignedIn, Depends(require_admin_action)]
@@ -111,9 +115,7 @@ ComplianceAction = Annotated[SignedIn, Depends(compliance_admin_action)]
 
 
 def require_admin_page(signed_in: CurrentUser) -> SignedIn:
-    if not signed_in.is_admin:
-        raise Forbidden("Only workspace admins can open this page.")
-    return signed_in
+    return _admin(signed_in, "Only workspace admins can open this page.")
 
 
 AdminPage = Annotated[SignedIn, Depends(require_admin_page)]

@@ -12,7 +12,9 @@ from typing import Literal
 
 import orjson
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
+from veil.auth.deps import runtime_of
 from veil.runtime import Runtime
 from veil.web.security import cookie_is_secure, seal_compact, unseal_compact
 
@@ -45,6 +47,13 @@ def set_flash(request: Request, response: Response, runtime: Runtime, toast: Toa
         samesite="lax",
         secure=cookie_is_secure(request, runtime),
     )
+
+
+def redirect_with_toast(request: Request, to: str, toast: Toast) -> RedirectResponse:
+    """A 303 to `to` that shows `toast` there."""
+    response = RedirectResponse(to, status_code=303)
+    set_flash(request, response, runtime_of(request), toast)
+    return response
 
 
 def read_flash(request: Request, runtime: Runtime) -> list[Toast]:

@@ -7,7 +7,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -24,9 +23,9 @@ from veil.models.privacy_request import (
     PrivacyRequestType,
     Regulation,
 )
-from veil.web.actions import redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
 from veil.web.templating import ListPage, Page, render
 
@@ -189,14 +188,7 @@ def extend(
     return run_action(
         request,
         session,
-        partial(
-            service.extend_request,
-            session,
-            workspace_id=me.workspace_id,
-            request_id=request_id,
-            reason=reason,
-            actor=me.principal.actor,
-        ),
+        as_signed_in(session, me, service.extend_request, request_id=request_id, reason=reason),
         back=back,
         success=Toast("success", "Deadline extended."),
     )
@@ -216,13 +208,7 @@ def cancel(
     return run_action(
         request,
         session,
-        partial(
-            service.cancel_request,
-            session,
-            workspace_id=me.workspace_id,
-            request_id=request_id,
-            actor=me.principal.actor,
-        ),
+        as_signed_in(session, me, service.cancel_request, request_id=request_id),
         back=back,
         success=Toast("success", "Request cancelled."),
     )

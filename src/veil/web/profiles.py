@@ -11,11 +11,9 @@ from fastapi.responses import RedirectResponse
 from veil.auth.deps import SessionDep
 from veil.compliance.suppressions import service as suppressions
 from veil.events import service as event_service
-from veil.kit.pagination import paginate
 from veil.models import Consent, Profile
 from veil.models.profile import ACTIVE
 from veil.profiles import service as profiles
-from veil.profiles.repository import ProfileRepository
 from veil.web import queries
 from veil.web.deps import CurrentUser, FormAction, runtime_of
 from veil.web.presenters import EventView, present_event
@@ -104,12 +102,10 @@ def list_profiles(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     query = _search_query(request, s, me.workspace_id)
-    stmt = ProfileRepository(session, me.workspace_id).search_active(query or None)
-    rows, next_cursor = paginate(
+    rows, next_cursor = profiles.search_profiles(
         session,
-        stmt,
-        keys=[Profile.id],
-        descending=True,
+        workspace_id=me.workspace_id,
+        query=query or None,
         limit=PROFILES_PER_PAGE,
         cursor=cursor,
     )

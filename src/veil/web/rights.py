@@ -7,7 +7,6 @@ call them as the signed-in admin and turn their answers into pages and toasts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -18,7 +17,7 @@ from veil.compliance.suppressions import service as suppressions
 from veil.compliance.suppressions.schemas import SuppressionRead
 from veil.models import Profile
 from veil.profiles import service as profiles
-from veil.web.actions import run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.compliance import ComplianceTab
 from veil.web.deps import AdminAction, AdminPage
 from veil.web.flash import Toast
@@ -74,13 +73,8 @@ def restrict_profile(
     return run_action(
         request,
         session,
-        partial(
-            restrictions.restrict_profile,
-            session,
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            reason=reason,
-            actor=me.principal.actor,
+        as_signed_in(
+            session, me, restrictions.restrict_profile, profile_id=profile_id, reason=reason
         ),
         back=f"/profiles/{profile_id}/restrict",
         then=f"/profiles/{profile_id}",
@@ -97,13 +91,7 @@ def unrestrict_profile(
     return run_action(
         request,
         session,
-        partial(
-            restrictions.unrestrict_profile,
-            session,
-            workspace_id=me.workspace_id,
-            profile_id=profile_id,
-            actor=me.principal.actor,
-        ),
+        as_signed_in(session, me, restrictions.unrestrict_profile, profile_id=profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast("success", "Restriction lifted."),
     )
@@ -139,13 +127,7 @@ def lift_suppression(
     return run_action(
         request,
         session,
-        partial(
-            suppressions.lift_suppression,
-            session,
-            workspace_id=me.workspace_id,
-            suppression_id=suppression_id,
-            actor=me.principal.actor,
-        ),
+        as_signed_in(session, me, suppressions.lift_suppression, suppression_id=suppression_id),
         back=SUPPRESSIONS_URL,
         success=Toast("success", "Suppression lifted. Data about this person is collected again."),
     )

@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from veil.errors import VeilError
-from veil.web.deps import LoginRequired, SessionEnded, runtime_of
-from veil.web.flash import Toast, set_flash
+from veil.web.deps import LoginRequired, SessionEnded
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.templating import Page, render
 
 log = logging.getLogger("veil.web")
@@ -63,12 +63,10 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def session_ended_redirect(request: Request, back: str) -> RedirectResponse:
-    response = RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
     toast = Toast(
         "info", "Your session ended, so that was not done. Sign in to go back to the page."
     )
-    set_flash(request, response, runtime_of(request), toast)
-    return response
+    return redirect_with_toast(request, f"/login?next={quote(back, safe='/')}", toast)
 
 
 class WebRoute(APIRoute):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any, ClassVar
 
 import phonenumbers
@@ -18,9 +17,9 @@ from veil.compliance.retention import service as retention
 from veil.compliance.retention.service import RetentionCounts
 from veil.errors import VeilError
 from veil.models import ApiKey, Workspace, WriteKey
-from veil.web.actions import redirect_with_toast, run_action
+from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminAction, AdminPage, runtime_of
-from veil.web.flash import Toast
+from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
 from veil.web.sessions import SignedIn
 from veil.web.templating import Page, render
@@ -104,11 +103,10 @@ def _save(
     return run_action(
         request,
         session,
-        partial(
-            workspaces.update_settings,
+        as_signed_in(
             session,
-            workspace_id=me.workspace_id,
-            actor=me.principal.actor,
+            me,
+            workspaces.update_settings,
             keyring=runtime_of(request).seal_keyring,
             **changes,
         ),

@@ -12,6 +12,7 @@ from veil.models import ApiKey, Membership, WriteKey
 
 class ApiKeyRepository(WorkspaceRepository[ApiKey]):
     model = ApiKey
+    not_found = "API key not found."
 
     def api_keys(self) -> Select[Any]:
         return self.statement()

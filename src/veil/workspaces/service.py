@@ -268,14 +268,8 @@ def issue_api_key(
 ) -> keys.IssuedKey:
     """A new API key (its token is returned here only), audited by id and role."""
     issued = keys.create_api_key(session, workspace_id=workspace_id, role=role, name=name)
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="api_key.created",
-        target_type="api_key",
-        target_id=issued.key.id,
-        details={"role": role},
+    audit.record_about(
+        session, issued.key, "api_key", "api_key.created", actor=actor, details={"role": role}
     )
     return issued
 
@@ -284,14 +278,8 @@ def revoke_api_key(session: Session, *, workspace_id: str, actor: str, key_id: s
     """Revoke a key of this workspace (idempotent; audited only when it was still active)."""
     key = keys.revoke_api_key(session, workspace_id=workspace_id, key_id=key_id)
     if inspect(key).attrs.revoked_at.history.has_changes():
-        audit.record(
-            session,
-            workspace_id=workspace_id,
-            actor=actor,
-            action="api_key.revoked",
-            target_type="api_key",
-            target_id=key.id,
-            details={"role": key.role},
+        audit.record_about(
+            session, key, "api_key", "api_key.revoked", actor=actor, details={"role": key.role}
         )
     return key
 

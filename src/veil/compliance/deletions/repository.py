@@ -8,3 +8,4 @@ from veil.models import DeletionRequest
 
 class DeletionRepository(WorkspaceRepository[DeletionRequest]):
     model = DeletionRequest
+    not_found = "Deletion request not found."

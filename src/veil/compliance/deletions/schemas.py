@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from veil.compliance.deletions.service import is_overdue, unseal_contact
+from veil.compliance.profile_request import ProfileRequestRead
 from veil.kit.crypto import Keyring
 from veil.kit.time import rfc3339
 from veil.models import DeletionRequest
@@ -35,17 +36,10 @@ class DeletionConfirm(BaseModel):
         return self.confirm is True
 
 
-class DeletionRead(BaseModel):
+class DeletionRead(ProfileRequestRead):
     """One deletion request: the permanent record. name/email/phone are opened from their
     sealed copies (the profile itself no longer holds them)."""
 
-    id: str
-    profile_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-    requested_at: str
-    requested_by: str
     source: str
     status: str = Field(description="pending, processing, completed or failed (retried)")
     completed_at: str | None

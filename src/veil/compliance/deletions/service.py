@@ -26,14 +26,13 @@ from veil.compliance.deletions.scrubber import Subject
 from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
 from veil.compliance.repository import SubjectRecipients
 from veil.compliance.suppressions import service as suppressions
-from veil.errors import NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
-from veil.kit.pagination import newest_first
 from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, IdentifierType, Profile, Recipient
 from veil.models.deletion_request import DeletionStatus
-from veil.models.profile import ACTIVE, DELETED
+from veil.models.profile import DELETED
 from veil.profiles.history import previous_identifiers
 from veil.profiles.identifiers import email_forms, normalize_phone
 from veil.profiles.repository import ProfileRepository
@@ -84,11 +83,7 @@ def request_deletion(
     Raises NotFound (no such profile in this workspace) and ProfileDeleted (already deleted).
     The erasure job is enqueued only after the caller commits.
     """
-    profile = ProfileRepository(session, workspace_id).get(profile_id, for_update=True)
-    if profile is None:
-        raise NotFound("Profile not found.")
-    if profile.status != ACTIVE:
-        raise ProfileDeleted()
+    profile = ProfileRepository(session, workspace_id).get_active(profile_id, for_update=True)
 
     now = utcnow()
     request_id = new_id("del")
@@ -131,13 +126,12 @@ def request_deletion(
     except IntegrityError:
         # A concurrent request for the same profile won (one deletion per profile, ever).
         raise ProfileDeleted() from None
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        profile,
+        "profile",
+        "deletion.requested",
         actor=actor,
-        action="deletion.requested",
-        target_type="profile",
-        target_id=profile.id,
         details={"deletion_request_id": request_id, "source": source},
     )
     if suppressions.suppresses_by_default(session, workspace_id) if suppress is None else suppress:
@@ -270,20 +264,13 @@ def is_overdue(request: DeletionRequest, *, now: datetime | None = None) -> bool
 
 
 def get_deletion(session: Session, *, workspace_id: str, deletion_id: str) -> DeletionRequest:
-    request = DeletionRepository(session, workspace_id).get(deletion_id)
-    if request is None:
-        raise NotFound("Deletion request not found.")
-    return request
+    return DeletionRepository(session, workspace_id).get_one(deletion_id)
 
 
 def page_deletions(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[list[DeletionRequest], str | None]:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
-    return newest_first(
-        session,
-        DeletionRepository(session, workspace_id).statement(),
-        by=[DeletionRequest.requested_at, DeletionRequest.id],
-        limit=limit,
-        cursor=cursor,
+    return DeletionRepository(session, workspace_id).newest_first(
+        by=[DeletionRequest.requested_at, DeletionRequest.id], limit=limit, cursor=cursor
     )

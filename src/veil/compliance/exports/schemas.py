@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from veil.compliance.profile_request import ProfileRequestRead
 
-class ExportRead(BaseModel):
+
+class ExportRead(ProfileRequestRead):
     """One export request. name/email/phone come from the live profile (null once deleted)."""
 
-    id: str
-    profile_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-    requested_at: str
-    requested_by: str
     status: str = Field(description="pending, ready, downloaded, expired or failed")
     expires_at: str
     downloaded_at: str | None = Field(description="first download")

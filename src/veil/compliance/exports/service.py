@@ -31,7 +31,6 @@ from veil.errors import (
     ExportExpired,
     ExportNotReady,
     NotAContact,
-    NotFound,
 )
 from veil.kit.crypto import DecryptionError
 from veil.kit.ids import new_id
@@ -136,10 +135,7 @@ def _exportable_profile(session: Session, *, workspace_id: str, profile_id: str)
 def _get(
     session: Session, workspace_id: str, export_id: str, *, for_update: bool = False
 ) -> ExportRequest:
-    export = ExportRepository(session, workspace_id).get(export_id, for_update=for_update)
-    if export is None:
-        raise NotFound("Export request not found.")
-    return export
+    return ExportRepository(session, workspace_id).get_one(export_id, for_update=for_update)
 
 
 def get_export(session: Session, *, workspace_id: str, export_id: str) -> ExportRead:
@@ -330,12 +326,11 @@ def audit_export(
     **details: str | int | bool,
 ) -> None:
     """One audit entry about an export request: ids and counts only, never personal data."""
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=export.workspace_id,
+        export,
+        TARGET,
+        action,
         actor=actor,
-        action=action,
-        target_type=TARGET,
-        target_id=export.id,
         details={"profile_id": export.profile_id, **details},
     )

@@ -151,13 +151,12 @@ def schedule_shop_redact(
     request.scope = SHOP_SCOPE + (shop_domain or "")
     session.add(request)
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        request,
+        TARGET,
+        "privacy_request.created",
         actor="shopify",
-        action="privacy_request.created",
-        target_type=TARGET,
-        target_id=request.id,
         details={"type": "erasure", "source": "shopify", "scope": "shop"},
     )
     db.enqueue_after_commit(session, JOB, request.id)

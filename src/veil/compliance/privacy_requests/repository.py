@@ -31,6 +31,7 @@ def overdue_clause(now: datetime) -> Any:
 
 class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
     model = PrivacyRequest
+    not_found = "Privacy request not found."
 
     def by_idempotency_key(self, key: str) -> PrivacyRequest | None:
         found: PrivacyRequest | None = self.session.scalar(

@@ -389,10 +389,8 @@ def create_bulk(
 def get_request(
     session: Session, *, workspace_id: str, request_id: str, for_update: bool = False
 ) -> PrivacyRequest:
-    request = PrivacyRequestRepository(session, workspace_id).get(request_id, for_update=for_update)
-    if request is None:
-        raise NotFound("Privacy request not found.")
-    return request
+    repo = PrivacyRequestRepository(session, workspace_id)
+    return repo.get_one(request_id, for_update=for_update)
 
 
 def page_requests(
@@ -471,12 +469,4 @@ def audit_request(
     **details: str | int | bool,
 ) -> None:
     """One audit entry about a privacy request: ids and counts, never an identity."""
-    audit.record(
-        session,
-        workspace_id=request.workspace_id,
-        actor=actor,
-        action=action,
-        target_type=TARGET,
-        target_id=request.id,
-        details=dict(details),
-    )
+    audit.record_about(session, request, TARGET, action, actor=actor, details=dict(details))

@@ -13,22 +13,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
-from veil.errors import NotFound, ProfileDeleted, ValidationFailed
+from veil.errors import ValidationFailed
 from veil.kit.time import utcnow
 from veil.models import Profile
-from veil.models.profile import ACTIVE
 from veil.profiles.repository import ProfileRepository
 
 MAX_REASON = 500
-
-
-def _active_profile(session: Session, workspace_id: str, profile_id: str) -> Profile:
-    profile = ProfileRepository(session, workspace_id).get(profile_id, for_update=True)
-    if profile is None:
-        raise NotFound("Profile not found.")
-    if profile.status != ACTIVE:
-        raise ProfileDeleted()
-    return profile
 
 
 def check_reason(reason: str | None) -> str:
@@ -47,19 +37,18 @@ def restrict_profile(
 ) -> Profile:
     """Restrict the profile (again: the reason is updated, `restricted_at` stays)."""
     text = check_reason(reason)
-    profile = _active_profile(session, workspace_id, profile_id)
+    profile = ProfileRepository(session, workspace_id).get_active(profile_id, for_update=True)
     newly = profile.restricted_at is None
     if newly:
         profile.restricted_at = utcnow()
     profile.restriction_reason = text
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        profile,
+        "profile",
+        "profile.restricted" if newly else "profile.restriction_updated",
         actor=actor,
-        action="profile.restricted" if newly else "profile.restriction_updated",
-        target_type="profile",
-        target_id=profile.id,
     )
     return profile
 
@@ -68,18 +57,11 @@ def unrestrict_profile(
     session: Session, *, workspace_id: str, profile_id: str, actor: str
 ) -> Profile:
     """Lift the restriction (a profile that is not restricted is answered as it is)."""
-    profile = _active_profile(session, workspace_id, profile_id)
+    profile = ProfileRepository(session, workspace_id).get_active(profile_id, for_update=True)
     if profile.restricted_at is None:
         return profile
     profile.restricted_at = None
     profile.restriction_reason = None
     session.flush()
-    audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.unrestricted",
-        target_type="profile",
-        target_id=profile.id,
-    )
+    audit.record_about(session, profile, "profile", "profile.unrestricted", actor=actor)
     return profile

@@ -15,6 +15,7 @@ profiles inactive for `retention_inactive_profiles` (workspace settings, null = 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,40 +89,61 @@ def erase_inactive_profile(
     )
 
 
+def _until_short_batch(
+    runtime: Runtime, size: int, batch: Callable[[Session], tuple[int, int]]
+) -> int:
+    """Run `batch`, each time in a short transaction of its own, until it sees fewer than
+    `size` rows; `batch` answers (rows seen, rows removed), and this the rows removed."""
+    removed = 0
+    while True:
+        with db.session_scope(runtime.sessionmaker) as session:
+            seen, done = batch(session)
+        removed += done
+        if seen < size:
+            return removed
+
+
+def _delete_old_events(runtime: Runtime, workspace_id: str, cutoff: datetime) -> int:
+    def batch(session: Session) -> tuple[int, int]:
+        repo = RetentionRepository(session, workspace_id)
+        removed = repo.delete_old_events(cutoff, limit=EVENT_BATCH)
+        return removed, removed
+
+    return _until_short_batch(runtime, EVENT_BATCH, batch)
+
+
+def _erase_inactive_profiles(runtime: Runtime, workspace_id: str, cutoff: datetime) -> int:
+    def batch(session: Session) -> tuple[int, int]:
+        ids = RetentionRepository(session, workspace_id).inactive_profile_ids(
+            cutoff, limit=PROFILE_BATCH
+        )
+        erased = 0
+        for profile_id in ids:
+            try:
+                with session.begin_nested():
+                    erase_inactive_profile(
+                        session, runtime, workspace_id=workspace_id, profile_id=profile_id
+                    )
+            except ProfileDeleted:
+                continue  # deleted meanwhile by someone else
+            erased += 1
+        return len(ids), erased
+
+    return _until_short_batch(runtime, PROFILE_BATCH, batch)
+
+
 def sweep_workspace(runtime: Runtime, workspace_id: str) -> RetentionCounts:
     """Apply the workspace's retention now; what was removed."""
     with db.read_only_session(runtime.sessionmaker) as session:
         limits = cutoffs(get_workspace(session, workspace_id))
     events = 0
     if limits.events is not None:
-        while True:
-            with db.session_scope(runtime.sessionmaker) as session:
-                removed = RetentionRepository(session, workspace_id).delete_old_events(
-                    limits.events, limit=EVENT_BATCH
-                )
-            events += removed
-            if removed < EVENT_BATCH:
-                break
+        events = _delete_old_events(runtime, workspace_id, limits.events)
         if events:
             db.checkpoint_sqlite(runtime.engine)
     profiles = 0
     if limits.profiles is not None:
-        while True:
-            with db.session_scope(runtime.sessionmaker) as session:
-                ids = RetentionRepository(session, workspace_id).inactive_profile_ids(
-                    limits.profiles, limit=PROFILE_BATCH
-                )
-                for profile_id in ids:
-                    try:
-                        with session.begin_nested():
-                            erase_inactive_profile(
-                                session, runtime, workspace_id=workspace_id, profile_id=profile_id
-                            )
-                    except ProfileDeleted:
-                        continue  # deleted meanwhile by someone else
-                    profiles += 1
-            if len(ids) < PROFILE_BATCH:
-                break
+        profiles = _erase_inactive_profiles(runtime, workspace_id, limits.profiles)
     return RetentionCounts(events=events, profiles=profiles)
 
 

@@ -20,7 +20,6 @@ from veil.compliance.suppressions.keys import key_for_writing
 from veil.compliance.suppressions.repository import SuppressionRepository
 from veil.errors import NotFound
 from veil.kit.ids import new_id
-from veil.kit.pagination import newest_first
 from veil.kit.time import utcnow
 from veil.models import Profile, SuppressedIdentifier, Suppression, Workspace
 from veil.runtime import Runtime
@@ -76,13 +75,12 @@ def suppress_identifiers(
         for d in dict.fromkeys(digest(key, t, v) for t, v in wanted)
     )
     session.flush()
-    audit.record(
+    audit.record_about(
         session,
-        workspace_id=workspace_id,
+        entry,
+        "suppression",
+        "suppression.created",
         actor=actor,
-        action="suppression.created",
-        target_type="suppression",
-        target_id=entry.id,
         details={
             "deletion_request_id": deletion_id,
             "privacy_request_id": privacy_request_id,
@@ -103,12 +101,8 @@ def page_suppressions(
     session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
 ) -> tuple[Sequence[Suppression], str | None]:
     """Newest first."""
-    return newest_first(
-        session,
-        SuppressionRepository(session, workspace_id).statement(),
-        by=[Suppression.created_at, Suppression.id],
-        limit=limit,
-        cursor=cursor,
+    return SuppressionRepository(session, workspace_id).newest_first(
+        by=[Suppression.created_at, Suppression.id], limit=limit, cursor=cursor
     )
 
 

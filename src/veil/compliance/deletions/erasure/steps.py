@@ -46,6 +46,7 @@ from veil.compliance.repository import (
     SubjectIdentifiers,
     SubjectProfile,
     SubjectRecipients,
+    SubjectRows,
 )
 from veil.kit.pagination import keyset_after
 from veil.kit.time import utcnow
@@ -258,29 +259,35 @@ class RedactRecipients(Step):
         return StepResult({"recipients_redacted": len(rows)}, done=len(rows) < batch_size)
 
 
-class DeleteConsents(Step):
-    """The person's consent statements: deleted outright."""
+class DeleteSubjectRows(Step):
+    """The subject's rows of one table, deleted outright in one statement; `counter` names
+    their count in the summary."""
 
-    phase = Phase.CONSENTS
+    rows: ClassVar[type[SubjectRows[Any]]]
+    counter: ClassVar[str]
 
     def run(self, ctx: StepContext) -> StepResult:
         claim = ctx.claim
-        consents = SubjectConsents(ctx.session, claim.workspace_id, claim.profile_id)
-        result = ctx.session.execute(consents.delete_rows())
-        return StepResult({"consents_deleted": db.rowcount(result)})
+        subject_rows = self.rows(ctx.session, claim.workspace_id, claim.profile_id)
+        result = ctx.session.execute(subject_rows.delete_rows())
+        return StepResult({self.counter: db.rowcount(result)})
 
 
-class DeleteIdentifierHistory(Step):
+class DeleteConsents(DeleteSubjectRows):
+    """The person's consent statements: deleted outright."""
+
+    phase = Phase.CONSENTS
+    rows = SubjectConsents
+    counter = "consents_deleted"
+
+
+class DeleteIdentifierHistory(DeleteSubjectRows):
     """Every email, phone and external id the profile had before (SPEC §9): deleted outright.
     The sealed subject already holds them, so the events step searched for them too."""
 
     phase = Phase.IDENTIFIERS
-
-    def run(self, ctx: StepContext) -> StepResult:
-        claim = ctx.claim
-        history = SubjectIdentifiers(ctx.session, claim.workspace_id, claim.profile_id)
-        result = ctx.session.execute(history.delete_rows())
-        return StepResult({"identifiers_deleted": db.rowcount(result)})
+    rows = SubjectIdentifiers
+    counter = "identifiers_deleted"
 
 
 class ClearProfile(Step):
