@@ -116,6 +116,12 @@ class SubjectMatcher:
         self._needles = sorted(needles)
         self._phone_digits = sorted(digits)
         self._min_digits = min((len(d) for d in digits), default=0)
+        # An integer below this (in absolute value) prints fewer digits than any phone number.
+        self._int_floor = 10 ** (self._min_digits - 1) if digits else 0
+        # Any of the digit strings, found in one C-level search.
+        self._digits_pattern = (
+            re.compile("|".join(re.escape(d) for d in self._phone_digits)) if digits else None
+        )
 
         patterns: list[str] = []
         # One word of each phrase group that every match of it contains (the longest).
@@ -155,6 +161,11 @@ class SubjectMatcher:
         return tuple(self._phone_digits)
 
     @property
+    def int_floor(self) -> int:
+        """Integers strictly between -int_floor and int_floor hold no phone number."""
+        return self._int_floor
+
+    @property
     def is_empty(self) -> bool:
         return not (self._needles or self._phone_digits or self._pattern)
 
@@ -183,8 +194,11 @@ class SubjectMatcher:
             return False
         if type(value) is int:
             # Its text is one run of ASCII digits (after a sign): search it directly.
-            digits = str(value)
-            return len(digits) >= self._min_digits and any(d in digits for d in self._phone_digits)
+            if -self._int_floor < value < self._int_floor:
+                return False  # fewer digits than the shortest phone digits
+            return self._digits_pattern is not None and bool(
+                self._digits_pattern.search(str(value))
+            )
         if isinstance(value, float) and value != value:  # NaN
             return False
         return self._contains_phone_digits(str(value))
@@ -237,26 +251,40 @@ class Scrubber:
 
     def _scrub_object(self, obj: dict[str, Any], leaves: bool) -> dict[str, Any]:
         personal = self.personal_keys_of(obj)
-        out: dict[str, Any] = {}
-        changed = bool(personal)
-        in_text, in_number = self.matcher.in_text, self.matcher.in_number
+        # The copy is only made once something changes (most nested objects, line items say,
+        # come back as they are): with a personal key from the start, else at the first value
+        # that changes, from the keys before it (none of them personal, none changed).
+        out: dict[str, Any] | None = {} if personal else None
+        matcher, redacted = self.matcher, self.redacted
+        in_text, in_number = matcher.in_text, matcher.in_number
+        # Integers strictly between -floor and floor print too few digits to hold a phone
+        # number (in_number would say so; asked inline, it is not called).
+        floor = matcher.int_floor
         for key, item in obj.items():
             if key in personal:
                 continue
             # The leaves JSON decodes to, inline (what `scrub` does for them); the rest recurses.
             kind = type(item)
             if kind is str:
-                new = self.redacted if leaves and in_text(item) else item
-            elif kind is int or kind is float:
-                new = self.redacted if leaves and in_number(item) else item
+                new = redacted if leaves and in_text(item) else item
+            elif kind is int:
+                new = redacted if leaves and not -floor < item < floor and in_number(item) else item
+            elif kind is float:
+                new = redacted if leaves and in_number(item) else item
             elif item is None or kind is bool:
                 new = item
             else:
                 new = self.scrub(item, leaves=leaves)
-            if new is not item:
-                changed = True
+            if out is None:
+                if new is item:
+                    continue
+                out = {}
+                for before, value in obj.items():
+                    if before is key:
+                        break
+                    out[before] = value
             out[key] = new
-        return out if changed else obj
+        return obj if out is None else out
 
     def personal_keys_of(self, obj: dict[str, Any]) -> frozenset[str]:
         """The keys of `obj` whose properties go (`key_is_personal` in the object's context)."""
