@@ -424,16 +424,20 @@ class Prefilter:
     def _verdict(self, text: str) -> Verdict:
         if not text.isascii() or "\\" in text or not text.startswith("{"):
             return Verdict.FULL
+        # The text itself first: documents that hold an identifier (every order) are FULL
+        # before their decoded forms are made or their strings split out.
+        if self._holds_identifier(text):
+            return Verdict.FULL
+        # Decoded forms of the whole text hold the decoded forms of each of its strings
+        # (decoding is local, and a `"` is never part of an escape): searched the same way.
+        for form in decoded_forms(text):
+            if not form.isascii() or self._holds_identifier(form):
+                return Verdict.FULL
         # Without backslashes no string holds a quote: the odd parts are exactly the strings
         # (keys and values), the even ones the JSON around them (numbers, literals, syntax).
         parts = text.split('"')
         if len(parts) % 2 == 0:  # pragma: no cover - not JSON; decoding it will say so
             return Verdict.FULL
-        # Decoded forms of the whole text hold the decoded forms of each of its strings
-        # (decoding is local, and a `"` is never part of an escape): searched the same way.
-        for form in (text, *decoded_forms(text)):
-            if not form.isascii() or self._holds_identifier(form):
-                return Verdict.FULL
         if self._digits:
             syntax = "".join(parts[0::2])
             floats = "." in syntax or "E" in syntax
