@@ -16,6 +16,7 @@ A new step is one class here, added to STEPS, plus its name in progress.Phase.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 from abc import ABC, abstractmethod
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import Select, Table, Text, bindparam, func, update
+from sqlalchemy import Dialect, Select, Text, bindparam, func
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,6 @@ from veil.models.profile import DELETED
 from veil.runtime import Runtime
 
 _ALPHANUMERIC = string.ascii_lowercase + string.digits
-_EVENTS = cast(Table, Event.__table__)
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,36 @@ class ErasureContext:
             stmt = stmt.where(keyset_after((Event.timestamp, Event.id), after))
         return stmt.order_by(Event.timestamp, Event.id).limit(self.batch_size)
 
+    def fetch_events(self, session: Session, cursor: Cursor | None) -> list[EventRow]:
+        """The page `events_page` selects, as the driver returns it: (id, timestamp, type,
+        message_id, properties text) tuples, without SQLAlchemy's processing of every row
+        (~10 % of an erasure, read twice). Only the timestamp would be processed (the others
+        are strings), and only the last row's is ever needed as a datetime: `event_cursor`.
+        """
+        result = session.connection().execute(self.events_page(session, cursor))
+        try:
+            return list(result.cursor.fetchall())
+        finally:
+            result.close()
 
-def event_cursor(row: Any) -> Cursor:
-    return {"timestamp": row.timestamp.isoformat(), "id": row.id}
+    def event_cursor(self, session: Session, row: EventRow) -> Cursor:
+        """Where the page after `row` starts (the raw timestamp read as the ORM reads it)."""
+        timestamp = _timestamp_reader(session.get_bind().dialect)(row[1])
+        return {"timestamp": timestamp.isoformat(), "id": row[0]}
+
+
+# (id, timestamp as the driver gives it, type, message_id, properties as JSON text)
+EventRow = tuple[Any, ...]
+
+
+@functools.cache
+def _timestamp_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """events.timestamp's result processing (UTCDateTime over the dialect's DATETIME)."""
+    column_type = Event.__table__.c.timestamp.type.dialect_impl(dialect)
+    process = column_type.result_processor(dialect, None)
+    if process is None:  # pragma: no cover - UTCDateTime always processes
+        return lambda value: cast(datetime, value)
+    return lambda value: cast(datetime, process(value))
 
 
 @dataclass(frozen=True)
@@ -150,15 +177,40 @@ class EraseExports(Step):
         return StepResult({"exports_destroyed": requests})
 
 
-_update_event = (
-    update(_EVENTS)
-    .where(_EVENTS.c.id == bindparam("b_id"))
-    .values(
-        properties=bindparam("b_properties", type_=_EVENTS.c.properties.type),
-        type=bindparam("b_type"),
-        message_id=bindparam("b_message_id"),
+def update_events(session: Session, changes: list[tuple[Any, str, str | None, str]]) -> None:
+    """UPDATE the scrubbed events, (properties, type, message_id, id) each, in the session's
+    transaction, through the driver.
+
+    `properties` goes in as `db.json_dumps` text, which is what the column's JSON bind
+    processor (the engine's `json_serializer`) would have made of it: the same bytes on
+    SQLite, the same `jsonb` value on PostgreSQL (tests/compliance/test_erasure_driver.py
+    compares both with SQLAlchemy's UPDATE). `type` and `message_id` are plain strings, which
+    no bind processor changes. SQLite: one executemany on the driver's cursor (SQLAlchemy's
+    processed every parameter through its compiled-statement machinery, ~14 % of an erasure).
+    PostgreSQL: one statement for the whole batch, the rows as arrays (`unnest`), instead of
+    one UPDATE per row.
+    """
+    connection = session.connection()
+    table = Event.__tablename__
+    if connection.dialect.name == "postgresql":
+        columns: list[list[Any]] = [[], [], [], []]
+        for properties, event_type, message_id, id_ in changes:
+            columns[0].append(db.json_dumps(properties))
+            columns[1].append(event_type)
+            columns[2].append(message_id)
+            columns[3].append(id_)
+        connection.exec_driver_sql(
+            f"UPDATE {table} AS e SET properties = v.properties::jsonb, type = v.type, "
+            "message_id = v.message_id "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+            "AS v(properties, type, message_id, id) WHERE e.id = v.id",
+            tuple(columns),
+        )
+        return
+    connection.exec_driver_sql(
+        f"UPDATE {table} SET properties = ?, type = ?, message_id = ? WHERE id = ?",
+        [(db.json_dumps(properties), *rest) for properties, *rest in changes],
     )
-)
 
 
 class ScrubEvents(Step):
@@ -168,38 +220,29 @@ class ScrubEvents(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         erasure = ctx.erasure
-        rows = ctx.session.execute(erasure.events_page(ctx.session, ctx.cursor)).all()
-        changes: list[dict[str, Any]] = []
+        rows = erasure.fetch_events(ctx.session, ctx.cursor)
+        changes: list[tuple[Any, str, str | None, str]] = []
         scrubber, prefilter = erasure.scrubber, erasure.prefilter
-        for row in rows:
-            verdict = prefilter.verdict(row.properties_text)
+        for event_id, _timestamp, stored_type, stored_message_id, text in rows:
+            verdict = prefilter.verdict(text)
             if verdict is Verdict.CLEAN:
                 properties, changed = None, False
             else:
                 properties, changed = scrubber.scrub_properties(
-                    erasure.properties(row.properties_text), leaves=verdict is Verdict.FULL
+                    erasure.properties(text), leaves=verdict is Verdict.FULL
                 )
-            event_type = REDACTED if scrubber.text_is_personal(row.type) else row.type
-            message_id = None if scrubber.text_is_personal(row.message_id) else row.message_id
-            if changed or event_type != row.type or message_id != row.message_id:
+            event_type = REDACTED if scrubber.text_is_personal(stored_type) else stored_type
+            message_id = None if scrubber.text_is_personal(stored_message_id) else stored_message_id
+            if changed or event_type != stored_type or message_id != stored_message_id:
                 if properties is None:  # left unread by the prefilter: as it was (or {})
-                    properties, _ = scrubber.scrub_properties(
-                        erasure.properties(row.properties_text)
-                    )
-                changes.append(
-                    {
-                        "b_id": row.id,
-                        "b_properties": properties,
-                        "b_type": event_type,
-                        "b_message_id": message_id,
-                    }
-                )
+                    properties, _ = scrubber.scrub_properties(erasure.properties(text))
+                changes.append((properties, event_type, message_id, event_id))
         if changes:
-            ctx.session.execute(_update_event, changes)
+            update_events(ctx.session, changes)
         counts = {"events_scrubbed": len(changes)}
         if len(rows) < erasure.batch_size:
             return StepResult(counts)
-        return StepResult(counts, done=False, cursor=event_cursor(rows[-1]))
+        return StepResult(counts, done=False, cursor=erasure.event_cursor(ctx.session, rows[-1]))
 
 
 def redacted_email() -> str:

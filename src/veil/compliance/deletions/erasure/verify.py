@@ -9,13 +9,13 @@ long event history renews the lease between batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from veil import db
-from veil.compliance.deletions.erasure.steps import ErasureContext, event_cursor
+from veil.compliance.deletions.erasure.steps import ErasureContext, EventRow
+from veil.compliance.deletions.progress import Cursor
 from veil.compliance.deletions.scrubber import Verdict
 from veil.compliance.erasure_rules import REDACTED_PREFIX, cleared_profile_values
 from veil.compliance.repository import (
@@ -25,7 +25,6 @@ from veil.compliance.repository import (
     SubjectProfile,
     SubjectRecipients,
 )
-from veil.kit.pagination import keyset_chunks
 from veil.models import ExportRequest, Recipient
 from veil.models.export_request import ExportStatus
 from veil.models.profile import DELETED
@@ -45,33 +44,33 @@ def verify(ctx: ErasureContext, *, keep_lease: KeepLease) -> list[str]:
 
 def _events_with_residue(ctx: ErasureContext, keep_lease: KeepLease) -> int:
     found = 0
-    scrubber, prefilter = ctx.scrubber, ctx.prefilter
-
-    def page(after: tuple[str, ...] | None) -> list[Any]:
-        if after is not None:
-            keep_lease()  # keep the lease while a long history is read
-        cursor = None if after is None else {"timestamp": after[0], "id": after[1]}
+    cursor: Cursor | None = None
+    while True:
         with db.read_only_session(ctx.runtime.sessionmaker) as session:
-            return list(session.execute(ctx.events_page(session, cursor)).all())
+            rows = ctx.fetch_events(session, cursor)
+            cursor = ctx.event_cursor(session, rows[-1]) if rows else None
+        found += _residue_in(ctx, rows)
+        if len(rows) < ctx.batch_size:
+            return found
+        keep_lease()  # keep the lease while a long history is read
 
-    def key_of(row: Any) -> tuple[str, ...]:
-        cursor = event_cursor(row)
-        return (cursor["timestamp"], cursor["id"])
 
-    for rows in keyset_chunks(page, size=ctx.batch_size, key_of=key_of):
-        for row in rows:
-            text = row.properties_text
-            # Events the prefilter clears provably hold nothing residue() would report.
-            verdict = prefilter.verdict(text)
-            if (
-                (
-                    verdict is not Verdict.CLEAN
-                    and scrubber.residue(ctx.properties(text) or {}, leaves=verdict is Verdict.FULL)
-                )
-                or scrubber.text_is_personal(row.type)
-                or scrubber.text_is_personal(row.message_id)
-            ):
-                found += 1
+def _residue_in(ctx: ErasureContext, rows: list[EventRow]) -> int:
+    """How many of these events still hold something of the subject."""
+    scrubber, prefilter = ctx.scrubber, ctx.prefilter
+    found = 0
+    for _id, _timestamp, event_type, message_id, text in rows:
+        # Events the prefilter clears provably hold nothing residue() would report.
+        verdict = prefilter.verdict(text)
+        if (
+            (
+                verdict is not Verdict.CLEAN
+                and scrubber.residue(ctx.properties(text) or {}, leaves=verdict is Verdict.FULL)
+            )
+            or scrubber.text_is_personal(event_type)
+            or scrubber.text_is_personal(message_id)
+        ):
+            found += 1
     return found
 
 
