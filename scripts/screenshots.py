@@ -27,7 +27,6 @@ from tests.web.live_server import (  # noqa: E402
     LiveServer,
     server_database,
 )
-
 from veil.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD  # noqa: E402
 
 DESKTOP = {"width": 1280, "height": 820}
