@@ -16,10 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+# Every Playwright module's marks: the `browser` marker, and a skip only where Chromium is missing
+# outside CI (CI installs it and always runs these).
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Chromium is not installed (CI always runs these)",
+    ),
+]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -7,7 +7,6 @@ without Chromium and outside CI; in CI (env CI set) these always run.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,16 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live_server import CHROMIUM, LiveServer, server_database
+from tests.web.live_server import BROWSER_TESTS, LiveServer, server_database
 from veil.errors import AlreadyRequested
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-        reason="Chromium is not installed (CI always runs these)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 PASSWORD = "browser-test-password"
 ADMIN = "admin@lumen.test"

@@ -3,7 +3,6 @@ the tab, a request page, Extend, Cancel and the CSV upload."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_database
+from tests.web.live_server import (
+    BROWSER_TESTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    server_database,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-        reason="Chromium is not installed (CI always runs these)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 PASSWORD = "browser-test-password"
 ADMIN = "admin@lumen.test"

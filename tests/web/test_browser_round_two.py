@@ -4,24 +4,16 @@ axe-core check of every page in light and dark mode (axe bundled by axe-playwrig
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web.live_server import CHROMIUM, LiveServer, server_database
+from tests.web.live_server import BROWSER_TESTS, LiveServer, server_database
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-        reason="Chromium is not installed (CI always runs these)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 PASSWORD = "browser-test-password"
 ADMIN = "admin@lumen.test"
