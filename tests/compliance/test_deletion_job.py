@@ -69,6 +69,13 @@ def make_due(runtime: Runtime, request_id: str) -> None:
         )
 
 
+def retry_now(runtime: Runtime, request_id: str) -> None:
+    """Its backoff over, the sweep re-enqueues the request and the worker runs it."""
+    make_due(runtime, request_id)
+    sweep(runtime)
+    run_jobs(runtime)
+
+
 def snapshot(runtime: Runtime, profile_id: str) -> list[Any]:
     with runtime.sessionmaker() as session:
         events = session.execute(
@@ -143,9 +150,7 @@ def test_a_failure_mid_way_resumes_after_the_last_committed_batch(
     assert ["email" in p for _, p in ordered] == [False] * 4 + [True] * 5
 
     replace_step(monkeypatch, steps.ScrubEvents())
-    make_due(runtime, request_id)
-    sweep(runtime)
-    run_jobs(runtime)
+    retry_now(runtime, request_id)
     done = load(runtime, request_id)
     assert done.status == "completed" and done.attempts == 2
     assert done.summary["events_scrubbed"] == 9 and done.summary["verified"] is True
@@ -174,6 +179,9 @@ def test_running_the_job_again_changes_nothing(runtime: Runtime, ws: WorkspaceHa
 def test_repeating_every_phase_after_a_crash_changes_nothing_more(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Batches of two: the history is longer than one, so the steps commit before verification
+    # (a shorter one is verified in the last batch's transaction: the next test).
+    runtime.settings.erasure_batch_size = 2
     with runtime.sessionmaker.begin() as session:
         subject = realistic.build(runtime, session, workspace_id=ws.id)
     request_id = request(runtime, ws, subject.profile_id)
@@ -192,9 +200,7 @@ def test_repeating_every_phase_after_a_crash_changes_nothing_more(
         row = session.get_one(DeletionRequest, request_id)
         row.progress = {**row.progress, "phase": "exports", "cursor": None}
     monkeypatch.undo()
-    make_due(runtime, request_id)
-    sweep(runtime)
-    run_jobs(runtime)
+    retry_now(runtime, request_id)
     done = load(runtime, request_id)
     assert done.status == "completed" and done.summary["verified"] is True
     assert done.summary == {**first.progress["counts"], "verified": True}
@@ -252,9 +258,7 @@ def test_a_job_that_keeps_failing_is_marked_failed_and_still_retried(
     monkeypatch.setattr(job, "unseal_subject", broken)
     run_jobs(runtime)
     assert load(runtime, request_id).status == "processing"  # backing off, not failed yet
-    make_due(runtime, request_id)
-    sweep(runtime)
-    run_jobs(runtime)
+    retry_now(runtime, request_id)
     failed = load(runtime, request_id)
     assert failed.status == "failed" and failed.attempts == 2
     assert failed.last_error == "ValueError"  # the class, never the message
@@ -262,9 +266,7 @@ def test_a_job_that_keeps_failing_is_marked_failed_and_still_retried(
     assert failed.next_attempt_at > utcnow() + timedelta(minutes=50)
 
     monkeypatch.undo()
-    make_due(runtime, request_id)
-    sweep(runtime)
-    run_jobs(runtime)
+    retry_now(runtime, request_id)
     done = load(runtime, request_id)
     assert done.status == "completed" and done.last_error is None
 
@@ -326,6 +328,50 @@ def test_residue_that_cannot_be_erased_is_reported_unverified(
     run_jobs(runtime)
     done = load(runtime, request_id)
     assert done.status == "completed" and done.summary["verified"] is False
+
+
+def test_a_small_subject_is_erased_verified_and_completed_in_one_transaction(
+    runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer events than a batch: the steps, the verification and the completion commit
+    together — so a crash in the verification rolls the steps back with it, and the retry
+    starts from the first phase and completes."""
+    profile_id = profile_with_events(runtime, ws, 3)
+    request_id = request(runtime, ws, profile_id)
+    fenced: list[int] = []
+    real_fenced = job._fenced
+
+    def counted(ctx: Any) -> Any:
+        fenced.append(1)
+        return real_fenced(ctx)
+
+    monkeypatch.setattr(job, "_fenced", counted)
+    run_jobs(runtime)
+    done = load(runtime, request_id)
+    assert done.status == "completed" and done.summary["verified"] is True
+    assert done.summary["events_scrubbed"] == 3
+    assert fenced == [1]  # one write transaction after the claim
+
+    other = request(runtime, ws, profile_with_events(runtime, ws, 3))
+
+    def crash(ctx: Any, **_: Any) -> list[str]:
+        raise OSError("killed")
+
+    monkeypatch.setattr(job, "verify", crash)
+    run_jobs(runtime)
+    failed = load(runtime, other)
+    assert failed.status == "processing" and failed.last_error == "OSError"
+    assert failed.progress["phase"] == "exports"  # the steps rolled back with the verification
+    with runtime.sessionmaker() as session:
+        properties = session.scalars(
+            select(Event.properties).where(Event.profile_id == failed.profile_id)
+        ).all()
+    assert all(p.get("email") == EMAIL for p in properties)
+    monkeypatch.undo()
+    retry_now(runtime, other)
+    done = load(runtime, other)
+    assert done.status == "completed" and done.summary["verified"] is True
+    assert done.summary["events_scrubbed"] == 3 and done.attempts == 2
 
 
 def test_storage_is_settled_after_the_job(runtime: Runtime, ws: WorkspaceHandle) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,8 +24,11 @@ from tests.conftest import make_settings
 from tests.fixtures.factories import make_workspace
 from tests.fixtures.raw_files import raw_bytes
 from veil.app import create_app
+from veil.compliance.deletions.erasure import storage as erasure_storage
+from veil.models import DeletionRequest
 from veil.runtime import Runtime, set_runtime
 from veil.schema import migrate
+from veil.worker.queue import WorkerThreads
 
 NEEDLES = [
     realistic.EMAIL,
@@ -179,5 +183,86 @@ def test_the_wal_is_empty_after_the_job(data_dir: Path) -> None:
         # row page and its ix_deletion_requests_storage entry (a 32-byte WAL header, then one
         # 24-byte frame header per 4096-byte page).
         assert wal.stat().st_size <= 32 + 2 * (24 + 4096)
+    finally:
+        runtime.dispose()
+
+
+def _subjects_to_erase(runtime: Runtime, count: int) -> list[str]:
+    """`count` erasures requested (the same person in as many workspaces): their ids."""
+    request_ids = []
+    for _ in range(count):
+        ws = make_workspace(runtime)
+        with runtime.sessionmaker.begin() as session:
+            subject = realistic.build(runtime, session, workspace_id=ws.id)
+        request_ids.append(
+            realistic.request_deletion(runtime, workspace_id=ws.id, profile_id=subject.profile_id)
+        )
+    return request_ids
+
+
+def _settled(runtime: Runtime, request_id: str) -> bool:
+    with runtime.sessionmaker() as session:
+        return session.get_one(DeletionRequest, request_id).storage_settled_at is not None
+
+
+@pytest.fixture
+def checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every WAL checkpoint the storage step runs (each still runs for real)."""
+    ran: list[int] = []
+    real = erasure_storage.db.checkpoint_sqlite
+
+    def counted(engine: Any, **kwargs: Any) -> bool:
+        ran.append(1)
+        return real(engine, **kwargs)
+
+    monkeypatch.setattr(erasure_storage.db, "checkpoint_sqlite", counted)
+    return ran
+
+
+def test_erasures_run_back_to_back_are_settled_by_one_checkpoint(
+    data_dir: Path, checkpoints: list[int]
+) -> None:
+    """While jobs are queued behind an erasure its checkpoint waits; the worker checkpoints
+    once when its queue is empty, and then nothing of any of them is left on disk."""
+    runtime = sqlite_runtime(data_dir)
+    try:
+        request_ids = _subjects_to_erase(runtime, 3)
+        assert runtime.queue.run_one()
+        assert not _settled(runtime, request_ids[0])  # two jobs still queued: it waits
+        assert find_residue(data_dir, [realistic.EMAIL]) != []  # the others are not erased yet
+        assert runtime.queue.drain() == 2
+        assert checkpoints == [1]
+        assert all(_settled(runtime, request_id) for request_id in request_ids)
+        assert find_residue(data_dir, NEEDLES) == []
+    finally:
+        runtime.dispose()
+
+
+def test_a_queue_that_never_empties_still_checkpoints_within_the_limit(
+    data_dir: Path, checkpoints: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(erasure_storage, "STORAGE_DEFER_LIMIT", 0.0)
+    runtime = sqlite_runtime(data_dir)
+    try:
+        request_ids = _subjects_to_erase(runtime, 2)
+        assert runtime.queue.run_one()
+        # The limit is over as soon as the batch starts: settled although a job is queued.
+        assert _settled(runtime, request_ids[0]) and checkpoints == [1]
+    finally:
+        runtime.dispose()
+
+
+def test_a_stopping_worker_settles_what_it_deferred(data_dir: Path) -> None:
+    runtime = sqlite_runtime(data_dir)
+    try:
+        request_ids = _subjects_to_erase(runtime, 2)
+        workers = WorkerThreads(runtime)  # never started: its stop() is the shutdown
+        assert runtime.queue.run_one()
+        assert not _settled(runtime, request_ids[0])
+        workers.stop()
+        assert _settled(runtime, request_ids[0])
+        assert runtime.queue.pending_count() == 1  # the second erasure is still to do
+        # The first subject's bytes are out of the WAL (the second's are still live data).
+        assert (data_dir / "veil.db-wal").stat().st_size <= 32 + 2 * (24 + 4096)
     finally:
         runtime.dispose()

@@ -36,11 +36,34 @@ Sweeper = Callable[["Runtime"], None]
 # Filled at import time by each feature's tasks module, all listed in veil/tasks.py.
 JOBS: dict[str, JobHandler] = {}
 SWEEPERS: dict[str, Sweeper] = {}
+SHUTDOWN_HOOKS: dict[str, Sweeper] = {}
+IDLE_HOOKS: dict[str, Sweeper] = {}
 
 
 def register_job(name: str) -> Callable[[JobHandler], JobHandler]:
     def decorator(fn: JobHandler) -> JobHandler:
         JOBS[name] = fn
+        return fn
+
+    return decorator
+
+
+def register_idle(name: str) -> Callable[[Sweeper], Sweeper]:
+    """Work a worker does whenever it finds the queue empty (errors logged, never raised):
+    cheap when there is nothing to do, as it runs at every poll."""
+
+    def decorator(fn: Sweeper) -> Sweeper:
+        IDLE_HOOKS[name] = fn
+        return fn
+
+    return decorator
+
+
+def register_shutdown(name: str) -> Callable[[Sweeper], Sweeper]:
+    """Work a stopping worker does after its last job (errors logged, never raised)."""
+
+    def decorator(fn: Sweeper) -> Sweeper:
+        SHUTDOWN_HOOKS[name] = fn
         return fn
 
     return decorator
@@ -126,6 +149,7 @@ class JobQueue:
         """Take one message and run it; False when the queue is empty."""
         task = self.huey.dequeue()
         if task is None:
+            _run_hooks(IDLE_HOOKS, "idle", self.runtime)
             return False
         self.huey.execute(task)
         return True
@@ -193,7 +217,22 @@ class WorkerThreads:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if not any(thread.is_alive() for thread in self._threads):
+            shutdown(self.runtime)
 
     def join(self) -> None:
         for thread in self._threads:
             thread.join()
+
+
+def shutdown(runtime: Runtime) -> None:
+    """Every registered shutdown hook, errors contained."""
+    _run_hooks(SHUTDOWN_HOOKS, "shutdown", runtime)
+
+
+def _run_hooks(hooks: dict[str, Sweeper], kind: str, runtime: Runtime) -> None:
+    for name, hook in hooks.items():
+        try:
+            hook(runtime)
+        except Exception:
+            log.exception("%s hook %s failed", kind, name)

@@ -52,6 +52,11 @@ class Progress:
     passes: int = 1
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
 
+    @property
+    def verifying(self) -> bool:
+        """Every erasing phase is done: verification is next."""
+        return self.phase is Phase.VERIFY
+
     @classmethod
     def load(cls, data: Mapping[str, Any] | None) -> Progress:
         """Read a stored checkpoint; anything unknown starts from the first phase."""

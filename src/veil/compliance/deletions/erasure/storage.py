@@ -1,12 +1,24 @@
 """Settling storage after a completed erasure: the old page images leave the files on disk.
 
 A completed request has `storage_settled_at` NULL until this step succeeds; the deletions
-sweep retries it (index ix_deletion_requests_storage) until it does.
+sweep retries it (index ix_deletion_requests_storage) until it does. On PostgreSQL without
+VEIL_PG_REWRITE_AFTER_ERASURE there is nothing to do: the request is settled as it completes.
+
+Batched: a checkpoint(TRUNCATE) costs as much as a small erasure, and it settles every erasure
+committed before it at once. So while more jobs are queued behind a completed erasure, the
+worker runs them first and checkpoints once, when it finds its queue empty (an idle hook of
+veil.worker.queue) — or at the first completion STORAGE_DEFER_LIMIT after the batch began
+waiting, so a queue that never empties still checkpoints every few seconds. With nothing
+queued it runs at once; a stopping worker settles what it deferred (a shutdown hook), and the
+sweep settles whatever a crashed one left.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import weakref
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,6 +32,87 @@ from veil.runtime import Runtime
 
 log = logging.getLogger("veil.compliance.deletions")
 
+# The longest a completed erasure's checkpoint waits for the jobs queued behind it.
+STORAGE_DEFER_LIMIT = 2.0
+
+
+def storage_step_needed(runtime: Runtime) -> bool:
+    """Whether a completed erasure has a storage step (SQLite's checkpoint, PostgreSQL's
+    optional table rewrite); without one the request is settled as it completes."""
+    return runtime.engine.dialect.name == "sqlite" or runtime.settings.pg_rewrite_after_erasure
+
+
+class _Deferral:
+    """Whether this process (for one runtime) left a storage step to its queue's next idle
+    moment, and since when."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: float | None = None
+
+    def wait(self) -> bool:
+        """Defer (True) unless the batch has waited STORAGE_DEFER_LIMIT already."""
+        with self._lock:
+            now = time.monotonic()
+            if self._since is None:
+                self._since = now
+            return now - self._since < STORAGE_DEFER_LIMIT
+
+    def take(self) -> bool:
+        """Whether something was deferred (and no longer is)."""
+        with self._lock:
+            deferred, self._since = self._since is not None, None
+            return deferred
+
+
+_deferrals: weakref.WeakKeyDictionary[Runtime, _Deferral] = weakref.WeakKeyDictionary()
+_deferrals_lock = threading.Lock()
+
+
+def _deferral(runtime: Runtime) -> _Deferral:
+    with _deferrals_lock:
+        found = _deferrals.get(runtime)
+        if found is None:
+            found = _deferrals[runtime] = _Deferral()
+        return found
+
+
+def settle_or_defer(runtime: Runtime, request_id: str) -> None:
+    """After a completed erasure: settle now, or, while other jobs are queued, when this
+    worker next finds its queue empty (`settle_when_idle`) or stops, whichever comes first —
+    at most STORAGE_DEFER_LIMIT after the first erasure of the batch."""
+    if runtime.queue.pending_count() > 0 and _deferral(runtime).wait():
+        return
+    if not settle_pending(runtime):
+        log.warning(
+            "storage step after erasure is still pending; the sweep retries",
+            extra={"fields": {"deletion_request_id": request_id}},
+        )
+
+
+def settle_when_idle(runtime: Runtime) -> None:
+    """The queue is empty: settle what this worker deferred (nothing to do otherwise)."""
+    if _deferral(runtime).take():
+        settle_pending(runtime)
+
+
+def settle_pending(runtime: Runtime) -> bool:
+    """Settle every completed erasure still waiting for its storage step, with one checkpoint
+    (or rewrite): True when none is left waiting."""
+    _deferral(runtime).take()  # what completes after this point is deferred anew
+    with db.session_scope(runtime.sessionmaker) as session:
+        waiting = storage_pending(session, limit=None)
+    if not waiting:
+        return True
+    if not _settle_files(runtime):
+        log.warning(
+            "WAL checkpoint after erasure is still blocked by readers; the sweep retries",
+            extra={"fields": {"deletion_requests": len(waiting)}},
+        )
+        return False
+    _mark_settled(runtime, waiting)
+    return True
+
 
 def settle_storage(runtime: Runtime, request_id: str) -> bool:
     """After a completed erasure: push the old page images out of the storage files.
@@ -29,35 +122,42 @@ def settle_storage(runtime: Runtime, request_id: str) -> bool:
     PostgreSQL: when VEIL_PG_REWRITE_AFTER_ERASURE is on, rewrite the touched tables
     (docs/erasure.md). Marked done on the request; the sweep retries until it is.
     """
-    engine = runtime.engine
-    if engine.dialect.name == "sqlite":
-        done = db.checkpoint_sqlite(engine)
-    elif runtime.settings.pg_rewrite_after_erasure:
-        compact(engine)
-        done = True
-    else:
-        done = True
-    if not done:
+    if not _settle_files(runtime):
         log.warning(
             "WAL checkpoint after erasure is still blocked by readers; the sweep retries",
             extra={"fields": {"deletion_request_id": request_id}},
         )
         return False
-    with db.session_scope(runtime.sessionmaker) as session:
-        session.execute(
-            update(DeletionRequest)
-            .where(
-                DeletionRequest.id == request_id,
-                DeletionRequest.status == DeletionStatus.COMPLETED,
-                DeletionRequest.storage_settled_at.is_(None),
-            )
-            .values(storage_settled_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+    _mark_settled(runtime, [request_id])
     return True
 
 
-def storage_pending(session: Session, *, limit: int = 50) -> list[str]:
+def _settle_files(runtime: Runtime) -> bool:
+    engine = runtime.engine
+    if engine.dialect.name == "sqlite":
+        return db.checkpoint_sqlite(engine)
+    if runtime.settings.pg_rewrite_after_erasure:
+        compact(engine)
+    return True
+
+
+def _mark_settled(runtime: Runtime, request_ids: list[str]) -> None:
+    """Only requests completed before the checkpoint: their ids were read before it ran."""
+    with db.session_scope(runtime.sessionmaker) as session:
+        for chunk in range(0, len(request_ids), 500):
+            session.execute(
+                update(DeletionRequest)
+                .where(
+                    DeletionRequest.id.in_(request_ids[chunk : chunk + 500]),
+                    DeletionRequest.status == DeletionStatus.COMPLETED,
+                    DeletionRequest.storage_settled_at.is_(None),
+                )
+                .values(storage_settled_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+
+def storage_pending(session: Session, *, limit: int | None = 50) -> list[str]:
     """Completed requests whose post-erasure checkpoint / rewrite has not been done yet,
     newest first."""
     return list(

@@ -9,8 +9,9 @@ long event history renews the lease between batches.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import overload
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -32,27 +33,45 @@ from veil.models.profile import DELETED
 KeepLease = Callable[[], None]
 
 
-def verify(ctx: ErasureContext, *, keep_lease: KeepLease) -> list[str]:
-    """The tables where something of the subject is left (empty: nothing found)."""
-    residue: list[str] = []
-    if _events_with_residue(ctx, keep_lease):
-        residue.append("events")
-    with db.read_only_session(ctx.runtime.sessionmaker) as session:
-        residue.extend(_rows_with_residue(session, ctx))
-    return residue
+@overload
+def verify(ctx: ErasureContext, *, keep_lease: KeepLease) -> list[str]: ...
 
 
-def _events_with_residue(ctx: ErasureContext, keep_lease: KeepLease) -> int:
+@overload
+def verify(ctx: ErasureContext, *, keep_lease: KeepLease, session: Session) -> list[str] | None: ...
+
+
+def verify(
+    ctx: ErasureContext, *, keep_lease: KeepLease, session: Session | None = None
+) -> list[str] | None:
+    """The tables where something of the subject is left (empty: nothing found).
+
+    One read-only snapshot per batch of events; the other tables are read in the snapshot of
+    the last batch (a history of one batch, the common case, is verified in one snapshot).
+    With `session`: in that transaction instead (the job's, which wrote the last changes),
+    for a history of less than one batch only — None when it is longer.
+    """
+    if session is not None:
+        rows = ctx.fetch_events(session, None)
+        if len(rows) >= ctx.batch_size:
+            return None
+        return _residue(ctx, session, rows, 0)
     found = 0
     cursor: Cursor | None = None
     while True:
-        with db.read_only_session(ctx.runtime.sessionmaker) as session:
-            rows = ctx.fetch_events(session, cursor)
-            cursor = ctx.event_cursor(session, rows[-1]) if rows else None
-        found += _residue_in(ctx, rows)
-        if len(rows) < ctx.batch_size:
-            return found
+        with db.read_only_session(ctx.runtime.sessionmaker) as snapshot:
+            rows = ctx.fetch_events(snapshot, cursor)
+            if len(rows) < ctx.batch_size:
+                return _residue(ctx, snapshot, rows, found)
+            found += _residue_in(ctx, rows)
+            cursor = ctx.event_cursor(snapshot, rows[-1])
         keep_lease()  # keep the lease while a long history is read
+
+
+def _residue(ctx: ErasureContext, session: Session, last: list[EventRow], found: int) -> list[str]:
+    """The verdict, given the last batch of events and what the earlier ones held."""
+    residue = ["events"] if found + _residue_in(ctx, last) else []
+    return residue + _rows_with_residue(session, ctx)
 
 
 def _residue_in(ctx: ErasureContext, rows: list[EventRow]) -> int:
@@ -100,12 +119,17 @@ def _rows_with_residue(session: Session, ctx: ErasureContext) -> list[str]:
             residue.append("recipients")
             break
 
-    if session.scalar(SubjectConsents(session, ws, pid).rows(func.count())):
-        residue.append("consents")
-
     # The previous identifiers were searched for in every row above (they are in the subject);
-    # their own rows must be gone too.
-    if session.scalar(SubjectIdentifiers(session, ws, pid).rows(func.count())):
+    # their own rows must be gone too. Both counts in one round trip.
+    consents, identifiers = session.execute(
+        select(
+            SubjectConsents(session, ws, pid).rows(func.count()).scalar_subquery(),
+            SubjectIdentifiers(session, ws, pid).rows(func.count()).scalar_subquery(),
+        )
+    ).one()
+    if consents:
+        residue.append("consents")
+    if identifiers:
         residue.append("identifiers")
 
     exports = session.execute(
