@@ -271,6 +271,35 @@ def bulk_deletion(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@task
+def bulk_request(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """The deletions of scenario 3 requested one by one (each its own transaction, as the
+    API does), their jobs enqueued on the queue the workers read."""
+    ws, ids = args["workspace_id"], args["profile_ids"]
+    started = time.perf_counter()
+    request_ids = [_request_deletion(runtime, ws, pid) for pid in ids]
+    return {"seconds": time.perf_counter() - started, "request_ids": request_ids}
+
+
+@task
+def bulk_work(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """One worker process: ready, waits for the start signal (a file), then runs jobs until
+    the queue is empty (its idle step included: the batched checkpoint)."""
+    ready, go = Path(args["ready"]), Path(args["go"])
+    ready.touch()
+    while not go.exists():
+        time.sleep(0.005)
+    reset_hwm()
+    ran = runtime.queue.drain(max_tasks=10**9)
+    return {"ended": time.time(), "ran": ran, "rss": read_hwm()}
+
+
+@task
+def bulk_check(runtime: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    summaries = _completed(runtime, args["request_ids"])
+    return {"deletions": len(summaries)}
+
+
 # -- ingestion -----------------------------------------------------------------------------------
 
 
@@ -519,7 +548,7 @@ def _profiled(name: str, runtime: Runtime, args: dict[str, Any]) -> dict[str, An
 def main() -> None:
     name, raw_args = sys.argv[1], sys.argv[2]
     args: dict[str, Any] = json.loads(raw_args)
-    runtime = Runtime(Settings(queue_url="memory://"))
+    runtime = Runtime(Settings(queue_url=args.get("queue_url", "memory://")))
     with runtime.engine.connect():  # connected and imported before anything is measured
         pass
     answer = (

@@ -41,6 +41,9 @@ class Sizes:
     pr_drain_reference: int = 100
     pr_events: int = 20
     pr_callback_requests: int = 50
+    # Scenario 3 also runs the erasures in this many `veil worker`-like processes on one
+    # SQLite queue file, each count its own row (how throughput scales with processes).
+    bulk_workers: tuple[int, ...] = (1, 2)
 
 
 QUICK = Sizes(
