@@ -47,7 +47,7 @@ def override(sizes: Sizes, assignments: list[str]) -> Sizes:
         name, _, value = assignment.partition("=")
         current = getattr(sizes, name)
         if isinstance(current, tuple):
-            changes[name] = tuple(int(v) for v in value.split(","))
+            changes[name] = tuple(int(v) for v in value.split(",") if v.strip())
         else:
             changes[name] = type(current)(value)
     return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]

@@ -219,6 +219,19 @@ def checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return ran
 
 
+def test_an_erasure_followed_by_a_short_queue_is_settled_at_once(
+    data_dir: Path, checkpoints: list[int]
+) -> None:
+    """One erasure's own follow-up jobs (its privacy request's check) do not delay it."""
+    runtime = sqlite_runtime(data_dir)
+    try:
+        request_ids = _subjects_to_erase(runtime, erasure_storage.STORAGE_DEFER_QUEUED)
+        assert runtime.queue.run_one()
+        assert _settled(runtime, request_ids[0]) and checkpoints == [1]
+    finally:
+        runtime.dispose()
+
+
 def test_erasures_run_back_to_back_are_settled_by_one_checkpoint(
     data_dir: Path, checkpoints: list[int]
 ) -> None:
@@ -226,11 +239,10 @@ def test_erasures_run_back_to_back_are_settled_by_one_checkpoint(
     once when its queue is empty, and then nothing of any of them is left on disk."""
     runtime = sqlite_runtime(data_dir)
     try:
-        request_ids = _subjects_to_erase(runtime, 3)
+        request_ids = _subjects_to_erase(runtime, 1 + erasure_storage.STORAGE_DEFER_QUEUED)
         assert runtime.queue.run_one()
-        assert not _settled(runtime, request_ids[0])  # two jobs still queued: it waits
-        assert find_residue(data_dir, [realistic.EMAIL]) != []  # the others are not erased yet
-        assert runtime.queue.drain() == 2
+        assert not _settled(runtime, request_ids[0])  # a batch still queued: it waits
+        assert runtime.queue.drain() == erasure_storage.STORAGE_DEFER_QUEUED
         assert checkpoints == [1]
         assert all(_settled(runtime, request_id) for request_id in request_ids)
         assert find_residue(data_dir, NEEDLES) == []
@@ -244,7 +256,7 @@ def test_a_queue_that_never_empties_still_checkpoints_within_the_limit(
     monkeypatch.setattr(erasure_storage, "STORAGE_DEFER_LIMIT", 0.0)
     runtime = sqlite_runtime(data_dir)
     try:
-        request_ids = _subjects_to_erase(runtime, 2)
+        request_ids = _subjects_to_erase(runtime, 1 + erasure_storage.STORAGE_DEFER_QUEUED)
         assert runtime.queue.run_one()
         # The limit is over as soon as the batch starts: settled although a job is queued.
         assert _settled(runtime, request_ids[0]) and checkpoints == [1]
@@ -255,14 +267,14 @@ def test_a_queue_that_never_empties_still_checkpoints_within_the_limit(
 def test_a_stopping_worker_settles_what_it_deferred(data_dir: Path) -> None:
     runtime = sqlite_runtime(data_dir)
     try:
-        request_ids = _subjects_to_erase(runtime, 2)
+        request_ids = _subjects_to_erase(runtime, 1 + erasure_storage.STORAGE_DEFER_QUEUED)
         workers = WorkerThreads(runtime)  # never started: its stop() is the shutdown
         assert runtime.queue.run_one()
         assert not _settled(runtime, request_ids[0])
         workers.stop()
         assert _settled(runtime, request_ids[0])
-        assert runtime.queue.pending_count() == 1  # the second erasure is still to do
-        # The first subject's bytes are out of the WAL (the second's are still live data).
+        # The others are still to do (their bytes are live data); the first's are out of the WAL.
+        assert runtime.queue.pending_count() == erasure_storage.STORAGE_DEFER_QUEUED
         assert (data_dir / "veil.db-wal").stat().st_size <= 32 + 2 * (24 + 4096)
     finally:
         runtime.dispose()

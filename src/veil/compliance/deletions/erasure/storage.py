@@ -5,8 +5,9 @@ sweep retries it (index ix_deletion_requests_storage) until it does. On PostgreS
 VEIL_PG_REWRITE_AFTER_ERASURE there is nothing to do: the request is settled as it completes.
 
 Batched: a checkpoint(TRUNCATE) costs as much as a small erasure, and it settles every erasure
-committed before it at once. So while more jobs are queued behind a completed erasure, the
-worker runs them first and checkpoints once, when it finds its queue empty (an idle hook of
+committed before it at once. So while a batch of jobs is queued behind a completed erasure
+(STORAGE_DEFER_QUEUED or more: a bulk, not one erasure's own follow-ups), the worker runs them
+first and checkpoints once, when it finds its queue empty (an idle hook of
 veil.worker.queue) — or at the first completion STORAGE_DEFER_LIMIT after the batch began
 waiting, so a queue that never empties still checkpoints every few seconds. With nothing
 queued it runs at once; a stopping worker settles what it deferred (a shutdown hook), and the
@@ -34,6 +35,9 @@ log = logging.getLogger("veil.compliance.deletions")
 
 # The longest a completed erasure's checkpoint waits for the jobs queued behind it.
 STORAGE_DEFER_LIMIT = 2.0
+# Only a queue this long is a batch worth waiting for: one erasure's own follow-ups (its
+# privacy request's check, a callback) do not delay its checkpoint.
+STORAGE_DEFER_QUEUED = 3
 
 
 def storage_step_needed(runtime: Runtime) -> bool:
@@ -49,6 +53,11 @@ class _Deferral:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._since: float | None = None
+
+    @property
+    def active(self) -> bool:
+        with self._lock:
+            return self._since is not None
 
     def wait(self) -> bool:
         """Defer (True) unless the batch has waited STORAGE_DEFER_LIMIT already."""
@@ -81,7 +90,9 @@ def settle_or_defer(runtime: Runtime, request_id: str) -> None:
     """After a completed erasure: settle now, or, while other jobs are queued, when this
     worker next finds its queue empty (`settle_when_idle`) or stops, whichever comes first —
     at most STORAGE_DEFER_LIMIT after the first erasure of the batch."""
-    if runtime.queue.pending_count() > 0 and _deferral(runtime).wait():
+    pending, deferral = runtime.queue.pending_count(), _deferral(runtime)
+    # A batch starts with a long enough queue and goes on while anything is queued.
+    if (pending >= STORAGE_DEFER_QUEUED or (pending and deferral.active)) and deferral.wait():
         return
     if not settle_pending(runtime):
         log.warning(
