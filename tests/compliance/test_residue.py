@@ -233,10 +233,12 @@ def test_an_erasure_followed_by_a_short_queue_is_settled_at_once(
 
 
 def test_erasures_run_back_to_back_are_settled_by_one_checkpoint(
-    data_dir: Path, checkpoints: list[int]
+    data_dir: Path, checkpoints: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While jobs are queued behind an erasure its checkpoint waits; the worker checkpoints
     once when its queue is empty, and then nothing of any of them is left on disk."""
+    # However slow this machine is, the batch stays within the limit.
+    monkeypatch.setattr(erasure_storage, "STORAGE_DEFER_LIMIT", 3600.0)
     runtime = sqlite_runtime(data_dir)
     try:
         request_ids = _subjects_to_erase(runtime, 1 + erasure_storage.STORAGE_DEFER_QUEUED)
@@ -264,7 +266,10 @@ def test_a_queue_that_never_empties_still_checkpoints_within_the_limit(
         runtime.dispose()
 
 
-def test_a_stopping_worker_settles_what_it_deferred(data_dir: Path) -> None:
+def test_a_stopping_worker_settles_what_it_deferred(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(erasure_storage, "STORAGE_DEFER_LIMIT", 3600.0)
     runtime = sqlite_runtime(data_dir)
     try:
         request_ids = _subjects_to_erase(runtime, 1 + erasure_storage.STORAGE_DEFER_QUEUED)
