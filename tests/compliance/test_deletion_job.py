@@ -330,6 +330,45 @@ def test_residue_that_cannot_be_erased_is_reported_unverified(
     assert done.status == "completed" and done.summary["verified"] is False
 
 
+@pytest.mark.parametrize(
+    ("phase", "table"),
+    [
+        (Phase.EXPORTS, "exports"),
+        (Phase.EVENTS, "events"),
+        (Phase.RECIPIENTS, "recipients"),
+        (Phase.CONSENTS, "consents"),
+        (Phase.IDENTIFIERS, "identifiers"),
+        (Phase.PROFILE, "profile"),
+    ],
+)
+@pytest.mark.parametrize("batch_size", [2_000, 2], ids=["one-transaction", "batched"])
+def test_verification_names_each_table_a_step_left_untouched(
+    runtime: Runtime,
+    ws: WorkspaceHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    phase: Phase,
+    table: str,
+    batch_size: int,
+) -> None:
+    """Whichever step does nothing, the final search finds the person exactly there — in
+    the transaction of the last batch (a small subject) as in the read-only snapshots."""
+    runtime.settings.erasure_batch_size = batch_size
+
+    class Skipped(Step):
+        def run(self, ctx: StepContext) -> StepResult:
+            return StepResult()
+
+    Skipped.phase = phase
+    replace_step(monkeypatch, Skipped())
+    with runtime.sessionmaker.begin() as session:
+        subject = realistic.build(runtime, session, workspace_id=ws.id)
+    request_id = request(runtime, ws, subject.profile_id)
+    run_jobs(runtime)
+    done = load(runtime, request_id)
+    assert done.status == "completed" and done.summary["verified"] is False
+    assert done.summary["residue"] == [table]
+
+
 def test_a_small_subject_is_erased_verified_and_completed_in_one_transaction(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -380,6 +419,12 @@ def test_storage_is_settled_after_the_job(runtime: Runtime, ws: WorkspaceHandle)
     done = load(runtime, request_id)
     assert done.storage_settled_at is not None and done.completed_at is not None
     assert done.storage_settled_at >= done.completed_at
+    if (
+        runtime.engine.dialect.name == "postgresql"
+        and not runtime.settings.pg_rewrite_after_erasure
+    ):
+        # Nothing to do after a PostgreSQL erasure: settled in the completing transaction.
+        assert done.storage_settled_at == done.completed_at
 
 
 def test_a_blocked_checkpoint_is_retried_by_the_sweep(

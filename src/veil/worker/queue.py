@@ -48,33 +48,24 @@ def register_job(name: str) -> Callable[[JobHandler], JobHandler]:
     return decorator
 
 
-def register_idle(name: str) -> Callable[[Sweeper], Sweeper]:
-    """Work a worker does whenever it finds the queue empty (errors logged, never raised):
-    cheap when there is nothing to do, as it runs at every poll."""
+def _hook_registrar(hooks: dict[str, Sweeper]) -> Callable[[str], Callable[[Sweeper], Sweeper]]:
+    def register(name: str) -> Callable[[Sweeper], Sweeper]:
+        def decorator(fn: Sweeper) -> Sweeper:
+            hooks[name] = fn
+            return fn
 
-    def decorator(fn: Sweeper) -> Sweeper:
-        IDLE_HOOKS[name] = fn
-        return fn
+        return decorator
 
-    return decorator
-
-
-def register_shutdown(name: str) -> Callable[[Sweeper], Sweeper]:
-    """Work a stopping worker does after its last job (errors logged, never raised)."""
-
-    def decorator(fn: Sweeper) -> Sweeper:
-        SHUTDOWN_HOOKS[name] = fn
-        return fn
-
-    return decorator
+    return register
 
 
-def register_sweeper(name: str) -> Callable[[Sweeper], Sweeper]:
-    def decorator(fn: Sweeper) -> Sweeper:
-        SWEEPERS[name] = fn
-        return fn
-
-    return decorator
+# Each registers `fn(runtime)` under a name; errors are logged, never raised.
+# A sweep pass (the sweeper thread, `veil sweep`).
+register_sweeper = _hook_registrar(SWEEPERS)
+# Whenever a worker finds the queue empty: cheap when there is nothing to do (every poll).
+register_idle = _hook_registrar(IDLE_HOOKS)
+# When a worker stops, after its last job.
+register_shutdown = _hook_registrar(SHUTDOWN_HOOKS)
 
 
 class UnknownJob(LookupError):
@@ -149,7 +140,7 @@ class JobQueue:
         """Take one message and run it; False when the queue is empty."""
         task = self.huey.dequeue()
         if task is None:
-            _run_hooks(IDLE_HOOKS, "idle", self.runtime)
+            _run_hooks(IDLE_HOOKS, "idle hook", self.runtime)
             return False
         self.huey.execute(task)
         return True
@@ -167,11 +158,7 @@ class JobQueue:
 
 def sweep(runtime: Runtime) -> None:
     """Re-enqueue lost work and expire old files: every registered sweeper, errors contained."""
-    for name, sweeper in SWEEPERS.items():
-        try:
-            sweeper(runtime)
-        except Exception:
-            log.exception("sweeper %s failed", name)
+    _run_hooks(SWEEPERS, "sweeper", runtime)
 
 
 class WorkerThreads:
@@ -227,7 +214,7 @@ class WorkerThreads:
 
 def shutdown(runtime: Runtime) -> None:
     """Every registered shutdown hook, errors contained."""
-    _run_hooks(SHUTDOWN_HOOKS, "shutdown", runtime)
+    _run_hooks(SHUTDOWN_HOOKS, "shutdown hook", runtime)
 
 
 def _run_hooks(hooks: dict[str, Sweeper], kind: str, runtime: Runtime) -> None:
@@ -235,4 +222,4 @@ def _run_hooks(hooks: dict[str, Sweeper], kind: str, runtime: Runtime) -> None:
         try:
             hook(runtime)
         except Exception:
-            log.exception("%s hook %s failed", kind, name)
+            log.exception("%s %s failed", kind, name)

@@ -3,7 +3,9 @@
 Runs after the last step. If something is found (a concurrent write that slipped in, say),
 the job runs the steps once more; `summary.verified` is true only when the final search finds
 nothing. Reads happen in short read-only snapshots (they never queue behind a writer), and a
-long event history renews the lease between batches.
+long event history renews the lease between batches. A subject with less than one batch of
+events is verified inside the job's last write transaction instead (erasure.job), which reads
+exactly what that transaction commits.
 """
 
 from __future__ import annotations
