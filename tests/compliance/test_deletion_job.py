@@ -246,6 +246,36 @@ def test_a_worker_whose_lease_was_taken_over_stops_without_writing(
         )
 
 
+def test_the_claim_sets_the_start_time_once_stored_as_the_orm_stores_it(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    profile_id = profile_with_events(runtime, ws, 3)
+    request_id = request(runtime, ws, profile_id)
+    before = utcnow()
+    assert load(runtime, request_id).started_at is None
+    assert erasure.claim_request(runtime, request_id) is not None
+    first = load(runtime, request_id).started_at
+    assert first is not None and before <= first <= utcnow()
+    with runtime.sessionmaker.begin() as session:  # the lease ran out: claimed again
+        session.execute(
+            update(DeletionRequest)
+            .where(DeletionRequest.id == request_id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    claim = erasure.claim_request(runtime, request_id)
+    assert claim is not None and claim.token == 2
+    assert load(runtime, request_id).started_at == first  # the first attempt's start stays
+    with runtime.engine.connect() as connection:
+        started, requested = connection.execute(
+            text("SELECT started_at, requested_at FROM deletion_requests WHERE id = :id"),
+            {"id": request_id},
+        ).one()
+    # The same stored form as a column the ORM wrote (SQLite keeps text: same layout).
+    assert type(started) is type(requested)
+    if isinstance(started, str):
+        assert len(started) == len(requested) and started[10] == requested[10]
+
+
 def test_a_job_that_keeps_failing_is_marked_failed_and_still_retried(
     runtime: Runtime, ws: WorkspaceHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ its way, and to a backoff time after a failure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,12 +32,15 @@ def claim(
     runnable: Sequence[str],
     lease: timedelta,
     set_status: str | None = None,
+    also: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Take the lease on a runnable request; False if it is done, failed, or leased by another."""
+    """Take the lease on a runnable request; False if it is done, failed, or leased by another.
+    `also`: more columns the same UPDATE sets."""
     now = utcnow()
     values: dict[str, Any] = {"lease_until": now + lease, "attempts": model.attempts + 1}
     if set_status:
         values["status"] = set_status
+    values.update(also or {})
     result = session.execute(
         update(model)
         .where(

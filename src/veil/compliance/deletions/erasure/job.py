@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -105,8 +105,8 @@ def claim_request(runtime: Runtime, request_id: str) -> Claim | None:
 
 
 def _claim_and_load(runtime: Runtime, request_id: str) -> tuple[Claim, _Start] | None:
-    """Claim the request and read where it stands, the subject and the workspace's PII keys,
-    in one transaction."""
+    """Claim the request (its start time set by the same UPDATE) and read where it stands,
+    the subject and the workspace's PII keys: one transaction, two statements."""
     with db.session_scope(runtime.sessionmaker) as session:
         claimed = leases.claim(
             session,
@@ -115,26 +115,32 @@ def _claim_and_load(runtime: Runtime, request_id: str) -> tuple[Claim, _Start] |
             runnable=RUNNABLE,
             lease=runtime.settings.job_lease,
             set_status=DeletionStatus.PROCESSING,
+            also={"started_at": func.coalesce(DeletionRequest.started_at, utcnow())},
         )
-        if not claimed:
-            return None
-        request = session.get(DeletionRequest, request_id)
-        if request is None:  # pragma: no cover - claimed rows exist
-            return None
-        if request.started_at is None:
-            request.started_at = utcnow()
-        claim = Claim(request.id, request.workspace_id, request.profile_id, request.attempts)
-        return claim, _load(session, request)
+        return _load(session, request_id) if claimed else None
 
 
-def _load(session: Session, request: DeletionRequest) -> _Start:
-    pii_keys = session.scalar(
-        select(Workspace.pii_keys).where(Workspace.id == request.workspace_id)
-    )
+def _load(session: Session, request_id: str) -> tuple[Claim, _Start] | None:
+    row = session.execute(
+        select(
+            DeletionRequest.workspace_id,
+            DeletionRequest.profile_id,
+            DeletionRequest.attempts,
+            DeletionRequest.progress,
+            DeletionRequest.subject_sealed,
+            Workspace.pii_keys,
+        )
+        .join(Workspace, Workspace.id == DeletionRequest.workspace_id)
+        .where(DeletionRequest.id == request_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    workspace_id, profile_id, attempts, progress, subject_sealed, pii_keys = row
     sealed = DeletionRequest(
-        id=request.id, workspace_id=request.workspace_id, subject_sealed=request.subject_sealed
+        id=request_id, workspace_id=workspace_id, subject_sealed=subject_sealed
     )
-    return _Start(Progress.load(request.progress), sealed, pii_keys)
+    claim = Claim(request_id, workspace_id, profile_id, attempts)
+    return claim, _Start(Progress.load(progress), sealed, pii_keys)
 
 
 def _record_failure(runtime: Runtime, claim: Claim, exc: Exception) -> None:
@@ -201,10 +207,10 @@ def erase(runtime: Runtime, claim: Claim, *, start: _Start | None = None) -> dic
     """Run (or resume) every step, then verify and complete; returns the summary."""
     if start is None:
         with db.session_scope(runtime.sessionmaker) as session:
-            request = session.get(DeletionRequest, claim.request_id)
-            if request is None:
+            loaded = _load(session, claim.request_id)
+            if loaded is None:
                 raise LeaseLost()
-            start = _load(session, request)
+            start = loaded[1]
     progress, pii_keys = start.progress, start.pii_keys
     subject = unseal_subject(runtime.seal_keyring, start.sealed)
     log.info(
