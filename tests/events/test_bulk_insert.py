@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from veil.events.repository import EventRepository
@@ -105,3 +106,22 @@ def test_ids_are_crockford_base32_of_their_bits() -> None:
             assert _b32(value, 26) == _b32_digit_by_digit(value, 26)
     first, second = new_id("evt"), new_id("evt")
     assert first.startswith("evt_") and len(first) == 30 and first != second
+
+
+def test_a_message_id_stored_meanwhile_fails_as_an_integrity_error_without_values(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """A concurrent batch that stored the same message id first: the unique index refuses the
+    insert as SQLAlchemy reports it on both backends, quoting none of the rows' values (only
+    PostgreSQL's own detail names the duplicate key)."""
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=ws.id)
+        rows = _rows(ws.id, profile.id, "dup")
+        for row in rows:
+            row["properties"] = properties_json(row["properties"])
+        EventRepository(session, ws.id).insert_many(rows)
+    with runtime.sessionmaker() as session, pytest.raises(IntegrityError) as refused:
+        again = [{**row, "id": f"evt_again{n}"} for n, row in enumerate(rows)]
+        EventRepository(session, ws.id).insert_many(again)
+    message = str(refused.value)
+    assert "Zoë" not in message and "Type 1" not in message and "39.95" not in message

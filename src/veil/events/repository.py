@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Select, select
+from sqlalchemy.exc import DBAPIError
 
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Event
@@ -107,6 +108,14 @@ def _copy(
     if driver is None:  # pragma: no cover - a live connection always has one
         raise RuntimeError("no driver connection")
     statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in values:
-            copy.write_row(row)
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    except dbapi.Error as exc:
+        # As SQLAlchemy raises a driver's error (IntegrityError for a unique message id that
+        # a concurrent batch inserted first), without the values.
+        raise DBAPIError.instance(
+            statement, None, exc, dbapi.Error, hide_parameters=True, dialect=connection.dialect
+        ) from exc
