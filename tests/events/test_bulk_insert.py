@@ -125,3 +125,60 @@ def test_a_message_id_stored_meanwhile_fails_as_an_integrity_error_without_value
         EventRepository(session, ws.id).insert_many(again)
     message = str(refused.value)
     assert "Zoë" not in message and "Type 1" not in message and "39.95" not in message
+
+
+def test_known_message_ids_are_the_workspaces_own(
+    runtime: Runtime, ws: WorkspaceHandle, other_ws: WorkspaceHandle
+) -> None:
+    with runtime.sessionmaker.begin() as session:
+        for handle, tag in ((ws, "own"), (other_ws, "theirs")):
+            profile = make_profile(session, workspace_id=handle.id)
+            rows = _rows(handle.id, profile.id, tag)
+            for row in rows:
+                row["properties"] = properties_json(row["properties"])
+            EventRepository(session, handle.id).insert_many(rows)
+    asked = ["own-1", "own-3", "own-2", "theirs-1", "never", "own-1"]
+    with runtime.sessionmaker() as session:
+        assert EventRepository(session, ws.id).known_message_ids(asked) == {"own-1", "own-3"}
+        many = [f"x-{n}" for n in range(1_200)] + ["own-3"]  # more than one chunk
+        assert EventRepository(session, ws.id).known_message_ids(many) == {"own-3"}
+
+
+def test_message_ids_are_looked_up_in_the_unique_index_whatever_the_statistics_say(
+    runtime: Runtime, ws: WorkspaceHandle, is_postgres: bool
+) -> None:
+    """Without ANALYZE (a new workspace's first import) PostgreSQL thinks the workspace small;
+    an `IN` list there scanned every event of the workspace for each batch."""
+    with runtime.sessionmaker.begin() as session:
+        profile = make_profile(session, workspace_id=ws.id)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        rows = [
+            {
+                "id": new_id("evt"),
+                "workspace_id": ws.id,
+                "profile_id": profile.id,
+                "type": "Viewed Product",
+                "timestamp": start + timedelta(seconds=n),
+                "received_at": start,
+                "properties": "{}",
+                "source": "api",
+                "campaign_id": None,
+                "recipient_id": None,
+                "message_id": f"m-{n}",
+            }
+            for n in range(3_000)
+        ]
+        EventRepository(session, ws.id).insert_many(rows)
+    with runtime.sessionmaker() as session:
+        repo = EventRepository(session, ws.id)
+        statement, params = repo.known_message_ids_query([f"m-{n}" for n in range(0, 3_000, 7)])
+        connection = session.connection()
+        if is_postgres:
+            explain = text(f"EXPLAIN {statement}")
+        else:
+            sql = statement.compile(connection, compile_kwargs={"literal_binds": True})
+            explain = text(f"EXPLAIN QUERY PLAN {sql}")
+        plan = "\n".join(str(row[-1]) for row in connection.execute(explain, params))
+        assert "uq_events_workspace_message" in plan, plan
+        assert "ix_events_workspace_timestamp" not in plan, plan
+        assert len(repo.known_message_ids([f"m-{n}" for n in range(0, 3_000, 7)])) == 429
