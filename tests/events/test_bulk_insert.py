@@ -1,4 +1,6 @@
-"""The driver-level bulk insert of events stores exactly what SQLAlchemy's insert stores.
+"""The bulk paths of ingestion: the driver-level insert stores exactly what SQLAlchemy's insert
+stores, and the bulk lookups (delivered message ids, profiles by identifier) probe their
+unique indexes.
 
 BatchWriter inserts through the DB-API cursor with `properties` as the JSON text validation
 made; exports splice that text and slice SQLite's stored timestamps, so the stored bytes must
@@ -11,14 +13,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import Select, insert, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from veil.events.repository import EventRepository
 from veil.kit.ids import _b32, new_id
 from veil.kit.jsonwalk import properties_json
 from veil.models import Event
+from veil.profiles.repository import ProfileRepository
 from veil.runtime import Runtime
 
 PROPERTIES: list[dict[str, Any]] = [
@@ -171,14 +175,49 @@ def test_message_ids_are_looked_up_in_the_unique_index_whatever_the_statistics_s
         EventRepository(session, ws.id).insert_many(rows)
     with runtime.sessionmaker() as session:
         repo = EventRepository(session, ws.id)
-        statement, params = repo.known_message_ids_query([f"m-{n}" for n in range(0, 3_000, 7)])
-        connection = session.connection()
-        if is_postgres:
-            explain = text(f"EXPLAIN {statement}")
-        else:
-            sql = statement.compile(connection, compile_kwargs={"literal_binds": True})
-            explain = text(f"EXPLAIN QUERY PLAN {sql}")
-        plan = "\n".join(str(row[-1]) for row in connection.execute(explain, params))
+        statement = repo.known_message_ids_query([f"m-{n}" for n in range(0, 3_000, 7)])
+        plan = _plan(session, statement, is_postgres)
         assert "uq_events_workspace_message" in plan, plan
         assert "ix_events_workspace_timestamp" not in plan, plan
         assert len(repo.known_message_ids([f"m-{n}" for n in range(0, 3_000, 7)])) == 429
+
+
+@pytest.mark.parametrize("column", ["email", "phone", "external_id", "anonymous_id"])
+def test_profiles_are_looked_up_in_their_unique_index_whatever_the_statistics_say(
+    runtime: Runtime, ws: WorkspaceHandle, is_postgres: bool, column: str
+) -> None:
+    """A batch's plain references resolved in bulk: one probe per value of the partial unique
+    index of active profiles, not a read of every active profile of the workspace."""
+    values = {
+        "email": [f"p{n}@example.com" for n in range(1_500)],
+        "phone": [f"+4479460{n:05d}" for n in range(1_500)],
+        "external_id": [f"cust-{n}" for n in range(1_500)],
+        "anonymous_id": [f"anon-{n}" for n in range(1_500)],
+    }[column]
+    with runtime.sessionmaker.begin() as session:
+        for value in [*values, "gone@example.com"]:
+            profile = make_profile(session, workspace_id=ws.id, email=None)
+            setattr(profile, column, value)
+        profile.status = "deleted"  # the last one: not active, not found
+    with runtime.sessionmaker() as session:
+        repo = ProfileRepository(session, ws.id)
+        asked = values[::9]
+        statement = repo.active_ids_by_query(column, asked)
+        plan = _plan(session, statement, is_postgres)
+        assert f"uq_profiles_active_{column}" in plan, plan
+        if is_postgres:  # a probe per value: the value is part of the index condition
+            assert "Filter" not in plan, plan
+        found = repo.active_ids_by(column, [*asked, "gone@example.com", "nobody"])
+        assert sorted(value for _id, value in found) == sorted(asked)
+
+
+def _plan(session: Session, statement: Select[Any], is_postgres: bool) -> str:
+    """The database's plan for `statement` (EXPLAIN / EXPLAIN QUERY PLAN), as text."""
+    connection = session.connection()
+    if is_postgres:
+        compiled = statement.compile(connection)
+        explained = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+    else:
+        sql = statement.compile(connection, compile_kwargs={"literal_binds": True})
+        explained = connection.execute(text(f"EXPLAIN QUERY PLAN {sql}"))
+    return "\n".join(str(row[-1]) for row in explained)

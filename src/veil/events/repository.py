@@ -5,21 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Select, TextClause, select, text
+from sqlalchemy import JSON, Connection, Select
 from sqlalchemy.exc import DBAPIError
 
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Event
-
-# One probe of the unique (workspace_id, message_id) index per id. With `IN (...)` PostgreSQL
-# may pick the workspace's timestamp index and filter every event of the workspace, which it
-# does whenever its statistics think the workspace small (a new workspace's first import,
-# before autovacuum's ANALYZE): every batch then reads all the events stored so far.
-_KNOWN_PG = text(
-    "SELECT found.message_id FROM unnest(CAST(:ids AS varchar[])) AS wanted(id) "
-    "CROSS JOIN LATERAL (SELECT e.message_id FROM events AS e "
-    "WHERE e.workspace_id = :ws AND e.message_id = wanted.id LIMIT 1) AS found"
-)
 
 
 class EventRepository(WorkspaceRepository[Event]):
@@ -42,20 +32,13 @@ class EventRepository(WorkspaceRepository[Event]):
         wanted = sorted(set(message_ids))
         known: set[str] = set()
         for start in range(0, len(wanted), 500):
-            statement, params = self.known_message_ids_query(wanted[start : start + 500])
-            known.update(m for m in self.session.scalars(statement, params) if m is not None)
+            statement = self.known_message_ids_query(wanted[start : start + 500])
+            known.update(m for m in self.session.scalars(statement) if m is not None)
         return known
 
-    def known_message_ids_query(
-        self, chunk: list[str]
-    ) -> tuple[Select[Any] | TextClause, dict[str, Any]]:
-        """The query `known_message_ids` runs for one chunk, and its parameters."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            return _KNOWN_PG, {"ids": chunk, "ws": self.workspace_id}
-        statement = self.scoped(select(Event.message_id)).where(
-            Event.message_id.is_not(None), Event.message_id.in_(chunk)
-        )
-        return statement, {}
+    def known_message_ids_query(self, chunk: Sequence[str]) -> Select[Any]:
+        """The query `known_message_ids` runs for one chunk (one index probe per id)."""
+        return self.by_unique_key([Event.message_id], Event.message_id, chunk)
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """INSERT these events (all of this workspace) through the driver, in the session's

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ARRAY, Select, String, bindparam, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import NotFound
@@ -48,6 +48,37 @@ class WorkspaceRepository(Generic[M]):
         for statements that select columns, update or delete, or filter a joined table."""
         scoped_model = self.model if model is None else model
         return stmt.where(scoped_model.workspace_id == self.workspace_id)
+
+    def by_unique_key(
+        self,
+        columns: Sequence[Any],
+        key: InstrumentedAttribute[Any],
+        values: Sequence[str],
+        *criteria: Any,
+    ) -> Select[Any]:
+        """`columns` of this workspace's rows whose `key` is one of `values`, where
+        (workspace_id, key) is unique among the rows `criteria` select (a unique, maybe partial,
+        index). On PostgreSQL one probe of that index per value (unnest + LATERAL ... LIMIT 1):
+        with `key IN (...)` its planner may read every row of the workspace in the index and
+        filter them, which it does whenever its statistics think the workspace small (a new
+        workspace's first import, before autovacuum's ANALYZE), so each batch of an import
+        read all the rows stored so far. Elsewhere: `IN`."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return self.scoped(select(*columns)).where(
+                *criteria, key.is_not(None), key.in_(list(values))
+            )
+        wanted = (
+            func.unnest(bindparam("wanted", list(values), type_=ARRAY(String)))
+            .table_valued("value")
+            .render_derived(name="wanted")
+        )
+        found = (
+            self.scoped(select(*columns))
+            .where(*criteria, key == wanted.c.value)
+            .limit(1)
+            .lateral("found")
+        )
+        return select(*found.c).select_from(wanted).join(found, true())
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
         stmt = self.statement().where(self.model.id == object_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,24 +52,21 @@ class ProfileRepository(WorkspaceRepository[Profile]):
 
     def active_ids_by(self, column: str, values: Iterable[str]) -> list[tuple[str, str]]:
         """(id, value) of the active profiles whose `column` is one of `values` (in chunks)."""
-        attr = getattr(Profile, column)
         wanted = sorted(set(values))
         found: list[tuple[str, str]] = []
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             found.extend(
                 (row[0], row[1])
-                for row in self.session.execute(
-                    self.scoped(select(Profile.id, attr)).where(
-                        Profile.status == ACTIVE,
-                        # Implied by IN, but PostgreSQL proves a partial index's predicate
-                        # from an IN list of at most 100 values: said, the index serves.
-                        attr.is_not(None),
-                        attr.in_(chunk),
-                    )
-                )
+                for row in self.session.execute(self.active_ids_by_query(column, chunk))
             )
         return found
+
+    def active_ids_by_query(self, column: str, chunk: Sequence[str]) -> Select[Any]:
+        """One chunk of `active_ids_by`: a probe of the partial unique index on (workspace,
+        `column`) of active profiles per value."""
+        attr = getattr(Profile, column)
+        return self.by_unique_key([Profile.id, attr], attr, chunk, Profile.status == ACTIVE)
 
     def touch(self, profile_ids: Iterable[str], at: datetime) -> None:
         """Set `updated_at` of these profiles, one UPDATE per chunk (objects loaded follow)."""
