@@ -24,7 +24,6 @@ Messages name where the problem is, never the value (it may be personal data).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.types import Message, Scope
 
-from veil.kit.jsonwalk import find_nul
+from veil.kit.jsonwalk import find_nul, has_big_integer
 
 API_PREFIX = "/api/"
 # Integration edges take whatever outside systems send and answer in their own way (a tracking
@@ -45,7 +44,6 @@ _OWN_INPUT_HANDLING = ("/t/", "/v1/", "/integrations/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-_BIG_INTEGER = re.compile(rb"[0-9]{19}")
 # The key in `request.state` (the ASGI scope's "state") of the body the guard parsed.
 PARSED_JSON = "parsed_json"
 
@@ -126,7 +124,7 @@ async def body_problem(scope: Scope, body: bytes) -> tuple[Problem | None, Parse
     value, message = _checked_json(body)
     if message:
         return (422, "validation_error", message), None
-    if _BIG_INTEGER.search(body) is not None:
+    if has_big_integer(body):
         # orjson and the stdlib agree on strict JSON but for integers beyond 64 bits (orjson
         # answers a float): with a run of 19 digits, the endpoint parses with the stdlib.
         return None, None

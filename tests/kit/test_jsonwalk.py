@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from veil.errors import ValidationFailed
 from veil.kit import jsonwalk
@@ -180,3 +183,20 @@ def test_random_documents_get_the_same_answers() -> None:
         outcomes.add(expected[0] + ":" + expected[1].split(" ", 1)[-1][:20])
     # The generator reaches acceptance and several kinds of refusal.
     assert len(outcomes) >= 6, outcomes
+
+
+# -- has_big_integer: a byte translation and a substring search, equal to the regex it replaced
+
+
+@given(st.binary(max_size=80) | st.lists(st.sampled_from(list(b"0123456789 -.e,x\xff"))).map(bytes))
+def test_has_big_integer_finds_exactly_the_runs_of_nineteen_digits(text: bytes) -> None:
+    assert jsonwalk.has_big_integer(text) is bool(re.search(rb"[0-9]{19}", text))
+
+
+def test_has_big_integer_at_the_boundary() -> None:
+    assert not jsonwalk.has_big_integer(b'{"n": 9223372036854775807}'[:-3] + b"}")  # 18 digits
+    assert jsonwalk.has_big_integer(b'{"n": 9223372036854775807}')  # 19
+    assert jsonwalk.has_big_integer(b'{"s": "x1234567890123456789"}')  # inside a string too
+    assert not jsonwalk.has_big_integer(b"123456789 1234567890")  # two runs, none long enough
+    full_width = "１２３４５６７８９０１２３４５６７８９".encode()
+    assert not jsonwalk.has_big_integer(full_width)  # digits, but not ASCII ones

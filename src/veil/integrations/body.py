@@ -4,7 +4,6 @@ bodies, on the bytes they expand to (a small gzip bomb never gets to allocate it
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from typing import Any
 
@@ -12,10 +11,9 @@ import orjson
 from fastapi import Request
 
 from veil.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from veil.kit.jsonwalk import find_nul
+from veil.kit.jsonwalk import find_nul, has_big_integer
 
 _GZIP_WBITS = zlib.MAX_WBITS | 16
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 
 
 async def read_body(request: Request, *, limit: int, too_large: str, gzip: bool) -> bytes:
@@ -76,7 +74,7 @@ def parse_json_object(body: bytes, *, refuse_nul: bool = False) -> dict[str, Any
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
-    if _LONG_DIGIT_RUN.search(body):
+    if has_big_integer(body):
         # orjson reads an integer beyond 64 bits as a float (1e30); the stdlib keeps it an
         # integer, which check_properties then refuses exactly as on the JSON API: one rule
         # for numbers at every edge. orjson has already refused what is not strict JSON.

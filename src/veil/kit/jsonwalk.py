@@ -16,6 +16,19 @@ MAX_KEY = 256
 # JSON numbers beyond this are rejected: both databases and most clients lose precision.
 MAX_SAFE_INT = 2**63 - 1
 _INF = float("inf")
+# Digits to "0", every other byte to " ": a run of 19 digits becomes a substring search (in C,
+# ~1 ms per MiB of body) instead of a regular expression that starts a match at every digit
+# (~8 ms per MiB).
+_DIGIT_RUNS = bytes.maketrans(
+    bytes(range(256)), bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+)
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def has_big_integer(text: bytes) -> bool:
+    """Whether JSON text holds a run of 19 or more digits: an integer orjson may read as a
+    float (beyond 64 bits), where the edges parse with the stdlib instead."""
+    return _NINETEEN_DIGITS in text.translate(_DIGIT_RUNS)
 
 
 def check_properties(value: Any, *, field: str = "properties") -> dict[str, Any]:
