@@ -156,10 +156,14 @@ class _Resolutions(WorkspaceRepository[Profile]):
         """
         by_id: dict[str, tuple[str | None, ...]] = {}
         by_identity: list[tuple[tuple[str | None, ...], profiles.Identity]] = []
+        asked: set[tuple[str | None, ...]] = set()  # a batch names the same person many times
         for ref in refs:
             key = self._key(ref)
             if ref.first_name or ref.last_name or ref.traits or key in self._profiles:
                 continue
+            if key in asked:
+                continue
+            asked.add(key)
             if ref.id is not None:
                 by_id[ref.id] = key
                 continue

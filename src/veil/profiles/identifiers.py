@@ -15,12 +15,29 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+from email_validator import (
+    SPECIAL_USE_DOMAIN_NAMES,
+    EmailNotValidError,
+    ValidatedEmail,
+    validate_email,
+)
 
 from veil.errors import ValidationFailed
 
 MAX_EMAIL = 320
 _ADDRESS_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The everyday address, lower-cased: ASCII letters, digits and `._+-` in dot-separated runs
+# before the @; after it, hostname labels (letters, digits, inner hyphens) and a top-level
+# domain of letters. email-validator accepts every such address of legal lengths outside the
+# reserved names and gives it back unchanged (its domain lower-cased), so `normalize_email`
+# answers it without the library (~25 µs a call, most of batch ingestion's identity work);
+# anything else, a `--` in the domain (Punycode) included, still goes through the library.
+# tests/profiles/test_email_fast_path.py proves the answers equal.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    re.ASCII,
+)
+_RESERVED_DOMAINS = tuple(d for d in SPECIAL_USE_DOMAIN_NAMES if d != "test")  # test_environment
 # Digits and the usual formatting, optionally an extension. phonenumbers alone would pull a
 # number out of any text ("call Ada +1 415…", "+14155550143xx") and store it silently.
 _PHONE_TEXT = re.compile(r"^[+＋]?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$", re.IGNORECASE)
@@ -42,6 +59,21 @@ def _validated(text: str) -> ValidatedEmail:
     )
 
 
+def _plain_email(text: str) -> str | None:
+    """`text` lower-cased when it is an everyday address (`_PLAIN_EMAIL`), else None."""
+    if not text.isascii() or len(text) > 254:
+        return None
+    lowered = text.lower()
+    if _PLAIN_EMAIL.fullmatch(lowered) is None:
+        return None
+    local, _, domain = lowered.partition("@")
+    if len(local) > 64 or len(domain) > 253 or "--" in domain:
+        return None
+    if any(domain == d or domain.endswith("." + d) for d in _RESERVED_DOMAINS):
+        return None
+    return lowered
+
+
 def normalize_email(value: str | None) -> str | None:
     """The canonical form of an address (see the module docstring), None for blank."""
     if value is None:
@@ -51,6 +83,9 @@ def normalize_email(value: str | None) -> str | None:
         return None
     if len(text) > MAX_EMAIL:
         raise ValidationFailed("email is not a valid email address.")
+    plain = _plain_email(text)
+    if plain is not None:
+        return plain
     try:
         checked = _validated(text)
     except EmailNotValidError:
