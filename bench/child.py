@@ -35,6 +35,7 @@ from veil.models.privacy_request import (
     PrivacyRequestStatus,
     PrivacyRequestType,
 )
+from veil.ops.heap import freeze_startup_heap
 from veil.runtime import Runtime
 from veil.worker.queue import JOBS
 
@@ -551,6 +552,7 @@ def main() -> None:
     runtime = Runtime(Settings(queue_url=args.get("queue_url", "memory://")))
     with runtime.engine.connect():  # connected and imported before anything is measured
         pass
+    freeze_startup_heap()  # as `veil worker` does once it has started
     answer = (
         _profiled(name, runtime, args) if args.get("profile_out") else TASKS[name](runtime, args)
     )

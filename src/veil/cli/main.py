@@ -81,6 +81,7 @@ def worker(
 ) -> None:
     """Run background jobs (exports, deletions) and the periodic sweep."""
     import veil.tasks  # noqa: F401  (an entry point: registers every job and sweeper)
+    from veil.ops.heap import freeze_startup_heap
     from veil.worker.queue import WorkerThreads
 
     runtime = common.runtime()
@@ -90,6 +91,7 @@ def worker(
 
         serve_worker_metrics(runtime, host=metrics_host, port=metrics_port)
     workers = WorkerThreads(runtime, threads=threads)
+    freeze_startup_heap()
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: object) -> None:

@@ -16,7 +16,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from veil.ops.heap import freeze_startup_heap
+
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from veil.runtime import Runtime
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -33,6 +37,19 @@ def prepare_multiprocess_metrics(runtime: Runtime) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, mode=0o700)
     os.environ[MULTIPROC_ENV] = str(folder.resolve())
+
+
+SERVED_APP = "veil.ops.serving:served_app"
+
+
+def served_app() -> FastAPI:
+    """The app of each of `--workers N` processes: `create_app` with its start-up heap frozen
+    (veil.ops.heap), as the single process freezes once it listens."""
+    from veil.app import create_app
+
+    app = create_app()
+    freeze_startup_heap()
+    return app
 
 
 def run_server(
@@ -70,14 +87,16 @@ def run_server(
     }
     try:
         if workers > 1:
-            uvicorn.run("veil.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+            uvicorn.run(SERVED_APP, factory=True, workers=workers, **options)  # type: ignore[arg-type]
         else:
 
             class Server(uvicorn.Server):
                 async def startup(self, sockets: list[socket.socket] | None = None) -> None:
                     await super().startup(sockets=sockets)
-                    if self.started and on_ready is not None:
-                        on_ready()
+                    if self.started:
+                        freeze_startup_heap()
+                        if on_ready is not None:
+                            on_ready()
 
             Server(uvicorn.Config(create_app(runtime), **options)).run()  # type: ignore[arg-type]
     finally:
