@@ -355,3 +355,46 @@ def test_previous_identifiers_are_suppressed_unless_somebody_else_holds_them_now
         "/api/v1/profiles", json={"email": "third@example.com", "first_name": "X"}, headers=ws.admin
     )
     assert again.status_code == 200 and again.json()["id"] == taken.json()["id"]
+
+
+def test_a_batch_naming_the_person_many_times_drops_every_occurrence(
+    client: TestClient, ws: WorkspaceHandle
+) -> None:
+    """Each distinct subject of a batch is normalised and digested once: the repeats, in the
+    same spelling or another, are dropped and counted all the same."""
+    _suppressed_person(client, ws)
+    spellings = [EMAIL, EMAIL.upper(), f"  {EMAIL.lower()} ", EMAIL]
+    items = []
+    for spelling in spellings:
+        items.append({"type": "Viewed Product", "profile": {"email": spelling}})
+        items.append({"type": "Viewed Product", "profile": {"email": "stays@example.com"}})
+    batch = client.post("/api/v1/events/batch", json={"events": items}, headers=ws.member)
+    assert batch.status_code == 202, batch.text
+    assert batch.json() == {"accepted": 4, "suppressed": 4}
+    assert _dropped(client, ws) == 4
+
+
+def test_screening_tells_true_from_1_and_checks_values_of_any_type(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """True and 1 are equal as dictionary keys; only 1 is an identifier (external id "1")."""
+    from types import SimpleNamespace
+
+    from veil.compliance.suppressions.screening import drop_suppressed
+    from veil.compliance.suppressions.service import suppress_identifiers
+    from veil.db import session_scope
+
+    with session_scope(runtime.sessionmaker) as session:
+        suppress_identifiers(session, runtime, ws.id, [("external_id", "1")], None)
+    subjects = [
+        SimpleNamespace(external_id=True),
+        SimpleNamespace(external_id=1),
+        SimpleNamespace(external_id={"not": "hashable"}),
+        SimpleNamespace(external_id="1"),
+        SimpleNamespace(external_id=True),
+    ]
+    with session_scope(runtime.sessionmaker) as session:
+        kept = drop_suppressed(
+            session, runtime, workspace_id=ws.id, items=subjects, subject=lambda s: s, source="api"
+        )
+    assert [s.external_id for s in kept] == [True, {"not": "hashable"}, True]

@@ -56,6 +56,10 @@ class SubjectSuppressed(VeilError):
     )
 
 
+_KINDS = ("email", "phone", "external_id", "anonymous_id")
+_PLAIN = (str, int, bool, type(None))
+
+
 def _identifiers(subject: Any, region: Callable[[], str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for kind, normalize in (
@@ -92,9 +96,22 @@ def _matches(
             regions.append(workspace_region(session, workspace_id))
         return regions[0]
 
-    digests = [
-        [digest(key, kind, value) for kind, value in _identifiers(s, region)] for s in subjects
-    ]
+    # A batch names the same people many times: each distinct subject is normalised and
+    # digested once.
+    known: dict[tuple[Any, ...], list[str]] = {}
+    digests: list[list[str]] = []
+    for subject in subjects:
+        # By type and value (True and 1 are equal keys, and only one is an identifier); a
+        # value of any other type is not remembered.
+        values = [getattr(subject, kind, None) for kind in _KINDS]
+        raw = tuple((type(v), v) for v in values if type(v) in _PLAIN)
+        memo = len(raw) == len(values)
+        found = known.get(raw) if memo else None
+        if found is None:
+            found = [digest(key, kind, value) for kind, value in _identifiers(subject, region)]
+            if memo:
+                known[raw] = found
+        digests.append(found)
     hits = SuppressionRepository(session, workspace_id).matching(d for ds in digests for d in ds)
     return [set().union(*(hits.get(d, set()) for d in ds)) for ds in digests]
 
