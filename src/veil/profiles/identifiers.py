@@ -37,7 +37,7 @@ _PLAIN_EMAIL = re.compile(
     r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     re.ASCII,
 )
-_RESERVED_DOMAINS = tuple(d for d in SPECIAL_USE_DOMAIN_NAMES if d != "test")  # test_environment
+_RESERVED_DOMAINS = frozenset(SPECIAL_USE_DOMAIN_NAMES) - {"test"}  # test_environment=True
 # Digits and the usual formatting, optionally an extension. phonenumbers alone would pull a
 # number out of any text ("call Ada +1 415…", "+14155550143xx") and store it silently.
 _PHONE_TEXT = re.compile(r"^[+＋]?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$", re.IGNORECASE)
@@ -69,9 +69,16 @@ def _plain_email(text: str) -> str | None:
     local, _, domain = lowered.partition("@")
     if len(local) > 64 or len(domain) > 253 or "--" in domain:
         return None
-    if any(domain == d or domain.endswith("." + d) for d in _RESERVED_DOMAINS):
-        return None
-    return lowered
+    if _RESERVED_DOMAINS.isdisjoint(_suffixes(domain)):
+        return lowered
+    return None
+
+
+def _suffixes(domain: str) -> list[str]:
+    """`a.b.c` → `["a.b.c", "b.c", "c"]`: the names a reserved name could be (it matches the
+    whole domain or a dot-separated end of it, as email-validator checks)."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
 
 
 def normalize_email(value: str | None) -> str | None:
