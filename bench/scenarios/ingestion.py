@@ -2,7 +2,9 @@
 Segment-compatible POST /v1/batch of a running `veil serve`, against the floor: an executemany
 INSERT of the same rows (profiles already resolved), one transaction per batch.
 
-Bodies are built before the clock starts; one client posts them one after the other on a
+The workspace has suppressed one person (not in the population), so every item is screened
+(SPEC §9), as in any workspace that ever suppressed somebody. Bodies are built before the clock
+starts; one client posts them one after the other on a
 keep-alive connection (the server is the bottleneck, not the client).
 """
 
@@ -99,6 +101,26 @@ def segment_available(url: str) -> bool:
     return "post" in paths.get(SEGMENT_BATCH, {})
 
 
+def suppress_somebody(url: str, admin_key: str) -> None:
+    """An erasure with suppression of a person Veil holds nothing about (SPEC §8: it completes
+    at once and records the suppression): from then on every item of every batch is screened
+    (SPEC §9: its identifiers normalised and digested, one lookup per batch), as in any
+    workspace that ever suppressed somebody. The bench measures that path, not the shortcut of
+    a workspace without a suppression key."""
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    body = {
+        "type": "erasure",
+        "identities": [{"type": "email", "value": "suppressed.person@bench.example.org"}],
+        "suppress": True,
+    }
+    answer = httpx.post(f"{url}/api/v1/privacy-requests", json=body, headers=headers, timeout=60)
+    if answer.status_code != 202:
+        raise RuntimeError(f"privacy request: {answer.status_code} {answer.text[:300]}")
+    listed = httpx.get(f"{url}/api/v1/compliance/suppressions", headers=headers, timeout=60)
+    if len(listed.json().get("data", [])) != 1:
+        raise RuntimeError(f"expected one suppression: {listed.text[:300]}")
+
+
 def _chunks(values: list[Item], size: int) -> list[list[Item]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
@@ -134,6 +156,7 @@ def run(ctx: Context) -> list[Row]:
     ]
     env = inst.env(queue_url="memory://")
     with veil_server(inst, ctx.work / "serve-ingestion.log", worker=False) as server:
+        suppress_somebody(server.url, ws.admin_key)
         if segment_available(server.url):
             basic = base64.b64encode(f"{ws.write_key}:".encode()).decode()
             headers = {"Authorization": f"Basic {basic}"}
