@@ -121,16 +121,10 @@ class RateLimited(VeilError):
     code, status, message = "rate_limited", 429, "Too many requests; slow down and retry later."
 
 
-_DOCUMENTED = {
-    "401": "unauthorized: no API key, or an invalid or revoked one",
-    "403": "forbidden: the key's role does not allow this",
-    "404": "not_found: no such object in this workspace",
-    "422": "validation_error: the request is not valid",
-}
-_WITH_BODY = {
-    "413": "payload_too_large: the body is over the size limit",
-    "415": "unsupported_media_type: the body is not JSON",
-}
+# Every API operation can answer these (with a body: also the size and media type refusals).
+_COMMON: tuple[type[VeilError], ...] = (Unauthorized, Forbidden, NotFound, ValidationFailed)
+_COMMON_WITH_BODY: tuple[type[VeilError], ...] = (PayloadTooLarge, UnsupportedMediaType)
+_FASTAPI_422 = "Validation Error"  # FastAPI's own entry for its validation errors, replaced
 _ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -153,15 +147,23 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     content_json = {"schema": {"$ref": "#/components/schemas/Error"}}
+    invalid = responses(ValidationFailed)[422]
     for path, operations in openapi.get("paths", {}).items():
         if not path.startswith(("/api/", "/opendsr/")):
+            # Elsewhere (the integration edges) only FastAPI's own 422 is put in Veil's words.
+            for operation in operations.values():
+                declared = operation.get("responses", {})
+                if declared.get("422", {}).get("description") == _FASTAPI_422:
+                    declared["422"] = invalid
             continue
         for operation in operations.values():
-            responses = operation.setdefault("responses", {})
-            common = {**_DOCUMENTED, **(_WITH_BODY if "requestBody" in operation else {})}
-            for status, description in common.items():
-                responses.setdefault(status, {"description": description})
-            for status, response in responses.items():
+            declared = operation.setdefault("responses", {})
+            with_body = _COMMON_WITH_BODY if "requestBody" in operation else ()
+            for status, documented in responses(*_COMMON, *with_body).items():
+                current = declared.get(str(status))
+                if current is None or current.get("description") == _FASTAPI_422:
+                    declared[str(status)] = documented
+            for status, response in declared.items():
                 if status.isdigit() and int(status) >= 400:
                     # Examples declared with `responses()` stay; the schema is always ours.
                     json_content = response.get("content", {}).get("application/json", {})

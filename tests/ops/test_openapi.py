@@ -115,3 +115,21 @@ def test_swagger_ui_shows_the_operations_in_a_browser(
             assert refused == []
         finally:
             browser.close()
+
+
+def test_every_documented_error_shows_its_codes_in_the_error_shape(client: TestClient) -> None:
+    """Error responses come from `errors.responses(...)`: each status lists the codes it carries,
+    each with an example body in SPEC's error shape (no hand-written description only)."""
+    doc = client.get("/openapi.json").json()
+    for path, method, operation in _operations(doc):
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            media = response.get("content", {}).get("application/json", {})
+            bodies = [e["value"] for e in media.get("examples", {}).values()]
+            if "example" in media:
+                bodies.append(media["example"])
+            assert bodies, (path, method, status)
+            for body in bodies:
+                assert set(body) == {"error"}, (path, method, status)
+                assert body["error"]["code"] in response["description"], (path, method, status)

@@ -19,6 +19,17 @@ from veil.compliance.privacy_requests.schemas import (
     PrivacyRequestPage,
     PrivacyRequestRead,
 )
+from veil.errors import (
+    AlreadyExtended,
+    Forbidden,
+    IdempotencyConflict,
+    NotCancellable,
+    NotExtendable,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+    responses,
+)
 from veil.kit.time import utcnow
 from veil.models import PrivacyRequest
 from veil.models.privacy_request import (
@@ -30,10 +41,7 @@ from veil.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/privacy-requests", tags=["privacy requests"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "forbidden (not an admin)"},
-    404: {"description": "not_found"},
-}
+_NOT_FOUND = NotFound("Privacy request not found.")
 
 
 def read_requests(
@@ -58,10 +66,7 @@ def read_requests(
     summary="Receive a data-subject request, naming the person by identities",
     responses={
         200: {"description": "the same Idempotency-Key and body again: the first request"},
-        403: _ERRORS[403],
-        409: {"description": "idempotency_conflict"},
-        422: {"description": "validation_error"},
-        429: {"description": "rate_limited"},
+        **responses(Forbidden, IdempotencyConflict, ValidationFailed, RateLimited),
     },
 )
 def create_privacy_request(
@@ -101,7 +106,11 @@ def create_privacy_request(
     response_model=PrivacyRequestBulkCreated,
     status_code=202,
     summary="Receive up to 5,000 requests at once (all or nothing)",
-    responses={403: _ERRORS[403], 422: {"description": "validation_error (names the index)"}},
+    responses=responses(
+        Forbidden,
+        ValidationFailed("subjects[12]: email is not a valid email address."),
+        RateLimited,
+    ),
 )
 def create_bulk(
     body: PrivacyRequestBulkCreate,
@@ -133,7 +142,7 @@ def create_bulk(
     "",
     response_model=PrivacyRequestPage,
     summary="Privacy requests, newest first",
-    responses={403: _ERRORS[403]},
+    responses=responses(Forbidden),
 )
 def list_privacy_requests(
     session: SessionDep,
@@ -163,7 +172,7 @@ def list_privacy_requests(
     "/{request_id}",
     response_model=PrivacyRequestRead,
     summary="One privacy request",
-    responses=_ERRORS,
+    responses=responses(Forbidden, _NOT_FOUND),
 )
 def get_privacy_request(
     request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
@@ -178,11 +187,13 @@ def get_privacy_request(
     "/{request_id}/extend",
     response_model=PrivacyRequestRead,
     summary="Extend the deadline once, as the regulation allows",
-    responses={
-        **_ERRORS,
-        409: {"description": "already_extended"},
-        422: {"description": "not_extendable or validation_error"},
-    },
+    responses=responses(
+        Forbidden,
+        _NOT_FOUND,
+        AlreadyExtended,
+        NotExtendable,
+        ValidationFailed("reason is required (1 to 500 characters)."),
+    ),
 )
 def extend_privacy_request(
     request_id: str,
@@ -205,7 +216,7 @@ def extend_privacy_request(
     "/{request_id}/cancel",
     response_model=PrivacyRequestRead,
     summary="Cancel a request no step of which has started",
-    responses={**_ERRORS, 409: {"description": "not_cancellable"}},
+    responses=responses(Forbidden, _NOT_FOUND, NotCancellable),
 )
 def cancel_privacy_request(
     request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly

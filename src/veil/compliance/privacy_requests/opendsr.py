@@ -26,7 +26,14 @@ from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.privacy_requests import service
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
-from veil.errors import NotFound
+from veil.errors import (
+    BadRequest,
+    IdempotencyConflict,
+    NotCancellable,
+    NotFound,
+    RateLimited,
+    responses,
+)
 from veil.kit.time import rfc3339
 from veil.models import PrivacyRequest
 from veil.models.privacy_request import (
@@ -115,11 +122,7 @@ async def raw_body(request: Request) -> bytes:
     response_model=OpenDsrCreated,
     status_code=201,
     summary="Receive an OpenDSR request (a privacy request with source opendsr)",
-    responses={
-        400: {"description": "bad_request: the body cannot be read as JSON"},
-        409: {"description": "idempotency_conflict: this subject_request_id, another body"},
-        429: {"description": "rate_limited"},
-    },
+    responses=responses(BadRequest, IdempotencyConflict, RateLimited),
 )
 def create_opendsr_request(
     raw: Annotated[bytes, Depends(raw_body)],
@@ -197,7 +200,7 @@ def opendsr_status(
     response_model=OpenDsrCancelled,
     status_code=202,
     summary="Cancel an OpenDSR request while it is pending",
-    responses={409: {"description": "not_cancellable: a step has started"}},
+    responses=responses(NotFound("OpenDSR request not found."), NotCancellable),
 )
 def cancel_opendsr_request(
     subject_request_id: str, session: SessionDep, principal: AdminOnly

@@ -7,17 +7,12 @@ from fastapi import APIRouter
 from veil.auth.deps import AdminOnly, SessionDep
 from veil.compliance.restrictions import service
 from veil.compliance.restrictions.schemas import RestrictionCreate
+from veil.errors import Forbidden, NotFound, ProfileDeleted, ValidationFailed, responses
 from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.profiles.schemas import ProfileRead
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["compliance"])
-
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "forbidden (not an admin)"},
-    404: {"description": "not_found"},
-    409: {"description": "profile_deleted"},
-}
 
 
 def _read(session: SessionDep, profile: Profile) -> ProfileRead:
@@ -28,7 +23,12 @@ def _read(session: SessionDep, profile: Profile) -> ProfileRead:
     "/{profile_id}/restrict",
     response_model=ProfileRead,
     summary="Restrict processing (GDPR art. 18): kept, exportable, never a campaign recipient",
-    responses={**_ERRORS, 422: {"description": "validation_error: reason is required"}},
+    responses=responses(
+        Forbidden,
+        NotFound,
+        ProfileDeleted,
+        ValidationFailed("reason is required: say why processing is restricted."),
+    ),
 )
 def restrict_profile(
     profile_id: str, body: RestrictionCreate, session: SessionDep, principal: AdminOnly
@@ -47,7 +47,7 @@ def restrict_profile(
     "/{profile_id}/unrestrict",
     response_model=ProfileRead,
     summary="Lift a restriction of processing",
-    responses=_ERRORS,
+    responses=responses(Forbidden, NotFound, ProfileDeleted),
 )
 def unrestrict_profile(profile_id: str, session: SessionDep, principal: AdminOnly) -> ProfileRead:
     profile = service.unrestrict_profile(

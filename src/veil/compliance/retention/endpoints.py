@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from veil.auth.deps import AdminOnly, SessionDep
 from veil.compliance.retention import service
+from veil.errors import Forbidden, responses
 
 router = APIRouter(prefix="/api/v1/compliance/retention", tags=["compliance"])
 
@@ -20,7 +21,7 @@ class RetentionPreview(BaseModel):
     "/preview",
     response_model=RetentionPreview,
     summary="What the next retention sweep would remove",
-    responses={403: {"description": "forbidden (not an admin)"}},
+    responses=responses(Forbidden),
 )
 def retention_preview(session: SessionDep, principal: AdminOnly) -> RetentionPreview:
     counts = service.preview(session, workspace_id=principal.workspace_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from veil.auth.deps import AdminOnly, SessionDep
 from veil.compliance.suppressions import service
 from veil.compliance.suppressions.schemas import SuppressionPage, SuppressionRead
+from veil.errors import Forbidden, NotFound, responses
 
 router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"]
     "",
     response_model=SuppressionPage,
     summary="Suppressed people: keyed hashes only, with their drop counters",
-    responses={403: {"description": "forbidden (not an admin)"}},
+    responses=responses(Forbidden),
 )
 def list_suppressions(
     session: SessionDep,
@@ -36,10 +37,7 @@ def list_suppressions(
     status_code=204,
     response_class=Response,
     summary="Lift a suppression: later data about the person is collected again (audited)",
-    responses={
-        403: {"description": "forbidden (not an admin)"},
-        404: {"description": "not_found (also when already lifted)"},
-    },
+    responses=responses(Forbidden, NotFound("Suppression not found.")),
 )
 def lift_suppression(suppression_id: str, session: SessionDep, principal: AdminOnly) -> Response:
     service.lift_suppression(
