@@ -56,7 +56,8 @@ def test_prod_refuses_a_weak_secret_whatever_its_length(weak: str, tmp_path: Pat
         create_app(Runtime(_prod(weak, tmp_path)))
 
 
-@pytest.mark.parametrize("strong", STRONG)
+# Named, not shown: the values are new each run, and parallel workers must collect the same ids.
+@pytest.mark.parametrize("strong", STRONG, ids=["urlsafe-48", "hex-32", "urlsafe-32"])
 def test_prod_accepts_a_random_secret(strong: str, tmp_path: Path) -> None:
     assert estimated_entropy_bits(strong) >= 128
     assert _prod(strong, tmp_path).secret_keys()[0] == strong
