@@ -53,3 +53,35 @@ def test_each_process_of_serve_workers_freezes_once_its_app_is_built(
         env,
     )
     assert frozen > 10_000
+
+
+def test_serve_freezes_before_its_embedded_worker_can_run_a_job(
+    runtime: Runtime, database_url: str
+) -> None:
+    """Jobs hold personal data: none of it may be frozen (a frozen cycle is never freed), so
+    the heap is frozen once, before the worker threads start, not once the port is bound."""
+    env = subprocess_env(runtime, database_url)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, uvicorn\n"
+            "from veil.worker import queue\n"
+            "seen = []\n"
+            "freeze = gc.freeze\n"
+            "gc.freeze = lambda: (seen.append('freeze'), freeze())\n"
+            "queue.WorkerThreads.start = lambda self: seen.append('start')\n"
+            "queue.WorkerThreads.stop = lambda self: None\n"
+            "uvicorn.Server.run = lambda self, sockets=None: seen.append('serve')\n"
+            "from veil.ops.serving import run_server\n"
+            "from veil.runtime import get_runtime\n"
+            "run_server(get_runtime(), host='127.0.0.1', port=0, worker=True)\n"
+            "print(*seen)\n",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["freeze", "start", "serve"]

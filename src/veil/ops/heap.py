@@ -10,6 +10,10 @@ three). `gc.freeze()` moves what start-up built to the permanent generation, whi
 skip; what requests and jobs allocate afterwards is collected as before. Erasure jobs were
 measured unchanged (their process is small and their pages short-lived); the worker freezes
 anyway, at no cost.
+
+Every caller freezes before its first job can start, so no job's data (personal data in
+payloads) is ever frozen: a frozen object caught in a reference cycle would stay in memory for
+the life of the process.
 """
 
 from __future__ import annotations

@@ -74,6 +74,12 @@ def run_server(
     from veil.worker.queue import WorkerThreads
 
     common.migrate(runtime)
+    # Built (and Veil's logging configured) before any job runs, and frozen then: only what
+    # start-up built goes to the permanent generation, never a job's data (a frozen cycle is
+    # never freed, and the embedded worker's jobs hold personal data).
+    app = create_app(runtime) if workers == 1 else None
+    if app is not None:
+        freeze_startup_heap()
     threads = WorkerThreads(runtime) if worker else None
     if threads:
         threads.start()
@@ -93,12 +99,10 @@ def run_server(
             class Server(uvicorn.Server):
                 async def startup(self, sockets: list[socket.socket] | None = None) -> None:
                     await super().startup(sockets=sockets)
-                    if self.started:
-                        freeze_startup_heap()
-                        if on_ready is not None:
-                            on_ready()
+                    if self.started and on_ready is not None:
+                        on_ready()
 
-            Server(uvicorn.Config(create_app(runtime), **options)).run()  # type: ignore[arg-type]
+            Server(uvicorn.Config(app, **options)).run()  # type: ignore[arg-type]
     finally:
         if threads:
             threads.stop()
