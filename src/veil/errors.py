@@ -147,14 +147,13 @@ def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     content_json = {"schema": {"$ref": "#/components/schemas/Error"}}
-    invalid = responses(ValidationFailed)[422]
     for path, operations in openapi.get("paths", {}).items():
         if not path.startswith(("/api/", "/opendsr/")):
             # Elsewhere (the integration edges) only FastAPI's own 422 is put in Veil's words.
             for operation in operations.values():
                 declared = operation.get("responses", {})
                 if declared.get("422", {}).get("description") == _FASTAPI_422:
-                    declared["422"] = invalid
+                    declared["422"] = responses(ValidationFailed)[422]
             continue
         for operation in operations.values():
             declared = operation.setdefault("responses", {})
