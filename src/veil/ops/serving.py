@@ -44,7 +44,7 @@ SERVED_APP = "veil.ops.serving:served_app"
 
 def served_app() -> FastAPI:
     """The app of each of `--workers N` processes: `create_app` with its start-up heap frozen
-    (veil.ops.heap), as the single process freezes once it listens."""
+    (veil.ops.heap), as the single process does before its embedded worker starts."""
     from veil.app import create_app
 
     app = create_app()
