@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from veil.compliance.suppressions.keys import existing_key
 from veil.compliance.suppressions.repository import DropCountRepository, SuppressionRepository
-from veil.compliance.suppressions.service import digest
+from veil.compliance.suppressions.service import IDENTIFIER_TYPES, digest
 from veil.errors import ValidationFailed, VeilError
 from veil.kit.time import utcnow
 from veil.models import Recipient
@@ -56,7 +56,6 @@ class SubjectSuppressed(VeilError):
     )
 
 
-_KINDS = ("email", "phone", "external_id", "anonymous_id")
 _PLAIN = (str, int, bool, type(None))
 
 
@@ -103,7 +102,7 @@ def _matches(
     for subject in subjects:
         # By type and value (True and 1 are equal keys, and only one is an identifier); a
         # value of any other type is not remembered.
-        values = [getattr(subject, kind, None) for kind in _KINDS]
+        values = [getattr(subject, kind, None) for kind in IDENTIFIER_TYPES]
         raw = tuple((type(v), v) for v in values if type(v) in _PLAIN)
         memo = len(raw) == len(values)
         found = known.get(raw) if memo else None
