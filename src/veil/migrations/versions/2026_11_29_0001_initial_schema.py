@@ -1,11 +1,4 @@
-"""Initial schema: workspaces, auth, profiles, events, campaigns, consent, audit, compliance.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-29 04:34:08.756406
-"""
-
-from collections.abc import Sequence
+"""Initial schema: workspaces, auth, profiles, events, campaigns, consent, audit, compliance."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,8 +9,6 @@ import veil.models.base
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,21 +4,13 @@ UPDATE and DELETE of audit entries are refused by triggers (SQLite and PostgreSQ
 the cascade of a workspace's own deletion removes its entries. `audit_heads` keeps the
 newest (seq, hash) of each chain, so `veil audit verify` also notices entries removed from
 the end of a chain. See docs/security.md.
-
-Revision ID: reliability_audit
-Revises: 0001
-Create Date: 2026-12-01 09:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "reliability_audit"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _SQLITE_TRIGGERS = [
     """

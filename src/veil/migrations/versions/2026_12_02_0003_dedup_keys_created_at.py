@@ -1,18 +1,9 @@
-"""Index dedup_keys by created_at, so the sweep prunes old delivery ids without a table scan.
-
-Revision ID: dedup_created_at
-Revises: reliability_audit
-Create Date: 2026-12-02 13:30:00
-"""
-
-from collections.abc import Sequence
+"""Index dedup_keys by created_at, so the sweep prunes old delivery ids without a table scan."""
 
 from alembic import op
 
 revision: str = "dedup_created_at"
 down_revision: str | None = "reliability_audit"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,21 +4,13 @@ It was a "storage": "pending"/"settled" key in the progress JSON, found by a Pyt
 the last 30 days of completed requests. Back-filled from that key: "settled" (and completed
 requests from before the key existed, which the old scan never looked at) become settled at
 their completion time; "pending" stays NULL, so the sweep still settles it.
-
-Revision ID: deletion_storage_settled
-Revises: dedup_created_at
-Create Date: 2026-12-06 22:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "deletion_storage_settled"
 down_revision: str | None = "dedup_created_at"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

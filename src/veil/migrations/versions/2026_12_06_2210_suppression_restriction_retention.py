@@ -4,13 +4,7 @@ Tables `suppression_keys`, `suppressions`, `suppressed_identifiers`; workspace s
 `suppress_on_delete`, `retention_events`, `retention_inactive_profiles`; profile columns
 `restricted_at`, `restriction_reason`; an (workspace_id, timestamp) index on events for the
 retention sweep.
-
-Revision ID: suppression_retention
-Revises: deletion_storage_settled
-Create Date: 2026-12-06 22:10:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,8 +14,6 @@ import veil.models.base
 
 revision: str = "suppression_retention"
 down_revision: str | None = "deletion_storage_settled"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _UTC = veil.models.base.UTCDateTime(timezone=True)
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")

@@ -6,14 +6,9 @@ phone was the profile's before, so it becomes a previous identifier, its `until`
 send to it (the change happened after that, exactly when is not recorded). What cannot be
 reconstructed is listed in docs/rights.md (identifiers replaced before any message was sent,
 every earlier external id, values seen only inside event payloads).
-
-Revision ID: identifier_history
-Revises: suppression_retention
-Create Date: 2026-12-06 22:30:00
 """
 
 import secrets
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -23,8 +18,6 @@ import veil.models.base
 
 revision: str = "identifier_history"
 down_revision: str | None = "suppression_retention"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _TIME = veil.models.base.UTCDateTime(timezone=True)
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"

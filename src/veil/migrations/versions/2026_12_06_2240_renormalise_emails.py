@@ -7,17 +7,12 @@ that form. Where two rows of one workspace would end up with the same address (t
 person stored twice), neither is changed and nothing is merged: merging people is an admin's
 decision. The collisions are logged with their row ids and counts, never an address.
 Addresses that no longer validate are left as they are and counted.
-
-Revision ID: renormalise_emails
-Revises: identifier_history
-Create Date: 2026-12-06 22:40:00
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,8 +20,6 @@ from email_validator import EmailNotValidError, validate_email
 
 revision: str = "renormalise_emails"
 down_revision: str | None = "identifier_history"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 log = logging.getLogger("veil.migrations")
 

@@ -1,12 +1,6 @@
 """Privacy requests (SPEC §8): the requests, their callback deliveries, and the workspace
 settings they read (default regulation, days under `other`, the callback signing secret).
-
-Revision ID: privacy_requests
-Revises: renormalise_emails
-Create Date: 2026-12-06 22:40:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "privacy_requests"
 down_revision: str | None = "renormalise_emails"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _TS = sa.DateTime(timezone=True)

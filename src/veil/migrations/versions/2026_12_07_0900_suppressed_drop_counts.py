@@ -3,13 +3,7 @@
 No backfill: the drops counted before this revision have only a per-suppression total and the
 time of the last one (`suppressions.dropped`, `last_dropped_at`), not when each happened, so
 the weekly chart starts at the upgrade; the Suppressions tab keeps showing those totals.
-
-Revision ID: suppressed_drop_counts
-Revises: workspace_timezone
-Create Date: 2026-12-07 09:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,8 +12,6 @@ import veil.models.base
 
 revision: str = "suppressed_drop_counts"
 down_revision: str | None = "workspace_timezone"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _UTC = veil.models.base.UTCDateTime(timezone=True)
 
