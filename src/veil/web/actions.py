@@ -7,24 +7,24 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fastapi import Request, Response
-from sqlalchemy.orm import Session
+from fastapi import Response
 
 from veil.errors import VeilError
+from veil.web.deps import WebContext
 from veil.web.flash import Toast, redirect_with_toast
-from veil.web.sessions import SignedIn
 
 
 def as_signed_in(
-    session: Session, me: SignedIn, call: Callable[..., object], **options: Any
+    web: WebContext, call: Callable[..., object], **options: Any
 ) -> Callable[[], object]:
     """A service call in the signed-in user's workspace, audited as them."""
-    return partial(call, session, workspace_id=me.workspace_id, actor=me.principal.actor, **options)
+    return partial(
+        call, web.session, workspace_id=web.me.workspace_id, actor=web.me.principal.actor, **options
+    )
 
 
 def run_action(
-    request: Request,
-    session: Session,
+    web: WebContext,
     action: Callable[[], object],
     *,
     back: str,
@@ -38,7 +38,7 @@ def run_action(
     except VeilError as exc:
         if exc.status == 404:
             raise  # a missing object (or another workspace's): the not-found page
-        session.rollback()
+        web.session.rollback()
         toast = on_error(exc) if on_error else Toast("error", exc.message)
-        return redirect_with_toast(request, back, toast)
-    return redirect_with_toast(request, then or back, success)
+        return redirect_with_toast(web.request, back, toast)
+    return redirect_with_toast(web.request, then or back, success)

@@ -13,7 +13,7 @@ from veil.auth.limits import limiter
 from veil.kit.ids import new_token
 from veil.kit.ratelimit import Limiter
 from veil.models import User
-from veil.web.deps import SESSION_COOKIE, FormAction, runtime_of
+from veil.web.deps import SESSION_COOKIE, UserFormContext, runtime_of
 from veil.web.flash import Toast, redirect_with_toast, set_flash
 from veil.web.routing import WebRoute
 from veil.web.security import cookie_is_secure, tokens_match
@@ -134,21 +134,18 @@ def login(
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request, session: SessionDep, _me: FormAction) -> Response:
-    close_session(session, token=request.cookies.get(SESSION_COOKIE))
+def logout(web: UserFormContext) -> Response:
+    close_session(web.session, token=web.request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
-    set_flash(request, response, runtime_of(request), Toast("info", "You are signed out."))
+    set_flash(web.request, response, runtime_of(web.request), Toast("info", "You are signed out."))
     return response
 
 
 @router.post("/workspace/switch", name="switch_workspace")
 def switch_workspace(
-    request: Request,
-    session: SessionDep,
-    me: FormAction,
-    workspace_id: Annotated[str, Form(max_length=64)],
+    web: UserFormContext, workspace_id: Annotated[str, Form(max_length=64)]
 ) -> Response:
-    switch_session_workspace(session, signed_in=me, workspace_id=workspace_id)
-    name = next(w.name for w in me.workspaces if w.id == workspace_id)
-    return redirect_with_toast(request, "/profiles", Toast("info", f"Switched to {name}."))
+    switch_session_workspace(web.session, signed_in=web.me, workspace_id=workspace_id)
+    name = next(w.name for w in web.me.workspaces if w.id == workspace_id)
+    return redirect_with_toast(web.request, "/profiles", Toast("info", f"Switched to {name}."))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Response
 
-from veil.auth.deps import SessionDep
 from veil.campaigns import service as campaign_service
 from veil.models import Campaign
 from veil.web import queries
-from veil.web.deps import CurrentUser, runtime_of
+from veil.web.deps import CursorQuery, UserPageContext, runtime_of
 from veil.web.routing import WebRoute
 from veil.web.templating import ListPage, render
 
@@ -38,34 +37,24 @@ class CampaignPage(ListPage):
 
 
 @router.get("/campaigns", name="campaigns")
-def list_campaigns(
-    request: Request,
-    session: SessionDep,
-    me: CurrentUser,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+def list_campaigns(web: UserPageContext, cursor: CursorQuery = None) -> Response:
     rows, next_cursor = queries.campaigns_page(
-        session, workspace_id=me.workspace_id, limit=CAMPAIGNS_PER_PAGE, cursor=cursor
+        web.session, workspace_id=web.me.workspace_id, limit=CAMPAIGNS_PER_PAGE, cursor=cursor
     )
     page = CampaignListPage(campaigns=rows, next_cursor=next_cursor, is_first_page=cursor is None)
-    return render(request, page)
+    return render(web.request, page)
 
 
 @router.get("/campaigns/{campaign_id}", name="campaign")
-def show_campaign(
-    request: Request,
-    session: SessionDep,
-    me: CurrentUser,
-    campaign_id: str,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
-    runtime = runtime_of(request)
+def show_campaign(web: UserPageContext, campaign_id: str, cursor: CursorQuery = None) -> Response:
+    session, workspace_id = web.session, web.me.workspace_id
+    runtime = runtime_of(web.request)
     campaign = campaign_service.get_campaign(
-        session, workspace_id=me.workspace_id, campaign_id=campaign_id
+        session, workspace_id=workspace_id, campaign_id=campaign_id
     )
     views, next_cursor = campaign_service.list_recipients(
         session,
-        workspace_id=me.workspace_id,
+        workspace_id=workspace_id,
         campaign_id=campaign.id,
         base_url=runtime.settings.base_url,
         keyring=runtime.link_keyring,
@@ -73,7 +62,7 @@ def show_campaign(
         cursor=cursor,
     )
     active = queries.active_profile_ids(
-        session, workspace_id=me.workspace_id, ids={v.recipient.profile_id for v in views}
+        session, workspace_id=workspace_id, ids={v.recipient.profile_id for v in views}
     )
     rows = [
         queries.RecipientRow(
@@ -90,4 +79,4 @@ def show_campaign(
         next_cursor=next_cursor,
         is_first_page=cursor is None,
     )
-    return render(request, page)
+    return render(web.request, page)

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
-from veil.auth.deps import SessionDep
 from veil.compliance.deletions import service as deletions
 from veil.compliance.deletions.schemas import DeletionRead
 from veil.compliance.exports import service as exports
@@ -24,16 +22,22 @@ from veil.compliance.exports.schemas import ExportRead
 from veil.compliance.privacy_requests import profile_actions
 from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
-from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web import queries
 from veil.web.actions import as_signed_in, run_action
-from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
+from veil.web.deps import (
+    AdminFormContext,
+    AdminPage,
+    AdminPageContext,
+    ComplianceFormContext,
+    CursorQuery,
+    WebContext,
+    runtime_of,
+)
 from veil.web.flash import Toast, redirect_with_toast
-from veil.web.profiles import display_name
+from veil.web.profiles import NamedProfilePage, display_name
 from veil.web.routing import WebRoute
-from veil.web.sessions import SignedIn
-from veil.web.templating import ListPage, Page, format_duration, render
+from veil.web.templating import ListPage, format_duration, render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -45,11 +49,8 @@ FRAGMENT_HEADER = "x-veil-fragment"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConfirmDeletePage(Page):
+class ConfirmDeletePage(NamedProfilePage):
     template: ClassVar[str] = "profiles/confirm_delete.html"
-    nav: ClassVar[str] = "profiles"
-    profile: Profile
-    name: str
     suppress_on_delete: bool
 
 
@@ -89,29 +90,20 @@ class DeletedTab(ComplianceTab):
 # -- the ⋯ menu on the profile page -------------------------------------------------------------
 
 
-def _as_admin(
-    request: Request, session: Session, me: SignedIn, call: Callable[..., object], **options: Any
-) -> Callable[[], object]:
+def _as_admin(web: WebContext, call: Callable[..., object], **options: Any) -> Callable[[], object]:
     """A compliance service call in this workspace, by the signed-in admin."""
-    return as_signed_in(session, me, call, runtime=runtime_of(request), **options)
+    return as_signed_in(web, call, runtime=runtime_of(web.request), **options)
 
 
 def _for_profile(
-    request: Request,
-    session: Session,
-    me: SignedIn,
-    call: Callable[..., object],
-    profile_id: str,
-    **options: Any,
+    web: WebContext, call: Callable[..., object], profile_id: str, **options: Any
 ) -> Callable[[], object]:
     """A request (export or deletion) about one profile, made from the UI."""
     return _as_admin(
-        request,
-        session,
-        me,
+        web,
         call,
         profile_id=profile_id,
-        requested_by=me.principal.label,
+        requested_by=web.me.principal.label,
         source=UI_SOURCE,
         **options,
     )
@@ -124,13 +116,10 @@ def _export_error(exc: VeilError) -> Toast:
 
 
 @router.post("/profiles/{profile_id}/export", name="export_profile")
-def export_profile(
-    request: Request, session: SessionDep, me: ComplianceAction, profile_id: str
-) -> Response:
+def export_profile(web: ComplianceFormContext, profile_id: str) -> Response:
     return run_action(
-        request,
-        session,
-        _for_profile(request, session, me, profile_actions.export_profile, profile_id),
+        web,
+        _for_profile(web, profile_actions.export_profile, profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast(
             "success",
@@ -144,28 +133,24 @@ def export_profile(
 
 
 @router.get("/profiles/{profile_id}/delete", name="confirm_delete_profile")
-def confirm_delete(
-    request: Request, session: SessionDep, me: AdminPage, profile_id: str
-) -> Response:
+def confirm_delete(web: AdminPageContext, profile_id: str) -> Response:
     """The confirmation as a page, for browsers without JavaScript (the dialog's fallback)."""
     profile = profiles.get_active_profile(
-        session, workspace_id=me.workspace_id, profile_id=profile_id
+        web.session, workspace_id=web.me.workspace_id, profile_id=profile_id
     )
     return render(
-        request,
+        web.request,
         ConfirmDeletePage(
             profile=profile,
             name=display_name(profile),
-            suppress_on_delete=suppressions.suppresses_by_default(session, me.workspace_id),
+            suppress_on_delete=suppressions.suppresses_by_default(web.session, web.me.workspace_id),
         ),
     )
 
 
 @router.post("/profiles/{profile_id}/delete", name="delete_profile")
 def delete_profile(
-    request: Request,
-    session: SessionDep,
-    me: ComplianceAction,
+    web: ComplianceFormContext,
     profile_id: str,
     confirm: Annotated[str, Form(max_length=10)] = "",
     suppress: Annotated[str, Form(max_length=10)] = "",
@@ -173,14 +158,11 @@ def delete_profile(
     back = f"/profiles/{profile_id}"
     if confirm != "yes":
         toast = Toast("error", "Confirm the deletion in the warning to go on.")
-        return redirect_with_toast(request, back, toast)
+        return redirect_with_toast(web.request, back, toast)
     return run_action(
-        request,
-        session,
+        web,
         _for_profile(
-            request,
-            session,
-            me,
+            web,
             profile_actions.delete_profile,
             profile_id,
             suppress=suppress == "yes",  # the warning's checkbox, ticked by the setting
@@ -212,69 +194,55 @@ def compliance_home(me: AdminPage) -> Response:
 
 
 @router.get(DOWNLOADED_URL, name="compliance_downloaded")
-def downloaded(
-    request: Request,
-    session: SessionDep,
-    me: AdminPage,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+def downloaded(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
+    workspace_id = web.me.workspace_id
     page = exports.list_exports(
-        session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session, workspace_id=workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
     tab = DownloadedTab(
-        export_ttl=format_duration(runtime_of(request).settings.export_ttl),
+        export_ttl=format_duration(runtime_of(web.request).settings.export_ttl),
         rows=page.data,
         erased_profiles=queries.erased_profile_ids(
-            session, workspace_id=me.workspace_id, ids={row.profile_id for row in page.data}
+            web.session, workspace_id=workspace_id, ids={row.profile_id for row in page.data}
         ),
         pending=any(row.status == "pending" for row in page.data),
         next_cursor=page.next_cursor,
         is_first_page=cursor is None,
     )
-    return _tab(request, tab)
+    return _tab(web.request, tab)
 
 
 @router.post("/settings/compliance/exports/{export_id}/download", name="download_export")
-def download_export(
-    request: Request, session: SessionDep, me: AdminAction, export_id: str
-) -> Response:
+def download_export(web: AdminFormContext, export_id: str) -> Response:
     try:
         return stream_export(
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
+            web.session,
+            runtime=runtime_of(web.request),
+            workspace_id=web.me.workspace_id,
             export_id=export_id,
-            actor=me.principal.actor,
+            actor=web.me.principal.actor,
         )
     except (ExportExpired, ExportNotReady) as exc:
-        return redirect_with_toast(request, DOWNLOADED_URL, Toast("error", exc.message))
+        return redirect_with_toast(web.request, DOWNLOADED_URL, Toast("error", exc.message))
 
 
 @router.post("/settings/compliance/exports/{export_id}/retry", name="retry_export")
-def retry_export(
-    request: Request, session: SessionDep, me: ComplianceAction, export_id: str
-) -> Response:
+def retry_export(web: ComplianceFormContext, export_id: str) -> Response:
     return run_action(
-        request,
-        session,
-        _as_admin(request, session, me, exports.retry_export, export_id=export_id),
+        web,
+        _as_admin(web, exports.retry_export, export_id=export_id),
         back=DOWNLOADED_URL,
         success=Toast("success", "Export queued again. It is pending now."),
     )
 
 
 @router.get(DELETED_URL, name="compliance_deleted")
-def deleted(
-    request: Request,
-    session: SessionDep,
-    me: AdminPage,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+def deleted(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
     # The API's "Deleted" table (the permanent record, contact details unsealed for admins).
     records, next_cursor = deletions.page_deletions(
-        session, workspace_id=me.principal.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session, workspace_id=web.me.principal.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
-    keyring = runtime_of(request).seal_keyring
+    keyring = runtime_of(web.request).seal_keyring
     rows = [DeletionRead.build(record, keyring) for record in records]
     tab = DeletedTab(
         rows=rows,
@@ -282,4 +250,4 @@ def deleted(
         next_cursor=next_cursor,
         is_first_page=cursor is None,
     )
-    return _tab(request, tab)
+    return _tab(web.request, tab)

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from veil.auth.deps import SessionDep
 from veil.compliance.overview import Overview, compliance_overview
-from veil.web.deps import AdminPage
+from veil.web.deps import AdminPageContext
 from veil.web.routing import WebRoute
 from veil.web.templating import Page, render, zone_named
 
@@ -148,9 +147,9 @@ class OverviewPage(Page):
 
 
 @router.get(OVERVIEW_URL, name="compliance_overview")
-def overview(request: Request, session: SessionDep, me: AdminPage) -> Response:
+def overview(web: AdminPageContext) -> Response:
     numbers = compliance_overview(
-        session, workspace_id=me.workspace_id, zone=zone_named(me.timezone)
+        web.session, workspace_id=web.me.workspace_id, zone=zone_named(web.me.timezone)
     )
     page = OverviewPage(
         overview=numbers,
@@ -158,4 +157,4 @@ def overview(request: Request, session: SessionDep, me: AdminPage) -> Response:
         deadlines=deadline_chart(numbers),
         drops=drops_chart(numbers),
     )
-    return render(request, page)
+    return render(web.request, page)

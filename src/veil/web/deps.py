@@ -4,14 +4,18 @@
 (CSRF token from the form field `csrf_token` or the `X-CSRF-Token` header, compared in
 constant time; missing or wrong → 403), `AdminAction` on top for what only admins may do.
 The role check is on the server for every admin route: hiding a button is not the guard.
+A route that also needs the request and its transaction takes the `…Context` of its check
+(`AdminFormContext` for an admin's form, …): the three together, as a `WebContext`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
 
 from veil.auth.deps import SessionDep
 from veil.auth.deps import runtime_of as runtime_of  # the views take it from here
@@ -119,3 +123,44 @@ def require_admin_page(signed_in: CurrentUser) -> SignedIn:
 
 
 AdminPage = Annotated[SignedIn, Depends(require_admin_page)]
+
+
+# A list page's cursor (the pager's link to the next page of a table).
+CursorQuery = Annotated[str | None, Query(max_length=500)]
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What a UI route works with: the request, its transaction and the signed-in user, who
+    passed the route's check (signed in; a valid CSRF token on a form; an admin)."""
+
+    request: Request
+    session: Session
+    me: SignedIn
+
+
+def user_page(request: Request, session: SessionDep, me: CurrentUser) -> WebContext:
+    return WebContext(request, session, me)
+
+
+def admin_page(request: Request, session: SessionDep, me: AdminPage) -> WebContext:
+    return WebContext(request, session, me)
+
+
+def user_form(request: Request, session: SessionDep, me: FormAction) -> WebContext:
+    return WebContext(request, session, me)
+
+
+def admin_form(request: Request, session: SessionDep, me: AdminAction) -> WebContext:
+    return WebContext(request, session, me)
+
+
+def compliance_form(request: Request, session: SessionDep, me: ComplianceAction) -> WebContext:
+    return WebContext(request, session, me)
+
+
+UserPageContext = Annotated[WebContext, Depends(user_page)]
+AdminPageContext = Annotated[WebContext, Depends(admin_page)]
+UserFormContext = Annotated[WebContext, Depends(user_form)]
+AdminFormContext = Annotated[WebContext, Depends(admin_form)]
+ComplianceFormContext = Annotated[WebContext, Depends(compliance_form)]

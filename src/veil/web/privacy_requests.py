@@ -11,7 +11,6 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
-from veil.auth.deps import SessionDep
 from veil.compliance.privacy_requests import deadlines, service
 from veil.compliance.privacy_requests.endpoints import read_requests
 from veil.compliance.privacy_requests.schemas import PrivacyRequestRead
@@ -24,7 +23,13 @@ from veil.models.privacy_request import (
     Regulation,
 )
 from veil.web.actions import as_signed_in, run_action
-from veil.web.deps import AdminAction, AdminPage, ComplianceAction, runtime_of
+from veil.web.deps import (
+    AdminFormContext,
+    AdminPageContext,
+    ComplianceFormContext,
+    CursorQuery,
+    runtime_of,
+)
 from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
 from veil.web.templating import ListPage, Page, render
@@ -113,14 +118,12 @@ class RequestPage(Page):
 
 @router.get(REQUESTS_URL, name="compliance_requests")
 def requests_tab(
-    request: Request,
-    session: SessionDep,
-    me: AdminPage,
+    web: AdminPageContext,
     status: Annotated[str | None, Query(max_length=20)] = None,
     type: Annotated[str | None, Query(max_length=20)] = None,
     source: Annotated[str | None, Query(max_length=20)] = None,
     overdue: Annotated[str | None, Query(max_length=5)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: CursorQuery = None,
 ) -> Response:
     filters = {
         "status": _choice(PrivacyRequestStatus, status),
@@ -128,17 +131,17 @@ def requests_tab(
         "source": _choice(PrivacyRequestSource, source),
     }
     records, next_cursor = service.page_requests(
-        session,
-        workspace_id=me.workspace_id,
+        web.session,
+        workspace_id=web.me.workspace_id,
         overdue=True if overdue == "true" else None,
         limit=ROWS_PER_PAGE,
         cursor=cursor,
         **filters,
     )
-    rows = read_requests(session, runtime_of(request), records)
+    rows = read_requests(web.session, runtime_of(web.request), records)
     now = utcnow()
     return render(
-        request,
+        web.request,
         RequestsTab(
             rows=[(row, subject_of(row), days_left(row.due_at, now)) for row in rows],
             filters={k: (v.value if v else "") for k, v in filters.items()},
@@ -150,9 +153,11 @@ def requests_tab(
 
 
 @router.get(REQUESTS_URL + "/{request_id}", name="privacy_request")
-def request_page(request: Request, session: SessionDep, me: AdminPage, request_id: str) -> Response:
-    record = service.get_request(session, workspace_id=me.workspace_id, request_id=request_id)
-    [row] = read_requests(session, runtime_of(request), [record])
+def request_page(web: AdminPageContext, request_id: str) -> Response:
+    record = service.get_request(
+        web.session, workspace_id=web.me.workspace_id, request_id=request_id
+    )
+    [row] = read_requests(web.session, runtime_of(web.request), [record])
     timeline: list[tuple[str | None, str]] = [(row.received_at, "Received")]
     timeline.append((row.created_at, f"Recorded (source {row.source})"))
     if record.extended_at:
@@ -162,7 +167,7 @@ def request_page(request: Request, session: SessionDep, me: AdminPage, request_i
     if row.cancelled_at:
         timeline.append((row.cancelled_at, "Cancelled"))
     return render(
-        request,
+        web.request,
         RequestPage(
             row=row,
             subject=subject_of(row),
@@ -178,37 +183,26 @@ def request_page(request: Request, session: SessionDep, me: AdminPage, request_i
 
 @router.post(REQUESTS_URL + "/{request_id}/extend", name="extend_privacy_request")
 def extend(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
-    request_id: str,
-    reason: Annotated[str, Form(max_length=500)] = "",
+    web: AdminFormContext, request_id: str, reason: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
-    back = f"{REQUESTS_URL}/{request_id}"
     return run_action(
-        request,
-        session,
-        as_signed_in(session, me, service.extend_request, request_id=request_id, reason=reason),
-        back=back,
+        web,
+        as_signed_in(web, service.extend_request, request_id=request_id, reason=reason),
+        back=f"{REQUESTS_URL}/{request_id}",
         success=Toast("success", "Deadline extended."),
     )
 
 
 @router.post(REQUESTS_URL + "/{request_id}/cancel", name="cancel_privacy_request")
 def cancel(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
-    request_id: str,
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    web: AdminFormContext, request_id: str, confirm: Annotated[str, Form(max_length=10)] = ""
 ) -> Response:
     back = f"{REQUESTS_URL}/{request_id}"
     if confirm != "yes":
-        return redirect_with_toast(request, back, Toast("error", "Confirm the cancellation."))
+        return redirect_with_toast(web.request, back, Toast("error", "Confirm the cancellation."))
     return run_action(
-        request,
-        session,
-        as_signed_in(session, me, service.cancel_request, request_id=request_id),
+        web,
+        as_signed_in(web, service.cancel_request, request_id=request_id),
         back=back,
         success=Toast("success", "Request cancelled."),
     )
@@ -270,10 +264,8 @@ def small_upload(request: Request) -> None:
 
 @router.post(REQUESTS_URL + "/bulk", name="bulk_privacy_requests")
 def bulk_upload(
-    request: Request,
     _small: Annotated[None, Depends(small_upload)],
-    session: SessionDep,
-    me: ComplianceAction,
+    web: ComplianceFormContext,
     file: Annotated[UploadFile, File()],
     type: Annotated[str, Form(max_length=20)] = "access",
     regulation: Annotated[str, Form(max_length=20)] = "",
@@ -282,19 +274,20 @@ def bulk_upload(
     try:
         subjects = parse_subjects_csv(file.file.read(MAX_UPLOAD_BYTES))
         ids = service.create_bulk(
-            session,
-            runtime=runtime_of(request),
-            workspace_id=me.workspace_id,
+            web.session,
+            runtime=runtime_of(web.request),
+            workspace_id=web.me.workspace_id,
             type=_choice(PrivacyRequestType, type) or PrivacyRequestType.ACCESS,
             regulation=_choice(Regulation, regulation),
             suppress=None,
             callback_urls=[],
             subjects=subjects,
-            requested_by=me.principal.label,
-            actor=me.principal.actor,
+            requested_by=web.me.principal.label,
+            actor=web.me.principal.actor,
         )
     except VeilError as exc:
-        session.rollback()
-        return redirect_with_toast(request, REQUESTS_URL, Toast("error", _line_of(exc.message)))
+        web.session.rollback()
+        toast = Toast("error", _line_of(exc.message))
+        return redirect_with_toast(web.request, REQUESTS_URL, toast)
     toast = Toast("success", f"{len(ids):,} requests received.")
-    return redirect_with_toast(request, REQUESTS_URL, toast)
+    return redirect_with_toast(web.request, REQUESTS_URL, toast)

@@ -8,14 +8,13 @@ from typing import Annotated, Any, ClassVar
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from veil.auth.deps import SessionDep
 from veil.compliance.suppressions import service as suppressions
 from veil.events import service as event_service
 from veil.models import Consent, Profile
 from veil.models.profile import ACTIVE
 from veil.profiles import service as profiles
 from veil.web import queries
-from veil.web.deps import CurrentUser, FormAction, runtime_of
+from veil.web.deps import CursorQuery, FormAction, UserPageContext, runtime_of
 from veil.web.presenters import EventView, present_event
 from veil.web.routing import WebRoute
 from veil.web.security import seal_compact, unseal_compact
@@ -47,21 +46,31 @@ class ProfileListPage(ListPage):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeletedProfilePage(Page):
+class OneProfilePage(Page):
+    """A page about one profile, under Profiles in the navigation."""
+
+    nav: ClassVar[str] = "profiles"
+    profile: Profile
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedProfilePage(OneProfilePage):
+    """A page about one active profile, which it calls by its `display_name`."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletedProfilePage(OneProfilePage):
     """A deleted profile shows no personal data, even before the erasure job has finished."""
 
     template: ClassVar[str] = "profiles/deleted.html"
-    nav: ClassVar[str] = "profiles"
-    profile: Profile
     event_total: int
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProfilePage(Page):
+class ProfilePage(NamedProfilePage):
     template: ClassVar[str] = "profiles/show.html"
-    nav: ClassVar[str] = "profiles"
-    profile: Profile
-    name: str
     event_total: int
     consents: list[ConsentView]
     attributes: list[tuple[str, Any]]
@@ -95,16 +104,14 @@ def _search_query(request: Request, token: str | None, workspace_id: str) -> str
 
 @router.get("/profiles", name="profiles")
 def list_profiles(
-    request: Request,
-    session: SessionDep,
-    me: CurrentUser,
+    web: UserPageContext,
     s: Annotated[str | None, Query(max_length=2000)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: CursorQuery = None,
 ) -> Response:
-    query = _search_query(request, s, me.workspace_id)
+    query = _search_query(web.request, s, web.me.workspace_id)
     rows, next_cursor = profiles.search_profiles(
-        session,
-        workspace_id=me.workspace_id,
+        web.session,
+        workspace_id=web.me.workspace_id,
         query=query or None,
         limit=PROFILES_PER_PAGE,
         cursor=cursor,
@@ -116,7 +123,7 @@ def list_profiles(
         next_cursor=next_cursor,
         is_first_page=cursor is None,
     )
-    return render(request, page)
+    return render(web.request, page)
 
 
 @router.post("/profiles/search", name="search_profiles")
@@ -148,26 +155,21 @@ def _consents(consents: list[Consent]) -> list[ConsentView]:
 
 
 @router.get("/profiles/{profile_id}", name="profile")
-def show_profile(
-    request: Request,
-    session: SessionDep,
-    me: CurrentUser,
-    profile_id: str,
-    events: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
-    profile = profiles.get_profile(session, workspace_id=me.workspace_id, profile_id=profile_id)
-    event_total = queries.event_count(session, workspace_id=me.workspace_id, profile_id=profile.id)
+def show_profile(web: UserPageContext, profile_id: str, events: CursorQuery = None) -> Response:
+    session, workspace_id = web.session, web.me.workspace_id
+    profile = profiles.get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
+    event_total = queries.event_count(session, workspace_id=workspace_id, profile_id=profile.id)
     if profile.status != ACTIVE:
-        return render(request, DeletedProfilePage(profile=profile, event_total=event_total))
+        return render(web.request, DeletedProfilePage(profile=profile, event_total=event_total))
     rows, next_cursor = event_service.profile_events(
         session,
-        workspace_id=me.workspace_id,
+        workspace_id=workspace_id,
         profile_id=profile.id,
         limit=EVENTS_PER_PAGE,
         cursor=events,
     )
     names = queries.campaign_names(
-        session, workspace_id=me.workspace_id, ids={e.campaign_id for e in rows if e.campaign_id}
+        session, workspace_id=workspace_id, ids={e.campaign_id for e in rows if e.campaign_id}
     )
     page = ProfilePage(
         profile=profile,
@@ -179,8 +181,8 @@ def show_profile(
         events_next=next_cursor,
         events_first_page=events is None,
         messages=queries.messages_received(
-            session, workspace_id=me.workspace_id, profile_id=profile.id
+            session, workspace_id=workspace_id, profile_id=profile.id
         ),
-        suppress_on_delete=suppressions.suppresses_by_default(session, me.workspace_id),
+        suppress_on_delete=suppressions.suppresses_by_default(session, workspace_id),
     )
-    return render(request, page)
+    return render(web.request, page)

@@ -9,21 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Response
 
-from veil.auth.deps import SessionDep
 from veil.compliance.restrictions import service as restrictions
 from veil.compliance.suppressions import service as suppressions
 from veil.compliance.suppressions.schemas import SuppressionRead
-from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.web.actions import as_signed_in, run_action
 from veil.web.compliance import ComplianceTab
-from veil.web.deps import AdminAction, AdminPage
+from veil.web.deps import AdminFormContext, AdminPageContext, CursorQuery
 from veil.web.flash import Toast
-from veil.web.profiles import display_name
+from veil.web.profiles import NamedProfilePage, display_name
 from veil.web.routing import WebRoute
-from veil.web.templating import Page, render
+from veil.web.templating import render
 
 router = APIRouter(route_class=WebRoute)
 
@@ -32,11 +30,8 @@ ROWS_PER_PAGE = 50
 
 
 @dataclass(frozen=True, kw_only=True)
-class RestrictPage(Page):
+class RestrictPage(NamedProfilePage):
     template: ClassVar[str] = "profiles/restrict.html"
-    nav: ClassVar[str] = "profiles"
-    profile: Profile
-    name: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,29 +48,20 @@ class SuppressionsTab(ComplianceTab):
 
 
 @router.get("/profiles/{profile_id}/restrict", name="confirm_restrict_profile")
-def confirm_restrict(
-    request: Request, session: SessionDep, me: AdminPage, profile_id: str
-) -> Response:
+def confirm_restrict(web: AdminPageContext, profile_id: str) -> Response:
     profile = profiles.get_active_profile(
-        session, workspace_id=me.workspace_id, profile_id=profile_id
+        web.session, workspace_id=web.me.workspace_id, profile_id=profile_id
     )
-    return render(request, RestrictPage(profile=profile, name=display_name(profile)))
+    return render(web.request, RestrictPage(profile=profile, name=display_name(profile)))
 
 
 @router.post("/profiles/{profile_id}/restrict", name="restrict_profile")
 def restrict_profile(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
-    profile_id: str,
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    web: AdminFormContext, profile_id: str, reason: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
     return run_action(
-        request,
-        session,
-        as_signed_in(
-            session, me, restrictions.restrict_profile, profile_id=profile_id, reason=reason
-        ),
+        web,
+        as_signed_in(web, restrictions.restrict_profile, profile_id=profile_id, reason=reason),
         back=f"/profiles/{profile_id}/restrict",
         then=f"/profiles/{profile_id}",
         success=Toast(
@@ -85,13 +71,10 @@ def restrict_profile(
 
 
 @router.post("/profiles/{profile_id}/unrestrict", name="unrestrict_profile")
-def unrestrict_profile(
-    request: Request, session: SessionDep, me: AdminAction, profile_id: str
-) -> Response:
+def unrestrict_profile(web: AdminFormContext, profile_id: str) -> Response:
     return run_action(
-        request,
-        session,
-        as_signed_in(session, me, restrictions.unrestrict_profile, profile_id=profile_id),
+        web,
+        as_signed_in(web, restrictions.unrestrict_profile, profile_id=profile_id),
         back=f"/profiles/{profile_id}",
         success=Toast("success", "Restriction lifted."),
     )
@@ -101,17 +84,12 @@ def unrestrict_profile(
 
 
 @router.get(SUPPRESSIONS_URL, name="compliance_suppressions")
-def suppression_list(
-    request: Request,
-    session: SessionDep,
-    me: AdminPage,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+def suppression_list(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
     rows, next_cursor = suppressions.page_suppressions(
-        session, workspace_id=me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session, workspace_id=web.me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
     )
     return render(
-        request,
+        web.request,
         SuppressionsTab(
             rows=[SuppressionRead.build(r) for r in rows],
             next_cursor=next_cursor,
@@ -121,13 +99,10 @@ def suppression_list(
 
 
 @router.post(f"{SUPPRESSIONS_URL}/{{suppression_id}}/lift", name="lift_suppression")
-def lift_suppression(
-    request: Request, session: SessionDep, me: AdminAction, suppression_id: str
-) -> Response:
+def lift_suppression(web: AdminFormContext, suppression_id: str) -> Response:
     return run_action(
-        request,
-        session,
-        as_signed_in(session, me, suppressions.lift_suppression, suppression_id=suppression_id),
+        web,
+        as_signed_in(web, suppressions.lift_suppression, suppression_id=suppression_id),
         back=SUPPRESSIONS_URL,
         success=Toast("success", "Suppression lifted. Data about this person is collected again."),
     )

@@ -7,21 +7,19 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import phonenumbers
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Response
 from fastapi.responses import RedirectResponse
 
 from veil.auth import service as keys
-from veil.auth.deps import SessionDep
 from veil.auth.service import IssuedKey
 from veil.compliance.retention import service as retention
 from veil.compliance.retention.service import RetentionCounts
 from veil.errors import VeilError
 from veil.models import ApiKey, Workspace, WriteKey
 from veil.web.actions import as_signed_in, run_action
-from veil.web.deps import AdminAction, AdminPage, runtime_of
+from veil.web.deps import AdminFormContext, AdminPage, AdminPageContext, WebContext, runtime_of
 from veil.web.flash import Toast, redirect_with_toast
 from veil.web.routing import WebRoute
-from veil.web.sessions import SignedIn
 from veil.web.templating import Page, render
 from veil.workspaces import service as workspaces
 
@@ -56,16 +54,12 @@ class WorkspacePage(Page):
 
 
 def _workspace_page(
-    request: Request,
-    session: SessionDep,
-    me: SignedIn,
-    *,
-    revealed_write_key: str | None = None,
-    new_key: IssuedKey | None = None,
+    web: WebContext, *, revealed_write_key: str | None = None, new_key: IssuedKey | None = None
 ) -> Response:
-    runtime = runtime_of(request)
-    workspace = workspaces.get_workspace(session, me.workspace_id)
-    write_key = keys.active_write_key(session, workspace_id=me.workspace_id)
+    session, workspace_id = web.session, web.me.workspace_id
+    runtime = runtime_of(web.request)
+    workspace = workspaces.get_workspace(session, workspace_id)
+    write_key = keys.active_write_key(session, workspace_id=workspace_id)
     page = WorkspacePage(
         workspace=workspace,
         regions=_regions(),
@@ -77,13 +71,13 @@ def _workspace_page(
         ),
         write_key=write_key,
         api_keys=workspaces.list_api_keys(
-            session, workspace_id=me.workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
+            session, workspace_id=workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
         )[0],
-        retention_preview=retention.preview(session, workspace_id=me.workspace_id),
+        retention_preview=retention.preview(session, workspace_id=workspace_id),
         revealed_write_key=revealed_write_key,
         new_key=new_key,
     )
-    return render(request, page)
+    return render(web.request, page)
 
 
 @router.get("/settings", name="settings")
@@ -92,24 +86,16 @@ def settings_home(me: AdminPage) -> Response:
 
 
 @router.get(WORKSPACE_URL, name="settings_workspace")
-def workspace_settings(request: Request, session: SessionDep, me: AdminPage) -> Response:
-    return _workspace_page(request, session, me)
+def workspace_settings(web: AdminPageContext) -> Response:
+    return _workspace_page(web)
 
 
-def _save(
-    request: Request, session: SessionDep, me: SignedIn, success: str, **changes: Any
-) -> Response:
+def _save(web: WebContext, success: str, **changes: Any) -> Response:
     """Change workspace settings through the (audited) service; its refusal becomes a toast."""
+    keyring = runtime_of(web.request).seal_keyring
     return run_action(
-        request,
-        session,
-        as_signed_in(
-            session,
-            me,
-            workspaces.update_settings,
-            keyring=runtime_of(request).seal_keyring,
-            **changes,
-        ),
+        web,
+        as_signed_in(web, workspaces.update_settings, keyring=keyring, **changes),
         back=WORKSPACE_URL,
         success=Toast("success", success),
     )
@@ -117,17 +103,13 @@ def _save(
 
 @router.post(f"{WORKSPACE_URL}/general")
 def save_general(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
+    web: AdminFormContext,
     name: Annotated[str, Form(max_length=300)] = "",
     default_phone_region: Annotated[str, Form(max_length=8)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     return _save(
-        request,
-        session,
-        me,
+        web,
         "Workspace settings saved.",
         name=name,
         default_phone_region=default_phone_region,
@@ -137,29 +119,22 @@ def save_general(
 
 @router.post(f"{WORKSPACE_URL}/pii-keys")
 def save_pii_keys(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
-    pii_keys: Annotated[str, Form(max_length=20000)] = "",
+    web: AdminFormContext, pii_keys: Annotated[str, Form(max_length=20000)] = ""
 ) -> Response:
     values = [v.strip() for v in _SPLIT_KEYS.split(pii_keys) if v.strip()]
     success = "PII keys saved. Future erasures remove these properties too."
-    return _save(request, session, me, success, pii_keys=values)
+    return _save(web, success, pii_keys=values)
 
 
 @router.post(f"{WORKSPACE_URL}/retention")
 def save_retention(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
+    web: AdminFormContext,
     retention_events: Annotated[str, Form(max_length=64)] = "",
     retention_inactive_profiles: Annotated[str, Form(max_length=64)] = "",
     suppress_on_delete: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     return _save(
-        request,
-        session,
-        me,
+        web,
         "Retention saved. The next sweep applies it.",
         retention={
             "retention_events": retention_events.strip() or None,
@@ -171,9 +146,7 @@ def save_retention(
 
 @router.post(f"{WORKSPACE_URL}/shopify-secret")
 def save_shopify_secret(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
+    web: AdminFormContext,
     secret: Annotated[str, Form(max_length=1000)] = "",
     remove: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -183,45 +156,43 @@ def save_shopify_secret(
         success = "Shopify webhook secret saved."
     else:
         toast = Toast("error", "Paste the webhook signing secret from Shopify.")
-        return redirect_with_toast(request, WORKSPACE_URL, toast)
-    return _save(request, session, me, success, shopify_webhook_secret=secret)
+        return redirect_with_toast(web.request, WORKSPACE_URL, toast)
+    return _save(web, success, shopify_webhook_secret=secret)
 
 
 @router.post(f"{WORKSPACE_URL}/write-key/reveal")
-def reveal_write_key(request: Request, session: SessionDep, me: AdminAction) -> Response:
+def reveal_write_key(web: AdminFormContext) -> Response:
     revealed = workspaces.write_key_of(
-        session, workspace_id=me.workspace_id, keyring=runtime_of(request).seal_keyring
+        web.session, workspace_id=web.me.workspace_id, keyring=runtime_of(web.request).seal_keyring
     )
-    return _workspace_page(request, session, me, revealed_write_key=revealed)
+    return _workspace_page(web, revealed_write_key=revealed)
 
 
 @router.post(f"{WORKSPACE_URL}/keys")
 def create_api_key(
-    request: Request,
-    session: SessionDep,
-    me: AdminAction,
+    web: AdminFormContext,
     name: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=16)] = "member",
 ) -> Response:
     try:
         issued = workspaces.issue_api_key(
-            session,
-            workspace_id=me.workspace_id,
-            actor=me.principal.actor,
+            web.session,
+            workspace_id=web.me.workspace_id,
+            actor=web.me.principal.actor,
             role=role,
             name=name.strip(),
         )
     except VeilError as exc:
-        session.rollback()
-        return redirect_with_toast(request, WORKSPACE_URL, Toast("error", exc.message))
+        web.session.rollback()
+        return redirect_with_toast(web.request, WORKSPACE_URL, Toast("error", exc.message))
     # The token is shown on this response only: it is never stored in clear or redirected.
-    return _workspace_page(request, session, me, new_key=issued)
+    return _workspace_page(web, new_key=issued)
 
 
 @router.post(f"{WORKSPACE_URL}/keys/{{key_id}}/revoke")
-def revoke_api_key(request: Request, session: SessionDep, me: AdminAction, key_id: str) -> Response:
+def revoke_api_key(web: AdminFormContext, key_id: str) -> Response:
     key = workspaces.revoke_api_key(
-        session, workspace_id=me.workspace_id, actor=me.principal.actor, key_id=key_id
+        web.session, workspace_id=web.me.workspace_id, actor=web.me.principal.actor, key_id=key_id
     )
     toast = Toast("success", f"API key “{key.name}” revoked.")
-    return redirect_with_toast(request, WORKSPACE_URL, toast)
+    return redirect_with_toast(web.request, WORKSPACE_URL, toast)
