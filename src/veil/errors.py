@@ -186,6 +186,20 @@ def responses(*errors: type[VeilError] | VeilError) -> dict[int | str, dict[str,
     return declared
 
 
+def edge_responses(
+    *, unreadable: str, unauthorized: str, too_large: str, encoding: str, invalid: str
+) -> dict[int | str, dict[str, Any]]:
+    """`responses()` of an integration edge (outside /api/: it reads its own raw body and checks
+    its own credentials): the five refusals every edge can answer, each in that edge's words."""
+    return responses(
+        BadRequest(unreadable),
+        Unauthorized(unauthorized),
+        PayloadTooLarge(too_large),
+        UnsupportedMediaType(encoding),
+        ValidationFailed(invalid),
+    )
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from veil.auth.deps import AdminOnly, CurrentPrincipal, RuntimeDep, SessionDep
 from veil.campaigns import service
@@ -17,10 +15,9 @@ from veil.campaigns.schemas import (
     RecipientRead,
     SendResult,
 )
+from veil.listing import PageQuery
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
-
-Cursor = Annotated[str | None, Query(max_length=500)]
 
 
 @router.post("", response_model=CampaignRead, status_code=201)
@@ -41,13 +38,10 @@ def create_campaign(
 
 @router.get("", response_model=CampaignPage)
 def list_campaigns(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    limit: int | None = None,
-    cursor: Cursor = None,
+    session: SessionDep, principal: CurrentPrincipal, page: PageQuery
 ) -> CampaignPage:
     rows, next_cursor = service.list_campaigns(
-        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
     )
     counts = service.recipient_counts(
         session, workspace_id=principal.workspace_id, campaign_ids=[c.id for c in rows]
@@ -93,8 +87,7 @@ def list_recipients(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    limit: int | None = None,
-    cursor: Cursor = None,
+    page: PageQuery,
 ) -> RecipientPage:
     views, next_cursor = service.list_recipients(
         session,
@@ -102,8 +95,8 @@ def list_recipients(
         campaign_id=campaign_id,
         base_url=runtime.settings.base_url,
         keyring=runtime.link_keyring,
-        limit=limit,
-        cursor=cursor,
+        limit=page.limit,
+        cursor=page.cursor,
     )
     return RecipientPage(
         data=[

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.listing import PageQuery
 from veil.workspaces import callback_secret, service
 from veil.workspaces.schemas import (
     ApiKeyCreate,
@@ -86,14 +85,9 @@ def create_key(body: ApiKeyCreate, session: SessionDep, principal: AdminOnly) ->
 
 
 @router.get("/keys", response_model=ApiKeyPage)
-def list_keys(
-    session: SessionDep,
-    principal: AdminOnly,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> ApiKeyPage:
+def list_keys(session: SessionDep, principal: AdminOnly, page: PageQuery) -> ApiKeyPage:
     rows, next_cursor = service.list_api_keys(
-        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
     )
     return ApiKeyPage(data=[ApiKeyRead.build(k) for k in rows], next_cursor=next_cursor)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
+from veil.compliance.api_requests import for_profile
 from veil.compliance.deletions import service
 from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, DeletionRead
 from veil.compliance.privacy_requests import profile_actions
@@ -19,6 +20,7 @@ from veil.errors import (
     RateLimited,
     responses,
 )
+from veil.listing import PageQuery
 
 router = APIRouter(tags=["compliance"])
 
@@ -40,14 +42,12 @@ def delete_profile(
     """Erase a profile's personal data (SPEC §5). Requires `{"confirm": true}`."""
     if body is None or not body.confirmed:
         raise ConfirmationRequired()
-    request = profile_actions.delete_profile(
+    request = for_profile(
+        profile_actions.delete_profile,
         session,
-        runtime=runtime,
-        workspace_id=principal.workspace_id,
-        profile_id=profile_id,
-        requested_by=principal.label,
-        actor=principal.actor,
-        source="api",
+        runtime,
+        principal,
+        profile_id,
         suppress=body.suppress,
     )
     return DeletionRead.build(request, runtime.seal_keyring)
@@ -60,15 +60,11 @@ def delete_profile(
     responses=responses(Forbidden),
 )
 def list_deletions(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    principal: AdminOnly,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    session: SessionDep, runtime: RuntimeDep, principal: AdminOnly, page: PageQuery
 ) -> DeletionPage:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
     rows, next_cursor = service.page_deletions(
-        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
     )
     keyring = runtime.seal_keyring
     return DeletionPage(

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.auth.limits import ComplianceAdmin
+from veil.compliance.api_requests import for_profile
 from veil.compliance.exports import service
 from veil.compliance.exports.download import stream_export
 from veil.compliance.exports.schemas import ExportPage, ExportRead
@@ -41,15 +42,7 @@ router = APIRouter(tags=["compliance"])
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
 ) -> ExportRead:
-    export = profile_actions.export_profile(
-        session,
-        runtime=runtime,
-        workspace_id=principal.workspace_id,
-        profile_id=profile_id,
-        requested_by=principal.label,
-        actor=principal.actor,
-        source="api",
-    )
+    export = for_profile(profile_actions.export_profile, session, runtime, principal, profile_id)
     return service.read_export(session, workspace_id=principal.workspace_id, export=export)
 
 

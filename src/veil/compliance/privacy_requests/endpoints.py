@@ -59,6 +59,10 @@ def read_requests(
     ]
 
 
+def read_request(session: Session, runtime: Runtime, request: PrivacyRequest) -> PrivacyRequestRead:
+    return read_requests(session, runtime, [request])[0]
+
+
 @router.post(
     "",
     response_model=PrivacyRequestRead,
@@ -98,7 +102,7 @@ def create_privacy_request(
     )
     if not created:
         response.status_code = 200
-    return read_requests(session, runtime, [request])[0]
+    return read_request(session, runtime, request)
 
 
 @router.post(
@@ -180,7 +184,7 @@ def get_privacy_request(
     request = service.get_request(
         session, workspace_id=principal.workspace_id, request_id=request_id
     )
-    return read_requests(session, runtime, [request])[0]
+    return read_request(session, runtime, request)
 
 
 @router.post(
@@ -209,7 +213,7 @@ def extend_privacy_request(
         reason=body.reason,
         actor=principal.actor,
     )
-    return read_requests(session, runtime, [request])[0]
+    return read_request(session, runtime, request)
 
 
 @router.post(
@@ -224,4 +228,4 @@ def cancel_privacy_request(
     request = service.cancel_request(
         session, workspace_id=principal.workspace_id, request_id=request_id, actor=principal.actor
     )
-    return read_requests(session, runtime, [request])[0]
+    return read_request(session, runtime, request)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from veil.auth.deps import AdminOnly, SessionDep
 from veil.compliance.suppressions import service
 from veil.compliance.suppressions.schemas import SuppressionPage, SuppressionRead
 from veil.errors import Forbidden, NotFound, responses
+from veil.listing import PageQuery
 
 router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"])
 
@@ -21,13 +20,10 @@ router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"]
     responses=responses(Forbidden),
 )
 def list_suppressions(
-    session: SessionDep,
-    principal: AdminOnly,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    session: SessionDep, principal: AdminOnly, page: PageQuery
 ) -> SuppressionPage:
     rows, next_cursor = service.page_suppressions(
-        session, workspace_id=principal.workspace_id, limit=limit, cursor=cursor
+        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
     )
     return SuppressionPage(data=[SuppressionRead.build(r) for r in rows], next_cursor=next_cursor)
 

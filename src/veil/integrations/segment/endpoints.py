@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,14 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from veil.auth.deps import SessionDep, runtime_of
 from veil.auth.service import workspace_for_write_key
 from veil.compliance.suppressions import screening
-from veil.errors import (
-    BadRequest,
-    PayloadTooLarge,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
-    responses,
-)
+from veil.errors import Unauthorized, edge_responses
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.segment import service
 from veil.integrations.segment.schemas import SegmentAccepted, SegmentBatch, SegmentCall
@@ -34,33 +28,26 @@ log = logging.getLogger("veil.integrations.segment")
 router = APIRouter(tags=["segment"])
 
 
-async def _call_body(request: Request) -> bytes:
-    return await read_body(
-        request,
-        limit=service.MAX_MESSAGE_BYTES,
-        too_large="The call is larger than 32 KB, Segment's limit for one message.",
-        gzip=True,
-    )
+def _gzip_body(limit: int, too_large: str) -> Callable[[Request], Awaitable[bytes]]:
+    """A dependency: the body, gzip or not, of at most `limit` bytes (413 `too_large` over)."""
+
+    async def read(request: Request) -> bytes:
+        return await read_body(request, limit=limit, too_large=too_large, gzip=True)
+
+    return read
 
 
-async def _batch_body(request: Request) -> bytes:
-    return await read_body(
-        request,
-        limit=service.MAX_BATCH_BYTES,
-        too_large="The batch is larger than 500 KB, Segment's limit; send smaller batches.",
-        gzip=True,
-    )
+_CALL_TOO_LARGE = "The call is larger than 32 KB, Segment's limit for one message."
+_BATCH_TOO_LARGE = "The batch is larger than 500 KB, Segment's limit; send smaller batches."
+CallBody = Annotated[bytes, Depends(_gzip_body(service.MAX_MESSAGE_BYTES, _CALL_TOO_LARGE))]
+BatchBody = Annotated[bytes, Depends(_gzip_body(service.MAX_BATCH_BYTES, _BATCH_TOO_LARGE))]
 
-
-CallBody = Annotated[bytes, Depends(_call_body)]
-BatchBody = Annotated[bytes, Depends(_batch_body)]
-
-_RESPONSES = responses(
-    BadRequest("The request body is not valid JSON, or not valid gzip."),
-    Unauthorized("Missing, unknown or revoked write key."),
-    PayloadTooLarge("Over 32 KB per call or 500 KB per batch."),
-    UnsupportedMediaType("Content-Encoding must be gzip or none."),
-    ValidationFailed("A message does not fit (its index is named)."),
+_RESPONSES = edge_responses(
+    unreadable="The request body is not valid JSON, or not valid gzip.",
+    unauthorized="Missing, unknown or revoked write key.",
+    too_large="Over 32 KB per call or 500 KB per batch.",
+    encoding="Content-Encoding must be gzip or none.",
+    invalid="A message does not fit (its index is named).",
 )
 
 

@@ -8,14 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 
 from veil.auth.deps import RuntimeDep, SessionDep
-from veil.errors import (
-    BadRequest,
-    PayloadTooLarge,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
-    responses,
-)
+from veil.errors import ValidationFailed, edge_responses
 from veil.integrations.body import parse_json_object, read_body
 from veil.integrations.shopify import service
 from veil.integrations.shopify.parsing import normalize_shop_domain
@@ -26,15 +19,11 @@ log = logging.getLogger("veil.integrations.shopify")
 router = APIRouter(tags=["shopify"])
 
 MAX_WEBHOOK_BYTES = 2 * 1024 * 1024
+_TOO_LARGE = "The webhook body is larger than 2 MB."
 
 
 async def _raw_body(request: Request) -> bytes:
-    return await read_body(
-        request,
-        limit=MAX_WEBHOOK_BYTES,
-        too_large="The webhook body is larger than 2 MB.",
-        gzip=False,
-    )
+    return await read_body(request, limit=MAX_WEBHOOK_BYTES, too_large=_TOO_LARGE, gzip=False)
 
 
 RawBody = Annotated[bytes, Depends(_raw_body)]
@@ -45,12 +34,12 @@ OptionalHeader = Annotated[str | None, Header(max_length=500)]
     "/integrations/shopify/{workspace_id}/webhooks",
     response_model=WebhookReceived,
     summary="Receive a Shopify webhook (X-Shopify-Hmac-Sha256 verified)",
-    responses=responses(
-        BadRequest("The request body is not valid JSON."),
-        Unauthorized("Missing or wrong X-Shopify-Hmac-Sha256."),
-        PayloadTooLarge("The webhook body is larger than 2 MB."),
-        UnsupportedMediaType("Content-Encoding must be none."),
-        ValidationFailed("A header or field does not fit."),
+    responses=edge_responses(
+        unreadable="The request body is not valid JSON.",
+        unauthorized="Missing or wrong X-Shopify-Hmac-Sha256.",
+        too_large=_TOO_LARGE,
+        encoding="Content-Encoding must be none.",
+        invalid="A header or field does not fit.",
     ),
     openapi_extra={
         "requestBody": {
