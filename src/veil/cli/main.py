@@ -24,6 +24,10 @@ workspaces_app = typer.Typer(help="Create and list workspaces.", no_args_is_help
 users_app = typer.Typer(help="Create users (logins for the web UI).", no_args_is_help=True)
 keys_app = typer.Typer(help="Create API keys; rotate the secret key.", no_args_is_help=True)
 
+# `serve` and `demo` listen on the same interface and port options.
+ListenHost = Annotated[str, typer.Option(help="Interface to listen on.")]
+ListenPort = Annotated[int, typer.Option(help="Port to listen on.")]
+
 
 def _print_version(value: bool) -> None:
     if value:
@@ -57,8 +61,8 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: ListenHost = "127.0.0.1",
+    port: ListenPort = 8000,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the embedded worker.")
     ] = False,
@@ -107,8 +111,8 @@ def worker(
 
 @app.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: ListenHost = "127.0.0.1",
+    port: ListenPort = 8000,
     seed_only: Annotated[
         bool, typer.Option("--seed-only", help="Seed (idempotent) and exit without serving.")
     ] = False,

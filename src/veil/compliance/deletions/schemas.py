@@ -55,13 +55,7 @@ class DeletionRead(ProfileRequestRead):
     def build(cls, request: DeletionRequest, keyring: Keyring) -> DeletionRead:
         contact = unseal_contact(keyring, request)
         return cls(
-            id=request.id,
-            profile_id=request.profile_id,
-            name=contact.name,
-            email=contact.email,
-            phone=contact.phone,
-            requested_at=rfc3339(request.requested_at) or "",
-            requested_by=request.requested_by,
+            **cls.shared_fields(request, contact),
             source=request.source,
             status=request.status,
             completed_at=rfc3339(request.completed_at),

@@ -11,7 +11,6 @@ the erasure job once that transaction commits. The erasure itself is veil.compli
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from veil.compliance.deletions.progress import Progress
 from veil.compliance.deletions.repository import DeletionRepository
 from veil.compliance.deletions.scrubber import Subject
 from veil.compliance.erasure_rules import ADDRESS_KEYS, EMAIL_KEYS, PHONE_KEYS, key_in
+from veil.compliance.profile_request import Contact
 from veil.compliance.repository import SubjectRecipients
 from veil.compliance.suppressions import service as suppressions
 from veil.errors import ProfileDeleted, ValidationFailed
@@ -233,16 +233,9 @@ def unseal_subject(keyring: Keyring, request: DeletionRequest) -> Subject:
 # -- reading the record ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SubjectContact:
+def unseal_contact(keyring: Keyring, request: DeletionRequest) -> Contact:
     """The sealed name, email and phone of a deletion record, opened for an admin."""
 
-    name: str | None
-    email: str | None
-    phone: str | None
-
-
-def unseal_contact(keyring: Keyring, request: DeletionRequest) -> SubjectContact:
     def opened(token: str | None, field: str) -> str | None:
         try:
             return keyring.unseal_optional(token, aad=_aad(request.workspace_id, request.id, field))
@@ -250,7 +243,7 @@ def unseal_contact(keyring: Keyring, request: DeletionRequest) -> SubjectContact
             # Sealed under a secret that is no longer configured (VEIL_OLD_SECRET_KEYS).
             return None
 
-    return SubjectContact(
+    return Contact(
         name=opened(request.name_sealed, "name"),
         email=opened(request.email_sealed, "email"),
         phone=opened(request.phone_sealed, "phone"),

@@ -24,6 +24,7 @@ from veil.compliance.exports.lifecycle import destroy_export
 from veil.compliance.exports.repository import ExportRepository
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.compliance.exports.writer import file_owner, filename_of
+from veil.compliance.profile_request import Contact
 from veil.db import enqueue_after_commit
 from veil.errors import (
     AlreadyRequested,
@@ -183,15 +184,10 @@ def effective_status(export: ExportRequest, now: datetime) -> str:
 
 def _read(export: ExportRequest, profile: Profile | None, now: datetime) -> ExportRead:
     live = profile if profile is not None and profile.status == ACTIVE else None
+    contact = Contact(live.full_name, live.email, live.phone) if live else Contact()
     status = effective_status(export, now)
     return ExportRead(
-        id=export.id,
-        profile_id=export.profile_id,
-        name=live.full_name if live else None,
-        email=live.email if live else None,
-        phone=live.phone if live else None,
-        requested_at=rfc3339(export.requested_at) or "",
-        requested_by=export.requested_by,
+        **ExportRead.shared_fields(export, contact),
         status=status,
         expires_at=rfc3339(export.expires_at) or "",
         downloaded_at=rfc3339(export.downloaded_at),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Update, and_, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -19,6 +19,14 @@ from veil.models.privacy_request import (
     PrivacyRequestStatus,
     PrivacyRequestType,
 )
+
+
+def _bulk_update(
+    model: type[PrivacyRequest | PrivacyCallback], *where: ColumnElement[bool]
+) -> Update:
+    """UPDATE the rows of `model` that match `where`, in bulk (the session's loaded objects
+    are not synchronised)."""
+    return update(model).where(*where).execution_options(synchronize_session=False)
 
 
 def overdue_clause(now: datetime) -> Any:
@@ -64,19 +72,17 @@ class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
     def cancel_if_pending(self, request_id: str, *, now: datetime) -> bool:
         """The one conditional UPDATE that races the worker's start: exactly one of them wins."""
         result = self.session.execute(
-            update(PrivacyRequest)
-            .where(
+            _bulk_update(
+                PrivacyRequest,
                 PrivacyRequest.workspace_id == self.workspace_id,
                 PrivacyRequest.id == request_id,
                 PrivacyRequest.status == PrivacyRequestStatus.PENDING,
-            )
-            .values(
+            ).values(
                 status=PrivacyRequestStatus.CANCELLED,
                 cancelled_at=now,
                 updated_at=now,
                 next_attempt_at=None,
             )
-            .execution_options(synchronize_session=False)
         )
         return db.rowcount(result) == 1
 
@@ -114,23 +120,18 @@ def request_by_id(session: Session, request_id: str) -> PrivacyRequest | None:
 def start_if_pending(session: Session, request_id: str, *, now: datetime) -> bool:
     """pending → in_progress, only if no cancel got there first."""
     result = session.execute(
-        update(PrivacyRequest)
-        .where(
+        _bulk_update(
+            PrivacyRequest,
             PrivacyRequest.id == request_id,
             PrivacyRequest.status == PrivacyRequestStatus.PENDING,
-        )
-        .values(status=PrivacyRequestStatus.IN_PROGRESS, updated_at=now)
-        .execution_options(synchronize_session=False)
+        ).values(status=PrivacyRequestStatus.IN_PROGRESS, updated_at=now)
     )
     return db.rowcount(result) == 1
 
 
 def extend_lease(session: Session, request_id: str, *, until: datetime) -> None:
     session.execute(
-        update(PrivacyRequest)
-        .where(PrivacyRequest.id == request_id)
-        .values(lease_until=until)
-        .execution_options(synchronize_session=False)
+        _bulk_update(PrivacyRequest, PrivacyRequest.id == request_id).values(lease_until=until)
     )
 
 
@@ -190,14 +191,12 @@ def deferred_next_delivery(session: Session, delivery: PrivacyCallback) -> str |
 
 def claim_delivery(session: Session, delivery_id: str, *, now: datetime, until: datetime) -> bool:
     result = session.execute(
-        update(PrivacyCallback)
-        .where(
+        _bulk_update(
+            PrivacyCallback,
             PrivacyCallback.id == delivery_id,
             PrivacyCallback.status == DeliveryStatus.PENDING,
             or_(PrivacyCallback.lease_until.is_(None), PrivacyCallback.lease_until < now),
-        )
-        .values(lease_until=until)
-        .execution_options(synchronize_session=False)
+        ).values(lease_until=until)
     )
     return db.rowcount(result) == 1
 
@@ -223,10 +222,9 @@ def due_deliveries(session: Session, *, now: datetime, limit: int = 500) -> list
 def hold_deliveries(session: Session, ids: Sequence[str], *, until: datetime) -> None:
     if ids:
         session.execute(
-            update(PrivacyCallback)
-            .where(PrivacyCallback.id.in_(list(ids)))
-            .values(next_attempt_at=until)
-            .execution_options(synchronize_session=False)
+            _bulk_update(PrivacyCallback, PrivacyCallback.id.in_(list(ids))).values(
+                next_attempt_at=until
+            )
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,11 @@ from veil.models.privacy_request import (
 CallbackUrl = Annotated[str, Field(min_length=1, max_length=2048)]
 
 
+def _body_config(*, example: dict[str, Any]) -> ConfigDict:
+    """A request body's config: unknown fields refused, `example` shown in the OpenAPI document."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
 class IdentityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,19 +37,14 @@ class IdentityIn(BaseModel):
 
 
 class PrivacyRequestCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "erasure",
-                    "identities": [{"type": "email", "value": "ada@example.com"}],
-                    "regulation": "gdpr",
-                    "reference": "TICKET-1234",
-                    "callback_urls": ["https://privacy.example.com/veil-callback"],
-                }
-            ]
-        },
+    model_config = _body_config(
+        example={
+            "type": "erasure",
+            "identities": [{"type": "email", "value": "ada@example.com"}],
+            "regulation": "gdpr",
+            "reference": "TICKET-1234",
+            "callback_urls": ["https://privacy.example.com/veil-callback"],
+        }
     )
 
     type: PrivacyRequestType
@@ -68,23 +68,18 @@ class BulkSubject(BaseModel):
 
 
 class PrivacyRequestBulkCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
+    model_config = _body_config(
+        example={
+            "type": "access",
+            "regulation": "ccpa",
+            "subjects": [
+                {"identities": [{"type": "email", "value": "ada@example.com"}]},
                 {
-                    "type": "access",
-                    "regulation": "ccpa",
-                    "subjects": [
-                        {"identities": [{"type": "email", "value": "ada@example.com"}]},
-                        {
-                            "identities": [{"type": "phone", "value": "+14155550143"}],
-                            "reference": "case-2",
-                        },
-                    ],
-                }
-            ]
-        },
+                    "identities": [{"type": "phone", "value": "+14155550143"}],
+                    "reference": "case-2",
+                },
+            ],
+        }
     )
 
     type: PrivacyRequestType
