@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from veil.audit import service
 from veil.audit.schemas import AuditEntryRead, AuditPage
 from veil.auth.deps import AdminOnly, SessionDep
+from veil.listing import PageQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -17,17 +18,16 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def list_audit_entries(
     session: SessionDep,
     principal: AdminOnly,
+    page: PageQuery,
     action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
     target_id: Annotated[str | None, Query(max_length=64, description="Only this target.")] = None,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> AuditPage:
     rows, next_cursor = service.list_entries(
         session,
         workspace_id=principal.workspace_id,
         action=action,
         target_id=target_id,
-        limit=limit,
-        cursor=cursor,
+        limit=page.limit,
+        cursor=page.cursor,
     )
     return AuditPage(data=[AuditEntryRead.build(e) for e in rows], next_cursor=next_cursor)

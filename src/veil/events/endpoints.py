@@ -19,6 +19,7 @@ from veil.events.schemas import (
     EventRead,
 )
 from veil.guards import json_body, request_body_openapi
+from veil.listing import PageQuery
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -80,16 +81,15 @@ def list_profile_events(
     profile_id: str,
     session: SessionDep,
     principal: CurrentPrincipal,
+    page: PageQuery,
     type: Annotated[str | None, Query(max_length=200, description="Only this type.")] = None,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> EventPage:
     rows, next_cursor = service.profile_events(
         session,
         workspace_id=principal.workspace_id,
         profile_id=profile_id,
         type=type,
-        limit=limit,
-        cursor=cursor,
+        limit=page.limit,
+        cursor=page.cursor,
     )
     return EventPage(data=[EventRead.build(e) for e in rows], next_cursor=next_cursor)

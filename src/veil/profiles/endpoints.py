@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from veil.auth.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from veil.compliance.suppressions import screening
 from veil.errors import IdentifierConflict, NotFound, ProfileDeleted, responses
+from veil.listing import PageQuery
 from veil.profiles import rectification, service
 from veil.profiles.schemas import ProfileCreate, ProfilePage, ProfileRead, ProfileUpdate
 
@@ -59,12 +60,15 @@ def upsert_profile(
 def list_profiles(
     session: SessionDep,
     principal: CurrentPrincipal,
+    page: PageQuery,
     query: Annotated[str | None, Query(max_length=200)] = None,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ProfilePage:
     rows, next_cursor = service.search_profiles(
-        session, workspace_id=principal.workspace_id, query=query, limit=limit, cursor=cursor
+        session,
+        workspace_id=principal.workspace_id,
+        query=query,
+        limit=page.limit,
+        cursor=page.cursor,
     )
     consents = service.consents_by_profile(
         session, workspace_id=principal.workspace_id, profile_ids=[p.id for p in rows]

@@ -26,6 +26,7 @@ from veil.errors import (
     RateLimited,
     responses,
 )
+from veil.listing import PageQuery
 
 router = APIRouter(tags=["compliance"])
 
@@ -55,15 +56,14 @@ def request_export(
 def list_exports(
     session: SessionDep,
     principal: AdminOnly,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    page: PageQuery,
     profile_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> ExportPage:
     return service.list_exports(
         session,
         workspace_id=principal.workspace_id,
-        limit=limit,
-        cursor=cursor,
+        limit=page.limit,
+        cursor=page.cursor,
         profile_id=profile_id,
     )
 

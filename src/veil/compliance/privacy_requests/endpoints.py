@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 from sqlalchemy.orm import Session
 
 from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
@@ -31,6 +31,7 @@ from veil.errors import (
     responses,
 )
 from veil.kit.time import utcnow
+from veil.listing import PageQuery
 from veil.models import PrivacyRequest
 from veil.models.privacy_request import (
     PrivacyRequestSource,
@@ -152,12 +153,11 @@ def list_privacy_requests(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: AdminOnly,
+    page: PageQuery,
     status: PrivacyRequestStatus | None = None,
     type: PrivacyRequestType | None = None,
     source: PrivacyRequestSource | None = None,
     overdue: bool | None = None,
-    limit: int | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> PrivacyRequestPage:
     rows, next_cursor = service.page_requests(
         session,
@@ -166,8 +166,8 @@ def list_privacy_requests(
         type=type,
         source=source,
         overdue=overdue,
-        limit=limit,
-        cursor=cursor,
+        limit=page.limit,
+        cursor=page.cursor,
     )
     return PrivacyRequestPage(data=read_requests(session, runtime, rows), next_cursor=next_cursor)
 
