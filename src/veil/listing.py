@@ -1,22 +1,17 @@
 """The API's lists (SPEC: `?limit=` and `?cursor=`): the two query parameters as one dependency.
 
-A list route takes `page: PageQuery` after its principal and passes `page.limit` and
-`page.cursor` on to its service, which clamps the limit and decodes the cursor
-(`veil.kit.pagination`).
+A list route takes `page: PageQuery` after its principal and hands the `PageParams` to its
+service unchanged, down to `veil.kit.pagination.paginate`, which clamps the limit and decodes
+the cursor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
 
-
-@dataclass(frozen=True)
-class PageParams:
-    limit: int | None
-    cursor: str | None
+from veil.kit.pagination import PageParams
 
 
 def page_params(

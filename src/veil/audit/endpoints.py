@@ -27,7 +27,6 @@ def list_audit_entries(
         workspace_id=principal.workspace_id,
         action=action,
         target_id=target_id,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     return AuditPage(data=[AuditEntryRead.build(e) for e in rows], next_cursor=next_cursor)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from veil.audit.repository import AuditRepository
 from veil.kit.ids import new_id
-from veil.kit.pagination import paginate
+from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import rfc3339, utcnow
 from veil.models import AuditEntry, AuditHead, Workspace
 
@@ -173,8 +173,7 @@ def list_entries(
     workspace_id: str,
     action: str | None = None,
     target_id: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: PageParams,
 ) -> tuple[list[AuditEntry], str | None]:
     """Newest first (by the chain's sequence number)."""
     return paginate(
@@ -182,6 +181,5 @@ def list_entries(
         AuditRepository(session, workspace_id).entries(action=action, target_id=target_id),
         keys=[AuditEntry.seq],
         descending=True,
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )

@@ -41,7 +41,7 @@ def list_campaigns(
     session: SessionDep, principal: CurrentPrincipal, page: PageQuery
 ) -> CampaignPage:
     rows, next_cursor = service.list_campaigns(
-        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
+        session, workspace_id=principal.workspace_id, page=page
     )
     counts = service.recipient_counts(
         session, workspace_id=principal.workspace_id, campaign_ids=[c.id for c in rows]
@@ -95,8 +95,7 @@ def list_recipients(
         campaign_id=campaign_id,
         base_url=runtime.settings.base_url,
         keyring=runtime.link_keyring,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     return RecipientPage(
         data=[

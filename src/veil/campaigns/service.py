@@ -23,7 +23,7 @@ from veil.errors import NotFound
 from veil.events.repository import EventRepository
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id, new_token
-from veil.kit.pagination import paginate
+from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import utcnow
 from veil.models import Campaign, Event, Recipient
 
@@ -80,11 +80,11 @@ def get_campaign(session: Session, *, workspace_id: str, campaign_id: str) -> Ca
 
 
 def list_campaigns(
-    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+    session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[Campaign], str | None]:
     """Newest first."""
     return CampaignRepository(session, workspace_id).newest_first(
-        by=[Campaign.created_at, Campaign.id], limit=limit, cursor=cursor
+        by=[Campaign.created_at, Campaign.id], page=page
     )
 
 
@@ -195,8 +195,7 @@ def list_recipients(
     campaign_id: str,
     base_url: str,
     keyring: Keyring,
-    limit: int | None,
-    cursor: str | None,
+    page: PageParams,
 ) -> tuple[list[RecipientView], str | None]:
     """Recipient records (id order, roughly send order) with tracking URLs and activity.
 
@@ -209,8 +208,7 @@ def list_recipients(
         CampaignRepository(session, workspace_id).recipients_of(campaign.id),
         keys=[Recipient.id],
         descending=False,
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
     activity: dict[str, list[Event]] = defaultdict(list)
     for event in EventRepository(session, workspace_id).of_recipients([r.id for r in rows]):

@@ -89,7 +89,6 @@ def list_profile_events(
         workspace_id=principal.workspace_id,
         profile_id=profile_id,
         type=type,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     return EventPage(data=[EventRead.build(e) for e in rows], next_cursor=next_cursor)

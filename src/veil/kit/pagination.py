@@ -1,6 +1,9 @@
 """Keyset pagination, the one pattern for every ordered walk: API pages (`?limit=`, default 50,
 max 500, and an opaque `?cursor=`), the export writer's chunks and the erasure's batches.
 
+A page travels as one `PageParams` from the route (`veil.listing.PageQuery`, or a UI route's
+own limit) through its service to `paginate`, which clamps the limit and decodes the cursor.
+
 `keyset_after` is the condition and `keyset_chunks` the loop. The condition is a row-value
 comparison, `(a, b) > (:a, :b)`: where (a, b) is the tail of a composite index after its
 equality columns, PostgreSQL (and SQLite) turn it into an index range scan, where the
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,6 +30,18 @@ MAX_LIMIT = 500
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """One page of a list: at most `limit` rows (None: DEFAULT_LIMIT) after `cursor` (None: from
+    the start). Unchecked until `paginate` clamps the limit and decodes the cursor."""
+
+    limit: int | None = None
+    cursor: str | None = None
+
+
+FIRST_PAGE = PageParams()
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -72,21 +88,21 @@ def paginate(
     *,
     keys: Sequence[InstrumentedAttribute[Any]],
     descending: bool,
-    limit: int | None,
-    cursor: str | None,
+    page: PageParams,
     key_of: Callable[[T], Sequence[Any]] | None = None,
 ) -> tuple[list[T], str | None]:
-    """Order by `keys` (all ascending or all descending) and page after `cursor`. The cursor
-    holds the last row's `key_of(row)`: by default its attributes named like the keys."""
+    """Order by `keys` (all ascending or all descending) and return `page` with the cursor of
+    the next one (None after the last). A cursor holds the last row's `key_of(row)`: by default
+    its attributes named like the keys."""
     if key_of is None:
         names = [k.key for k in keys]
 
         def key_of(row: T) -> Sequence[Any]:
             return [getattr(row, name) for name in names]
 
-    size = clamp_limit(limit)
-    if cursor:
-        after = decode_cursor(cursor, len(keys))
+    size = clamp_limit(page.limit)
+    if page.cursor:
+        after = decode_cursor(page.cursor, len(keys))
         stmt = stmt.where(keyset_after(keys, after, descending=descending))
     order = [k.desc() if descending else k.asc() for k in keys]
     rows = list(session.scalars(stmt.order_by(*order).limit(size + 1)))
@@ -99,11 +115,10 @@ def newest_first(
     stmt: Select[T],
     *,
     by: Sequence[InstrumentedAttribute[Any]],
-    limit: int | None,
-    cursor: str | None,
+    page: PageParams,
 ) -> tuple[list[T], str | None]:
     """The lists of SPEC §3 that show the newest first: `by` is (time column, id)."""
-    return paginate(session, stmt, keys=by, descending=True, limit=limit, cursor=cursor)
+    return paginate(session, stmt, keys=by, descending=True, page=page)
 
 
 def keyset_after(

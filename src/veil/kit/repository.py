@@ -13,7 +13,7 @@ from sqlalchemy import ARRAY, Select, String, bindparam, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import NotFound
-from veil.kit.pagination import newest_first
+from veil.kit.pagination import PageParams, newest_first
 
 M = TypeVar("M")
 
@@ -99,8 +99,7 @@ class WorkspaceRepository(Generic[M]):
         self,
         *,
         by: Sequence[InstrumentedAttribute[Any]],
-        limit: int | None,
-        cursor: str | None,
+        page: PageParams,
     ) -> tuple[list[M], str | None]:
         """A page of this workspace's rows, newest first by `by` (time column, id)."""
-        return newest_first(self.session, self.statement(), by=by, limit=limit, cursor=cursor)
+        return newest_first(self.session, self.statement(), by=by, page=page)

@@ -67,8 +67,7 @@ def list_profiles(
         session,
         workspace_id=principal.workspace_id,
         query=query,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     consents = service.consents_by_profile(
         session, workspace_id=principal.workspace_id, profile_ids=[p.id for p in rows]

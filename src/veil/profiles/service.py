@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from veil.errors import IdentifierConflict, ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import check_properties
-from veil.kit.pagination import paginate
+from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import utcnow
 from veil.models import Consent, Profile, Workspace
 from veil.models.profile import ACTIVE
@@ -80,13 +80,12 @@ def search_profiles(
     *,
     workspace_id: str,
     query: str | None,
-    limit: int | None,
-    cursor: str | None,
+    page: PageParams,
 ) -> tuple[list[Profile], str | None]:
     """Active profiles matching `query` (every one without it), newest id first: the API's
     list and the Profiles page."""
     stmt = ProfileRepository(session, workspace_id).search_active(query)
-    return paginate(session, stmt, keys=[Profile.id], descending=True, limit=limit, cursor=cursor)
+    return paginate(session, stmt, keys=[Profile.id], descending=True, page=page)
 
 
 def get_profile(session: Session, *, workspace_id: str, profile_id: str) -> Profile:

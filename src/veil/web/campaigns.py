@@ -8,6 +8,7 @@ from typing import ClassVar
 from fastapi import APIRouter, Response
 
 from veil.campaigns import service as campaign_service
+from veil.kit.pagination import PageParams
 from veil.models import Campaign
 from veil.web import queries
 from veil.web.deps import CursorQuery, UserPageContext, runtime_of
@@ -39,7 +40,9 @@ class CampaignPage(ListPage):
 @router.get("/campaigns", name="campaigns")
 def list_campaigns(web: UserPageContext, cursor: CursorQuery = None) -> Response:
     rows, next_cursor = queries.campaigns_page(
-        web.session, workspace_id=web.me.workspace_id, limit=CAMPAIGNS_PER_PAGE, cursor=cursor
+        web.session,
+        workspace_id=web.me.workspace_id,
+        page=PageParams(limit=CAMPAIGNS_PER_PAGE, cursor=cursor),
     )
     page = CampaignListPage(campaigns=rows, next_cursor=next_cursor, is_first_page=cursor is None)
     return render(web.request, page)
@@ -58,8 +61,7 @@ def show_campaign(web: UserPageContext, campaign_id: str, cursor: CursorQuery = 
         campaign_id=campaign.id,
         base_url=runtime.settings.base_url,
         keyring=runtime.link_keyring,
-        limit=RECIPIENTS_PER_PAGE,
-        cursor=cursor,
+        page=PageParams(limit=RECIPIENTS_PER_PAGE, cursor=cursor),
     )
     active = queries.active_profile_ids(
         session, workspace_id=workspace_id, ids={v.recipient.profile_id for v in views}

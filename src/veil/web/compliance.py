@@ -22,6 +22,7 @@ from veil.compliance.exports.schemas import ExportRead
 from veil.compliance.privacy_requests import profile_actions
 from veil.compliance.suppressions import service as suppressions
 from veil.errors import AlreadyRequested, ExportExpired, ExportNotReady, VeilError
+from veil.kit.pagination import PageParams
 from veil.profiles import service as profiles
 from veil.web import queries
 from veil.web.actions import as_signed_in, run_action
@@ -197,7 +198,7 @@ def compliance_home(me: AdminPage) -> Response:
 def downloaded(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
     workspace_id = web.me.workspace_id
     page = exports.list_exports(
-        web.session, workspace_id=workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session, workspace_id=workspace_id, page=PageParams(limit=ROWS_PER_PAGE, cursor=cursor)
     )
     tab = DownloadedTab(
         export_ttl=format_duration(runtime_of(web.request).settings.export_ttl),
@@ -240,7 +241,9 @@ def retry_export(web: ComplianceFormContext, export_id: str) -> Response:
 def deleted(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
     # The API's "Deleted" table (the permanent record, contact details unsealed for admins).
     records, next_cursor = deletions.page_deletions(
-        web.session, workspace_id=web.me.principal.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session,
+        workspace_id=web.me.principal.workspace_id,
+        page=PageParams(limit=ROWS_PER_PAGE, cursor=cursor),
     )
     keyring = runtime_of(web.request).seal_keyring
     rows = [DeletionRead.build(record, keyring) for record in records]

@@ -15,6 +15,7 @@ from veil.compliance.privacy_requests import deadlines, service
 from veil.compliance.privacy_requests.endpoints import read_requests
 from veil.compliance.privacy_requests.schemas import PrivacyRequestRead
 from veil.errors import PayloadTooLarge, ValidationFailed, VeilError
+from veil.kit.pagination import PageParams
 from veil.kit.time import as_utc, utcnow
 from veil.models.privacy_request import (
     PrivacyRequestSource,
@@ -134,8 +135,7 @@ def requests_tab(
         web.session,
         workspace_id=web.me.workspace_id,
         overdue=True if overdue == "true" else None,
-        limit=ROWS_PER_PAGE,
-        cursor=cursor,
+        page=PageParams(limit=ROWS_PER_PAGE, cursor=cursor),
         **filters,
     )
     rows = read_requests(web.session, runtime_of(web.request), records)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from veil.compliance.suppressions import service as suppressions
 from veil.events import service as event_service
+from veil.kit.pagination import PageParams
 from veil.models import Consent, Profile
 from veil.models.profile import ACTIVE
 from veil.profiles import service as profiles
@@ -113,8 +114,7 @@ def list_profiles(
         web.session,
         workspace_id=web.me.workspace_id,
         query=query or None,
-        limit=PROFILES_PER_PAGE,
-        cursor=cursor,
+        page=PageParams(limit=PROFILES_PER_PAGE, cursor=cursor),
     )
     page = ProfileListPage(
         profiles=[(p, display_name(p)) for p in rows],
@@ -165,8 +165,7 @@ def show_profile(web: UserPageContext, profile_id: str, events: CursorQuery = No
         session,
         workspace_id=workspace_id,
         profile_id=profile.id,
-        limit=EVENTS_PER_PAGE,
-        cursor=events,
+        page=PageParams(limit=EVENTS_PER_PAGE, cursor=events),
     )
     names = queries.campaign_names(
         session, workspace_id=workspace_id, ids={e.campaign_id for e in rows if e.campaign_id}

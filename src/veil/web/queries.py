@@ -15,6 +15,7 @@ from veil.campaigns import service as campaign_service
 from veil.campaigns.repository import CampaignRepository
 from veil.campaigns.service import CLICK_TYPES, OPEN_TYPES, Activity, summarize_activity
 from veil.events.repository import EventRepository
+from veil.kit.pagination import PageParams
 from veil.models import Campaign, Event, Profile, Recipient
 from veil.models.profile import ACTIVE, DELETED
 from veil.profiles.repository import ProfileRepository
@@ -105,11 +106,11 @@ def _engaged_recipients(
 
 
 def campaigns_page(
-    session: Session, *, workspace_id: str, limit: int, cursor: str | None
+    session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[CampaignRow], str | None]:
     """Newest first, each with its recipients and how many of them opened and clicked."""
     campaigns, next_cursor = campaign_service.list_campaigns(
-        session, workspace_id=workspace_id, limit=limit, cursor=cursor
+        session, workspace_id=workspace_id, page=page
     )
     ids = [c.id for c in campaigns]
     sent = campaign_service.recipient_counts(session, workspace_id=workspace_id, campaign_ids=ids)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Response
 from veil.compliance.restrictions import service as restrictions
 from veil.compliance.suppressions import service as suppressions
 from veil.compliance.suppressions.schemas import SuppressionRead
+from veil.kit.pagination import PageParams
 from veil.profiles import service as profiles
 from veil.web.actions import as_signed_in, run_action
 from veil.web.compliance import ComplianceTab
@@ -86,7 +87,9 @@ def unrestrict_profile(web: AdminFormContext, profile_id: str) -> Response:
 @router.get(SUPPRESSIONS_URL, name="compliance_suppressions")
 def suppression_list(web: AdminPageContext, cursor: CursorQuery = None) -> Response:
     rows, next_cursor = suppressions.page_suppressions(
-        web.session, workspace_id=web.me.workspace_id, limit=ROWS_PER_PAGE, cursor=cursor
+        web.session,
+        workspace_id=web.me.workspace_id,
+        page=PageParams(limit=ROWS_PER_PAGE, cursor=cursor),
     )
     return render(
         web.request,

@@ -15,6 +15,7 @@ from veil.auth.service import IssuedKey
 from veil.compliance.retention import service as retention
 from veil.compliance.retention.service import RetentionCounts
 from veil.errors import VeilError
+from veil.kit.pagination import PageParams
 from veil.models import ApiKey, Workspace, WriteKey
 from veil.web.actions import as_signed_in, run_action
 from veil.web.deps import AdminFormContext, AdminPage, AdminPageContext, WebContext, runtime_of
@@ -71,7 +72,7 @@ def _workspace_page(
         ),
         write_key=write_key,
         api_keys=workspaces.list_api_keys(
-            session, workspace_id=workspace_id, limit=MAX_KEYS_SHOWN, cursor=None
+            session, workspace_id=workspace_id, page=PageParams(limit=MAX_KEYS_SHOWN)
         )[0],
         retention_preview=retention.preview(session, workspace_id=workspace_id),
         revealed_write_key=revealed_write_key,

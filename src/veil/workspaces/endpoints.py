@@ -87,7 +87,7 @@ def create_key(body: ApiKeyCreate, session: SessionDep, principal: AdminOnly) ->
 @router.get("/keys", response_model=ApiKeyPage)
 def list_keys(session: SessionDep, principal: AdminOnly, page: PageQuery) -> ApiKeyPage:
     rows, next_cursor = service.list_api_keys(
-        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
+        session, workspace_id=principal.workspace_id, page=page
     )
     return ApiKeyPage(data=[ApiKeyRead.build(k) for k in rows], next_cursor=next_cursor)
 

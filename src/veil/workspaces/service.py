@@ -20,7 +20,7 @@ from veil.auth.principal import ADMIN, ROLES
 from veil.errors import Conflict, NotFound, ValidationFailed
 from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id
-from veil.kit.pagination import paginate
+from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import parse_strict_duration
 from veil.models import ApiKey, Membership, User, Workspace
 from veil.profiles.identifiers import normalize_email
@@ -301,7 +301,7 @@ def revoke_demo_keys(session: Session, *, workspace_id: str) -> int:
 
 
 def list_api_keys(
-    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+    session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[ApiKey], str | None]:
     """Newest first, revoked ones included (marked by revoked_at)."""
     return paginate(
@@ -309,8 +309,7 @@ def list_api_keys(
         ApiKeyRepository(session, workspace_id).api_keys(),
         keys=[ApiKey.id],
         descending=True,
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
 
 

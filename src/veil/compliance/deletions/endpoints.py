@@ -64,7 +64,7 @@ def list_deletions(
 ) -> DeletionPage:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
     rows, next_cursor = service.page_deletions(
-        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
+        session, workspace_id=principal.workspace_id, page=page
     )
     keyring = runtime.seal_keyring
     return DeletionPage(

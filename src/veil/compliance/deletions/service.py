@@ -29,6 +29,7 @@ from veil.compliance.suppressions import service as suppressions
 from veil.errors import ProfileDeleted, ValidationFailed
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.ids import new_id
+from veil.kit.pagination import PageParams
 from veil.kit.time import add_months, utcnow
 from veil.models import DeletionRequest, IdentifierType, Profile, Recipient
 from veil.models.deletion_request import DeletionStatus
@@ -261,9 +262,9 @@ def get_deletion(session: Session, *, workspace_id: str, deletion_id: str) -> De
 
 
 def page_deletions(
-    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+    session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[DeletionRequest], str | None]:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
     return DeletionRepository(session, workspace_id).newest_first(
-        by=[DeletionRequest.requested_at, DeletionRequest.id], limit=limit, cursor=cursor
+        by=[DeletionRequest.requested_at, DeletionRequest.id], page=page
     )

@@ -62,8 +62,7 @@ def list_exports(
     return service.list_exports(
         session,
         workspace_id=principal.workspace_id,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
         profile_id=profile_id,
     )
 

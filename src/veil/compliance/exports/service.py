@@ -35,7 +35,7 @@ from veil.errors import (
 )
 from veil.kit.crypto import DecryptionError
 from veil.kit.ids import new_id
-from veil.kit.pagination import newest_first
+from veil.kit.pagination import PageParams, newest_first
 from veil.kit.time import add_months, rfc3339, utcnow
 from veil.models import ExportRequest, Profile
 from veil.models.export_request import EXPIRING_STATUSES, UNFULFILLED_STATUSES, ExportStatus
@@ -148,8 +148,7 @@ def list_exports(
     session: Session,
     *,
     workspace_id: str,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: PageParams,
     profile_id: str | None = None,
 ) -> ExportPage:
     """The "Downloaded" table: newest first, keyset pages by (requested_at, id)."""
@@ -158,8 +157,7 @@ def list_exports(
         session,
         repo.listing(profile_id=profile_id),
         by=[ExportRequest.requested_at, ExportRequest.id],
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
     profiles = repo.profiles_by_id([e.profile_id for e in rows])
     now = utcnow()

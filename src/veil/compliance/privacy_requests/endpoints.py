@@ -166,8 +166,7 @@ def list_privacy_requests(
         type=type,
         source=source,
         overdue=overdue,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     return PrivacyRequestPage(data=read_requests(session, runtime, rows), next_cursor=next_cursor)
 

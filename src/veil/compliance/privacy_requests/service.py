@@ -38,7 +38,7 @@ from veil.errors import (
     ValidationFailed,
 )
 from veil.kit.ids import new_id
-from veil.kit.pagination import newest_first
+from veil.kit.pagination import FIRST_PAGE, PageParams, newest_first
 from veil.kit.time import as_utc, utcnow
 from veil.models import Base, PrivacyRequest, Workspace
 from veil.models.privacy_request import (
@@ -401,8 +401,7 @@ def page_requests(
     type: PrivacyRequestType | None = None,
     source: PrivacyRequestSource | None = None,
     overdue: bool | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: PageParams = FIRST_PAGE,
 ) -> tuple[list[PrivacyRequest], str | None]:
     """Newest first; every filter, `overdue` included, is part of the SQL."""
     stmt = PrivacyRequestRepository(session, workspace_id).listing(
@@ -412,8 +411,7 @@ def page_requests(
         session,
         stmt,
         by=[PrivacyRequest.created_at, PrivacyRequest.id],
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
 
 

@@ -23,7 +23,7 @@ def list_suppressions(
     session: SessionDep, principal: AdminOnly, page: PageQuery
 ) -> SuppressionPage:
     rows, next_cursor = service.page_suppressions(
-        session, workspace_id=principal.workspace_id, limit=page.limit, cursor=page.cursor
+        session, workspace_id=principal.workspace_id, page=page
     )
     return SuppressionPage(data=[SuppressionRead.build(r) for r in rows], next_cursor=next_cursor)
 

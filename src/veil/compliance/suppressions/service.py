@@ -19,6 +19,7 @@ from veil.compliance.suppressions.keys import key_for_writing
 from veil.compliance.suppressions.repository import SuppressionRepository
 from veil.errors import NotFound
 from veil.kit.ids import new_id
+from veil.kit.pagination import PageParams
 from veil.kit.time import utcnow
 from veil.models import Profile, SuppressedIdentifier, Suppression, Workspace
 from veil.runtime import Runtime
@@ -98,11 +99,11 @@ def suppresses_by_default(session: Session, workspace_id: str) -> bool:
 
 
 def page_suppressions(
-    session: Session, *, workspace_id: str, limit: int | None, cursor: str | None
+    session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[Sequence[Suppression], str | None]:
     """Newest first."""
     return SuppressionRepository(session, workspace_id).newest_first(
-        by=[Suppression.created_at, Suppression.id], limit=limit, cursor=cursor
+        by=[Suppression.created_at, Suppression.id], page=page
     )
 
 
