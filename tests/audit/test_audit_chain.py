@@ -13,7 +13,10 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.compliance.export_support import subprocess_env, veil_executable
 from tests.fixtures.factories import WorkspaceHandle
+from veil.audit import service as audit
 from veil.audit.service import verify_chain
+from veil.kit.ids import new_id
+from veil.models import AuditEntry, AuditHead, Profile
 from veil.runtime import Runtime
 
 
@@ -187,3 +190,46 @@ def test_entries_written_after_a_verify_keep_the_chain_whole(
     with runtime.sessionmaker() as session:
         report = verify_chain(session, workspace_id=ws.id)
     assert report.ok and report.entries == 5
+
+
+def test_an_append_stores_the_entry_it_returns_and_flushes_what_the_caller_left_pending(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """`record` writes through Core (statements built once): the row it stores is the entry
+    it returns, field for field, the head moves with it, and, as when it went through the
+    ORM, whatever the caller had pending reaches the database with the entry."""
+    with runtime.sessionmaker() as session, session.begin():
+        session.add(
+            Profile(id=new_id("prf"), workspace_id=ws.id, external_id="pending-before-audit")
+        )
+        entries = [
+            audit.record(
+                session,
+                workspace_id=ws.id,
+                actor="system",
+                action="test.append",
+                target_type="profile",
+                target_id=f"prf_{n}",
+                details={"n": n, "nested": {"ok": True}},
+            )
+            for n in range(3)
+        ]
+        # A Core statement on the connection does not autoflush: the row is there because
+        # `record` flushed it.
+        pending = session.connection().execute(
+            text("SELECT count(*) FROM profiles WHERE external_id = 'pending-before-audit'")
+        )
+        assert pending.scalar_one() == 1
+    with runtime.sessionmaker() as session:
+        for entry in entries:
+            stored = session.get(AuditEntry, entry.id)
+            assert stored is not None
+            for column in ("seq", "actor", "action", "target_type", "target_id", "details"):
+                assert getattr(stored, column) == getattr(entry, column)
+            assert (stored.prev_hash, stored.hash) == (entry.prev_hash, entry.hash)
+            assert stored.created_at == entry.created_at
+        head = session.get(AuditHead, ws.id)
+        assert head is not None and (head.seq, head.hash) == (entries[-1].seq, entries[-1].hash)
+        assert [e.seq for e in entries] == [entries[0].seq, entries[0].seq + 1, entries[0].seq + 2]
+        report = verify_chain(session, workspace_id=ws.id)
+    assert report.ok and report.head_hash == entries[-1].hash

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from veil.audit.repository import AuditRepository
@@ -23,8 +23,27 @@ from veil.kit.ids import new_id
 from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import rfc3339, utcnow
 from veil.models import AuditEntry, AuditHead, Workspace
+from veil.models.base import Base
 
 GENESIS = "0" * 64
+
+# An append is written through Core with statements built once, their values bound at
+# execution: no unit of work over ORM objects that nothing reads back, and no statement built
+# (and its cache key computed) per entry.
+_LOG = Base.metadata.tables[AuditEntry.__tablename__]
+_HEAD = Base.metadata.tables[AuditHead.__tablename__]
+# FOR NO KEY UPDATE of the workspace row, on PostgreSQL (see `record`).
+_LOCK_WORKSPACE = (
+    select(Workspace.id).where(Workspace.id == bindparam("ws")).with_for_update(key_share=True)
+)
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.workspace_id == bindparam("ws"))
+_APPEND = insert(_LOG)
+_NEW_HEAD = insert(_HEAD)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.workspace_id == bindparam("ws"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def _entry_hash(entry: AuditEntry) -> str:
@@ -61,12 +80,10 @@ def record(
         # FOR UPDATE: every insert referencing the workspace holds a KEY SHARE lock on its row,
         # and a transaction that had inserted one (an export request, an event) would deadlock
         # here against another appender waiting for FOR UPDATE.
-        session.execute(
-            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
-        )
-    # Fresh from the database: a session kept across transactions may hold an older head.
-    head = session.get(AuditHead, workspace_id, populate_existing=True)
-    last = (head.seq, head.hash) if head else None
+        session.execute(_LOCK_WORKSPACE, {"ws": workspace_id})
+    # Read fresh from the database every time: a session kept across transactions may hold an
+    # older head.
+    last = session.execute(_READ_HEAD, {"ws": workspace_id}).one_or_none()
     entry = AuditEntry(
         id=new_id("aud"),
         workspace_id=workspace_id,
@@ -80,13 +97,18 @@ def record(
         prev_hash=last[1] if last else GENESIS,
     )
     entry.hash = _entry_hash(entry)
-    session.add(entry)
-    if head is None:
-        session.add(AuditHead(workspace_id=workspace_id, seq=entry.seq, hash=entry.hash))
+    session.execute(_APPEND, {c.key: getattr(entry, c.key) for c in _LOG.columns})
+    if last is None:
+        session.execute(
+            _NEW_HEAD, {"workspace_id": workspace_id, "seq": entry.seq, "hash": entry.hash}
+        )
     else:
-        head.seq, head.hash = entry.seq, entry.hash
+        session.execute(
+            _MOVE_HEAD, {"ws": workspace_id, "new_seq": entry.seq, "new_hash": entry.hash}
+        )
+    # As before: whatever the caller left pending reaches the database with the entry.
     session.flush()
-    return entry
+    return entry  # not added to the session: its row is written, nothing tracks the object
 
 
 class Target(Protocol):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -52,6 +52,26 @@ log = logging.getLogger("veil.compliance.deletions")
 RUNNABLE = RUNNABLE_STATUSES
 MAX_PASSES = 2
 FAILED_RETRY_AFTER = timedelta(hours=1)
+
+
+# The statements every transaction of a job runs, built once (their values bound at execution):
+# the fence (lock our row, check nobody claimed it since, extend the lease) and the checkpoint.
+_FENCE = (
+    update(DeletionRequest)
+    .where(
+        DeletionRequest.id == bindparam("request_id"),
+        DeletionRequest.attempts == bindparam("token"),
+        DeletionRequest.status == DeletionStatus.PROCESSING,
+    )
+    .values(lease_until=bindparam("until", type_=DeletionRequest.lease_until.type))
+    .execution_options(synchronize_session=False)
+)
+_SAVE = (
+    update(DeletionRequest)
+    .where(DeletionRequest.id == bindparam("request_id"))
+    .values(progress=bindparam("checkpoint", type_=DeletionRequest.progress.type))
+    .execution_options(synchronize_session=False)
+)
 
 
 class LeaseLost(Exception):
@@ -165,14 +185,8 @@ def _record_failure(runtime: Runtime, claim: Claim, exc: Exception) -> None:
 def _holds_lease(session: Session, claim: Claim, lease: timedelta) -> bool:
     """Fence: lock our request row and check nobody claimed it since (then extend the lease)."""
     result = session.execute(
-        update(DeletionRequest)
-        .where(
-            DeletionRequest.id == claim.request_id,
-            DeletionRequest.attempts == claim.token,
-            DeletionRequest.status == DeletionStatus.PROCESSING,
-        )
-        .values(lease_until=utcnow() + lease)
-        .execution_options(synchronize_session=False)
+        _FENCE,
+        {"request_id": claim.request_id, "token": claim.token, "until": utcnow() + lease},
     )
     return db.rowcount(result) == 1
 
@@ -192,12 +206,7 @@ def _keep_lease(ctx: ErasureContext) -> None:
 
 
 def _save(session: Session, ctx: ErasureContext, progress: Progress) -> None:
-    session.execute(
-        update(DeletionRequest)
-        .where(DeletionRequest.id == ctx.claim.request_id)
-        .values(progress=progress.dump())
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_SAVE, {"request_id": ctx.claim.request_id, "checkpoint": progress.dump()})
 
 
 # -- the orchestrator -------------------------------------------------------------------------
