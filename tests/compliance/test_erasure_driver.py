@@ -147,10 +147,12 @@ def test_driver_pages_read_what_the_orm_reads(runtime: Runtime, ws: WorkspaceHan
     )
     cursor = None
     pages = 0
+    seen: list[str] = []
     while True:
         with runtime.sessionmaker() as session:
             orm = session.execute(ctx.events_page(session, cursor)).all()
             raw = ctx.fetch_events(session, cursor)
+            seen += [r[0] for r in raw]
             assert [(r[0], r[2], r[3], r[4]) for r in raw] == [
                 (r.id, r.type, r.message_id, r.properties_text) for r in orm
             ]
@@ -160,3 +162,7 @@ def test_driver_pages_read_what_the_orm_reads(runtime: Runtime, ws: WorkspaceHan
             assert cursor == {"timestamp": orm[-1].timestamp.isoformat(), "id": orm[-1].id}
             pages += 1
     assert pages == 3
+    # Every event once, in (timestamp, id) order: the two at the same instant on either side
+    # of a page boundary.
+    order = sorted(range(len(moments)), key=lambda n: (moments[n], f"evt_page{n}"))
+    assert seen == [f"evt_page{n}" for n in order]

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Delete, Select, Update, delete, select, update
+from sqlalchemy import ColumnElement, Delete, Select, Update, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from veil.kit.repository import WorkspaceRepository
 from veil.models import Consent, Event, ExportRequest, Profile, ProfileIdentifier, Recipient
 
 M = TypeVar("M")
+
+# The bind parameters of `SubjectRows.bound_scope()`.
+SUBJECT_WORKSPACE = "subject_workspace"
+SUBJECT_PROFILE = "subject_profile"
 
 
 class SubjectRows(WorkspaceRepository[M]):
@@ -27,6 +31,25 @@ class SubjectRows(WorkspaceRepository[M]):
 
     def _of_subject(self) -> Any:
         return getattr(self.model, self.subject_column) == self.profile_id
+
+    # -- statements built once ------------------------------------------------------------------
+    # A hot path (the erasure runs the same dozen statements for every subject) builds its
+    # statement once, scoped by `bound_scope()`, whose workspace and profile are bind
+    # parameters, and runs it with `params`. Running it without them fails ("A value is
+    # required for bind parameter"): it cannot reach rows outside the subject silently.
+
+    @classmethod
+    def bound_scope(cls) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """The scope of `rows()`, with the workspace and the profile bound at execution."""
+        return (
+            cls.model.workspace_id == bindparam(SUBJECT_WORKSPACE),
+            getattr(cls.model, cls.subject_column) == bindparam(SUBJECT_PROFILE),
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values of `bound_scope()`'s parameters for this subject."""
+        return {SUBJECT_WORKSPACE: self.workspace_id, SUBJECT_PROFILE: self.profile_id}
 
     def rows(self, *columns: Any) -> Select[Any]:
         """SELECT the model (or these columns) of the subject's rows."""

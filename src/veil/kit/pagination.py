@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import ValidationFailed
@@ -129,6 +129,16 @@ def keyset_after(
     bound = tuple_(
         *(literal(value, type_=key.type) for key, value in zip(keys, values, strict=True))
     )
+    columns = tuple_(*keys)
+    return columns < bound if descending else columns > bound
+
+
+def keyset_after_bound(
+    keys: Sequence[Any], names: Sequence[str], *, descending: bool = False
+) -> ColumnElement[bool]:
+    """`keyset_after` with the values as bind parameters named `names` (given at execution),
+    for a statement built once: the same row-value comparison, each typed as its column."""
+    bound = tuple_(*(bindparam(n, type_=k.type) for k, n in zip(keys, names, strict=True)))
     columns = tuple_(*keys)
     return columns < bound if descending else columns > bound
 

@@ -54,8 +54,8 @@ MAX_PASSES = 2
 FAILED_RETRY_AFTER = timedelta(hours=1)
 
 
-# The statements every transaction of a job runs, built once (their values bound at execution):
-# the fence (lock our row, check nobody claimed it since, extend the lease) and the checkpoint.
+# The statements every job runs, built once (their values bound at execution): the fence (lock
+# our row, check nobody claimed it since, extend the lease), the checkpoint and the completion.
 _FENCE = (
     update(DeletionRequest)
     .where(
@@ -70,6 +70,24 @@ _SAVE = (
     update(DeletionRequest)
     .where(DeletionRequest.id == bindparam("request_id"))
     .values(progress=bindparam("checkpoint", type_=DeletionRequest.progress.type))
+    .execution_options(synchronize_session=False)
+)
+_COMPLETE = (
+    update(DeletionRequest)
+    .where(DeletionRequest.id == bindparam("request_id"))
+    .values(
+        status=DeletionStatus.COMPLETED,
+        completed_at=bindparam("now", type_=DeletionRequest.completed_at.type),
+        summary=bindparam("done_summary", type_=DeletionRequest.summary.type),
+        # The search list has done its job: nothing of the subject stays readable except the
+        # sealed contact details of the compliance record.
+        subject_sealed=None,
+        progress=bindparam("checkpoint", type_=DeletionRequest.progress.type),
+        storage_settled_at=bindparam("settled_at", type_=DeletionRequest.storage_settled_at.type),
+        lease_until=None,
+        next_attempt_at=None,
+        last_error=None,
+    )
     .execution_options(synchronize_session=False)
 )
 
@@ -335,24 +353,16 @@ def _write_completion(
     progress.phase, progress.cursor = Phase.COMPLETED, None
     now = utcnow()
     session.execute(
-        update(DeletionRequest)
-        .where(DeletionRequest.id == ctx.claim.request_id)
-        .values(
-            status=DeletionStatus.COMPLETED,
-            completed_at=now,
-            summary=summary,
-            # The search list has done its job: nothing of the subject stays readable
-            # except the sealed contact details of the compliance record.
-            subject_sealed=None,
-            progress=progress.dump(),
+        _COMPLETE,
+        {
+            "request_id": ctx.claim.request_id,
+            "now": now,
+            "done_summary": summary,
+            "checkpoint": progress.dump(),
             # NULL: the storage step (settle_storage) is still to be done; where there is
             # none (PostgreSQL without the table rewrite), settled now.
-            storage_settled_at=now if _settled_at_completion(ctx.runtime) else None,
-            lease_until=None,
-            next_attempt_at=None,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
+            "settled_at": now if _settled_at_completion(ctx.runtime) else None,
+        },
     )
     audit.record(
         session,

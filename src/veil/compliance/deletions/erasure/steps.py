@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import Dialect, Select, Text, bindparam, func
+from sqlalchemy import Delete, Dialect, Select, Text, bindparam, delete, func, select, update
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from veil.compliance.repository import (
     SubjectRecipients,
     SubjectRows,
 )
-from veil.kit.pagination import keyset_after
+from veil.kit.pagination import keyset_after_bound
 from veil.kit.time import utcnow
 from veil.models import Event, Profile, Recipient
 from veil.models.profile import DELETED
@@ -86,19 +86,19 @@ class ErasureContext:
         The properties come as their stored JSON text: the prefilter reads it, and only the
         events it cannot clear are decoded (ctx.properties) and walked.
         """
-        stmt = SubjectEvents(session, self.claim.workspace_id, self.claim.profile_id).rows(
-            Event.id,
-            Event.timestamp,
-            Event.type,
-            Event.message_id,
-            cast_(Event.properties, Text).label("properties_text"),
-        )
+        stmt, params = self._events_page(session, cursor)
+        return stmt.params(params)
+
+    def _events_page(self, session: Session, cursor: Cursor | None) -> tuple[Select[Any], Any]:
+        """`events_page` as the statement built once and the values to run it with."""
+        subject = SubjectEvents(session, self.claim.workspace_id, self.claim.profile_id)
+        params = subject.params
         if cursor:
-            # Keyset on (timestamp, id): exactly the order of ix_events_profile_timestamp, so
-            # each batch is an index range scan however many events the profile has.
-            after = (datetime.fromisoformat(cursor["timestamp"]), cursor["id"])
-            stmt = stmt.where(keyset_after((Event.timestamp, Event.id), after))
-        return stmt.order_by(Event.timestamp, Event.id).limit(self.batch_size)
+            params |= {
+                "after_timestamp": datetime.fromisoformat(cursor["timestamp"]),
+                "after_id": cursor["id"],
+            }
+        return _events_page(self.batch_size, after=bool(cursor)), params
 
     def fetch_events(self, session: Session, cursor: Cursor | None) -> list[EventRow]:
         """The page `events_page` selects, as the driver returns it: (id, timestamp, type,
@@ -106,7 +106,7 @@ class ErasureContext:
         (~10 % of an erasure, read twice). Only the timestamp would be processed (the others
         are strings), and only the last row's is ever needed as a datetime: `event_cursor`.
         """
-        result = session.connection().execute(self.events_page(session, cursor))
+        result = session.connection().execute(*self._events_page(session, cursor))
         try:
             return list(result.cursor.fetchall())
         finally:
@@ -120,6 +120,29 @@ class ErasureContext:
 
 # (id, timestamp as the driver gives it, type, message_id, properties as JSON text)
 EventRow = tuple[Any, ...]
+
+
+# An EventRow's columns: the properties as their stored JSON text.
+_EVENT_ROW: tuple[Any, ...] = (
+    Event.id,
+    Event.timestamp,
+    Event.type,
+    Event.message_id,
+    cast_(Event.properties, Text).label("properties_text"),
+)
+
+
+@functools.cache
+def _events_page(batch_size: int, *, after: bool) -> Select[Any]:
+    """The statement of `ErasureContext.events_page`, built once per batch size and kind."""
+    stmt = select(*_EVENT_ROW).where(*SubjectEvents.bound_scope())
+    if after:
+        # Keyset on (timestamp, id): exactly the order of ix_events_profile_timestamp, so each
+        # batch is an index range scan however many events the profile has.
+        stmt = stmt.where(
+            keyset_after_bound((Event.timestamp, Event.id), ("after_timestamp", "after_id"))
+        )
+    return stmt.order_by(Event.timestamp, Event.id).limit(batch_size)
 
 
 @functools.cache
@@ -254,19 +277,14 @@ class RedactRecipients(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         claim = ctx.claim
-        columns = [c for c in rules_for("recipients") if c.rule in _REDACTORS]
+        columns = _REDACTED_COLUMNS
         recipients = SubjectRecipients(ctx.session, claim.workspace_id, claim.profile_id)
         batch_size = ctx.erasure.batch_size
-        rows = ctx.session.execute(
-            recipients.rows(Recipient.id, *(getattr(Recipient, c.column) for c in columns))
-            .where(Recipient.redacted_at.is_(None))
-            .order_by(Recipient.id)
-            .limit(batch_size)
-        ).all()
+        rows = ctx.session.execute(_unredacted_recipients(batch_size), recipients.params).all()
         now = utcnow()
         changes: list[dict[str, Any]] = []
         for row in rows:
-            change: dict[str, Any] = {"b_id": row.id, "b_redacted_at": now}
+            change: dict[str, Any] = {**recipients.params, "b_id": row.id, "b_redacted_at": now}
             for column in columns:
                 value = getattr(row, column.column)
                 # Every row gets every column, so one executemany serves the batch; a column
@@ -276,16 +294,32 @@ class RedactRecipients(Step):
         if changes:
             # One executemany on the transaction's connection (Core: the ORM's bulk update by
             # primary key would refuse the scoping WHERE).
-            ctx.session.connection().execute(
-                recipients.update_rows()
-                .where(Recipient.id == bindparam("b_id"))
-                .values(
-                    redacted_at=bindparam("b_redacted_at", type_=Recipient.redacted_at.type),
-                    **{c.column: bindparam(f"b_{c.column}") for c in columns},
-                ),
-                changes,
-            )
+            ctx.session.connection().execute(_REDACT_RECIPIENT, changes)
         return StepResult({"recipients_redacted": len(rows)}, done=len(rows) < batch_size)
+
+
+# What RedactRecipients reads and writes, built once.
+_REDACTED_COLUMNS = [c for c in rules_for("recipients") if c.rule in _REDACTORS]
+
+
+@functools.cache
+def _unredacted_recipients(batch_size: int) -> Select[Any]:
+    return (
+        select(Recipient.id, *(getattr(Recipient, c.column) for c in _REDACTED_COLUMNS))
+        .where(*SubjectRecipients.bound_scope(), Recipient.redacted_at.is_(None))
+        .order_by(Recipient.id)
+        .limit(batch_size)
+    )
+
+
+_REDACT_RECIPIENT = (
+    update(Recipient)
+    .where(*SubjectRecipients.bound_scope(), Recipient.id == bindparam("b_id"))
+    .values(
+        redacted_at=bindparam("b_redacted_at", type_=Recipient.redacted_at.type),
+        **{c.column: bindparam(f"b_{c.column}") for c in _REDACTED_COLUMNS},
+    )
+)
 
 
 class DeleteSubjectRows(Step):
@@ -298,8 +332,20 @@ class DeleteSubjectRows(Step):
     def run(self, ctx: StepContext) -> StepResult:
         claim = ctx.claim
         subject_rows = self.rows(ctx.session, claim.workspace_id, claim.profile_id)
-        result = ctx.session.execute(subject_rows.delete_rows())
+        result = ctx.session.execute(_delete_of(self.rows), subject_rows.params)
         return StepResult({self.counter: db.rowcount(result)})
+
+
+_DELETES: dict[type[SubjectRows[Any]], Delete] = {}
+
+
+def _delete_of(rows: type[SubjectRows[Any]]) -> Delete:
+    """DELETE of the subject's `rows`, built once per table (bulk: no session sync)."""
+    stmt = _DELETES.get(rows)
+    if stmt is None:
+        stmt = delete(rows.model).where(*rows.bound_scope())
+        stmt = _DELETES[rows] = stmt.execution_options(synchronize_session=False)
+    return stmt
 
 
 class DeleteConsents(DeleteSubjectRows):
@@ -326,17 +372,23 @@ class ClearProfile(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         claim = ctx.claim
-        now = utcnow()
         profile = SubjectProfile(ctx.session, claim.workspace_id, claim.profile_id)
-        ctx.session.execute(
-            profile.update_rows().values(
-                **cleared_profile_values(),
-                status=DELETED,
-                deleted_at=func.coalesce(Profile.deleted_at, now),
-                updated_at=now,
-            )
-        )
+        ctx.session.execute(_TOMBSTONE, {**profile.params, "now": utcnow()})
         return StepResult()
+
+
+_NOW = bindparam("now", type_=Profile.updated_at.type)
+_TOMBSTONE = (
+    update(Profile)
+    .where(*SubjectProfile.bound_scope())
+    .values(
+        **cleared_profile_values(),
+        status=DELETED,
+        deleted_at=func.coalesce(Profile.deleted_at, _NOW),
+        updated_at=_NOW,
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 # The erasing phases, in order; verification (erasure.verify) follows the last one.

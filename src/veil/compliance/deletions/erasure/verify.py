@@ -28,7 +28,7 @@ from veil.compliance.repository import (
     SubjectProfile,
     SubjectRecipients,
 )
-from veil.models import ExportRequest, Recipient
+from veil.models import ExportRequest, Profile, Recipient
 from veil.models.export_request import ExportStatus
 from veil.models.profile import DELETED
 
@@ -96,11 +96,13 @@ def _residue_in(ctx: ErasureContext, rows: list[EventRow]) -> int:
 
 
 def _rows_with_residue(session: Session, ctx: ErasureContext) -> list[str]:
-    ws, pid = ctx.claim.workspace_id, ctx.claim.profile_id
+    # Every table's rows of this subject, through statements built once (_PROFILE, …): the
+    # scope of each is its repository's, with this workspace and profile bound.
+    subject = SubjectProfile(session, ctx.claim.workspace_id, ctx.claim.profile_id).params
     matcher = ctx.scrubber.matcher
     residue: list[str] = []
 
-    profile = session.scalar(SubjectProfile(session, ws, pid).rows())
+    profile = session.scalar(_PROFILE, subject)
     if profile is not None:
         cleared = cleared_profile_values()
         if profile.status != DELETED or any(
@@ -108,10 +110,7 @@ def _rows_with_residue(session: Session, ctx: ErasureContext) -> list[str]:
         ):
             residue.append("profile")
 
-    recipients = SubjectRecipients(session, ws, pid)
-    for email, phone, redacted_at in session.execute(
-        recipients.rows(Recipient.email, Recipient.phone, Recipient.redacted_at)
-    ):
+    for email, phone, redacted_at in session.execute(_RECIPIENTS, subject):
         values = [v for v in (email, phone) if v]
         if (
             redacted_at is None
@@ -121,23 +120,30 @@ def _rows_with_residue(session: Session, ctx: ErasureContext) -> list[str]:
             residue.append("recipients")
             break
 
-    # The previous identifiers were searched for in every row above (they are in the subject);
-    # their own rows must be gone too. Both counts in one round trip.
-    consents, identifiers = session.execute(
-        select(
-            SubjectConsents(session, ws, pid).rows(func.count()).scalar_subquery(),
-            SubjectIdentifiers(session, ws, pid).rows(func.count()).scalar_subquery(),
-        )
-    ).one()
+    # The previous identifiers' own rows must be gone too (_COUNTS).
+    consents, identifiers = session.execute(_COUNTS, subject).one()
     if consents:
         residue.append("consents")
     if identifiers:
         residue.append("identifiers")
 
-    exports = session.execute(
-        SubjectExports(session, ws, pid).rows(ExportRequest.status, ExportRequest.file_key)
-    ).all()
+    exports = session.execute(_EXPORTS, subject).all()
     store = ctx.runtime.export_store
     if any(s != ExportStatus.EXPIRED or (k and store.exists(k)) for s, k in exports):
         residue.append("exports")
     return residue
+
+
+# The statements of `_rows_with_residue`, built once: what `rows()` of each repository selects,
+# scoped by its `bound_scope()` (the workspace and profile are given at execution).
+_PROFILE = select(Profile).where(*SubjectProfile.bound_scope())
+_RECIPIENTS = select(Recipient.email, Recipient.phone, Recipient.redacted_at).where(
+    *SubjectRecipients.bound_scope()
+)
+# The previous identifiers were searched for in every row above (they are in the subject);
+# their own rows must be gone too. Both counts in one round trip.
+_COUNTS = select(
+    select(func.count()).where(*SubjectConsents.bound_scope()).scalar_subquery(),
+    select(func.count()).where(*SubjectIdentifiers.bound_scope()).scalar_subquery(),
+)
+_EXPORTS = select(ExportRequest.status, ExportRequest.file_key).where(*SubjectExports.bound_scope())
