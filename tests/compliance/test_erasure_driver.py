@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
+import pytest
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import StatementError
 
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from veil.compliance.deletions.erasure.steps import Claim, ErasureContext, update_events
 from veil.compliance.deletions.scrubber import Prefilter, Scrubber, Subject, SubjectMatcher
 from veil.compliance.erasure_rules import REDACTED, PiiKeys
+from veil.compliance.repository import SubjectProfile
 from veil.kit.time import utcnow
-from veil.models import Event
+from veil.models import Event, Profile
 from veil.runtime import Runtime
 
 SCRUBBED: list[dict[str, Any]] = [
@@ -166,3 +169,23 @@ def test_driver_pages_read_what_the_orm_reads(runtime: Runtime, ws: WorkspaceHan
     # of a page boundary.
     order = sorted(range(len(moments)), key=lambda n: (moments[n], f"evt_page{n}"))
     assert seen == [f"evt_page{n}" for n in order]
+
+
+def test_a_statement_built_once_reaches_only_the_subject_it_is_run_for(
+    runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """`SubjectRows.bound_scope()`: the workspace and profile are bound at execution, so one
+    statement serves every subject; run without them it fails instead of reading every row."""
+    with runtime.sessionmaker.begin() as session:
+        mine, other = (
+            make_profile(session, workspace_id=ws.id, email=f"p{n}@example.com") for n in range(2)
+        )
+        ids = (mine.id, other.id)
+    stmt = select(Profile.id).where(*SubjectProfile.bound_scope())
+    with runtime.sessionmaker() as session:
+        for profile_id in ids:
+            subject = SubjectProfile(session, ws.id, profile_id)
+            assert session.scalars(stmt, subject.params).all() == [profile_id]
+        assert session.scalars(stmt, SubjectProfile(session, "ws_other", ids[0]).params).all() == []
+        with pytest.raises(StatementError, match="subject_workspace|subject_profile"):
+            session.scalars(stmt).all()
