@@ -11,12 +11,13 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from veil.kit.pagination import PageParams
+from veil.kit.pagination import MAX_CURSOR_LENGTH, PageParams
+
+# `?cursor=`, for the API's lists and the UI's pagers alike.
+CursorQuery = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
 
 
-def page_params(
-    limit: int | None = None, cursor: Annotated[str | None, Query(max_length=500)] = None
-) -> PageParams:
+def page_params(limit: int | None = None, cursor: CursorQuery = None) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
 
 

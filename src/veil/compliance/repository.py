@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import ColumnElement, Delete, Select, Update, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from veil.kit.repository import WorkspaceRepository
@@ -54,16 +54,6 @@ class SubjectRows(WorkspaceRepository[M]):
     def rows(self, *columns: Any) -> Select[Any]:
         """SELECT the model (or these columns) of the subject's rows."""
         return self.scoped(select(*(columns or (self.model,)))).where(self._of_subject())
-
-    def update_rows(self) -> Update:
-        """UPDATE the subject's rows (bulk: the session's objects are not synced)."""
-        stmt = update(self.model).execution_options(synchronize_session=False)
-        return self.scoped(stmt).where(self._of_subject())
-
-    def delete_rows(self) -> Delete:
-        """DELETE the subject's rows (bulk, as update_rows)."""
-        stmt = delete(self.model).execution_options(synchronize_session=False)
-        return self.scoped(stmt).where(self._of_subject())
 
 
 class SubjectProfile(SubjectRows[Profile]):

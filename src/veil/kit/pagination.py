@@ -4,7 +4,8 @@ max 500, and an opaque `?cursor=`), the export writer's chunks and the erasure's
 A page travels as one `PageParams` from the route (`veil.listing.PageQuery`, or a UI route's
 own limit) through its service to `paginate`, which clamps the limit and decodes the cursor.
 
-`keyset_after` is the condition and `keyset_chunks` the loop. The condition is a row-value
+`keyset_after` is the condition (`keyset_after_bound` the same with its values as bind
+parameters, for a statement built once) and `keyset_chunks` the loop. The condition is a row-value
 comparison, `(a, b) > (:a, :b)`: where (a, b) is the tail of a composite index after its
 equality columns, PostgreSQL (and SQLite) turn it into an index range scan, where the
 equivalent `a > :a OR (a = :a AND b > :b)` only filters the index.
@@ -42,6 +43,8 @@ class PageParams:
 
 
 FIRST_PAGE = PageParams()
+# The longest `?cursor=` accepted (API and UI): a cursor holds a few keys, base64-encoded.
+MAX_CURSOR_LENGTH = 500
 
 
 def clamp_limit(limit: int | None) -> int:

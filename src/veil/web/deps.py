@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from veil.auth.deps import SessionDep
 from veil.auth.deps import runtime_of as runtime_of  # the views take it from here
 from veil.auth.limits import check_compliance_rate
 from veil.errors import Forbidden
+from veil.listing import CursorQuery as CursorQuery  # the UI's pagers take it from here
 from veil.web.security import tokens_match
 from veil.web.sessions import SignedIn, resolve_session
 
@@ -123,10 +124,6 @@ def require_admin_page(signed_in: CurrentUser) -> SignedIn:
 
 
 AdminPage = Annotated[SignedIn, Depends(require_admin_page)]
-
-
-# A list page's cursor (the pager's link to the next page of a table).
-CursorQuery = Annotated[str | None, Query(max_length=500)]
 
 
 @dataclass(frozen=True)
