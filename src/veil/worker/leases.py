@@ -8,11 +8,12 @@ its way, and to a backoff time after a failure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from veil.db import rowcount
@@ -32,26 +33,41 @@ def claim(
     runnable: Sequence[str],
     lease: timedelta,
     set_status: str | None = None,
-    also: Mapping[str, Any] | None = None,
+    mark_started: bool = False,
 ) -> bool:
     """Take the lease on a runnable request; False if it is done, failed, or leased by another.
-    `also`: more columns the same UPDATE sets."""
+    `set_status`: the status the claim moves the row to; `mark_started`: also set `started_at`
+    on the first claim (kept on later ones)."""
     now = utcnow()
-    values: dict[str, Any] = {"lease_until": now + lease, "attempts": model.attempts + 1}
+    statement = _claim_statement(model, tuple(runnable), set_status, mark_started)
+    result = session.execute(statement, {"claimed_id": object_id, "now": now, "until": now + lease})
+    return rowcount(result) == 1
+
+
+@functools.cache
+def _claim_statement(
+    model: Any, runnable: tuple[str, ...], set_status: str | None, mark_started: bool
+) -> Update:
+    """The claim's UPDATE for one model and shape, built once (values bound at execution)."""
+    table = model.__table__
+    now = bindparam("now", type_=table.c.lease_until.type)
+    values: dict[str, Any] = {
+        "lease_until": bindparam("until", type_=table.c.lease_until.type),
+        "attempts": table.c.attempts + 1,
+    }
     if set_status:
         values["status"] = set_status
-    values.update(also or {})
-    result = session.execute(
-        update(model)
+    if mark_started:
+        values["started_at"] = func.coalesce(table.c.started_at, now)
+    return (
+        update(table)
         .where(
-            model.id == object_id,
-            model.status.in_(runnable),
-            or_(model.lease_until.is_(None), model.lease_until < now),
+            table.c.id == bindparam("claimed_id"),
+            table.c.status.in_(runnable),
+            or_(table.c.lease_until.is_(None), table.c.lease_until < now),
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    return rowcount(result) == 1
 
 
 def record_failure(

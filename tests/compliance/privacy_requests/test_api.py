@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.compliance.privacy_requests.support import (
     URL,
@@ -420,3 +420,29 @@ def test_identities_are_sealed_at_rest(
     with runtime.sessionmaker() as session:
         row = session.scalars(select(PrivacyRequest)).one()
     assert "sealed.person" not in row.identities_sealed
+
+
+def test_an_erasure_request_writes_its_row_once_per_pass(
+    client: TestClient, runtime: Runtime, ws: WorkspaceHandle
+) -> None:
+    """The job's two passes (start the steps, then find them done) each write the request's
+    own changes in one UPDATE besides the start and the claim, and a request without callback
+    URLs never reads its delivery sequence (issue 18: statements per bulk erasure)."""
+    _profile(runtime, ws, email="ada@example.com")
+    request_id = create(client, ws, by_email("ada@example.com", type="erasure")).json()["id"]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        run_jobs(runtime)  # both passes: the re-check is queued behind the deletion's job
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+    own = [s for s in statements if s.startswith("UPDATE privacy_requests ")]
+    # pass 1: start, claim, the steps recorded; pass 2: start (finds it started), claim, done
+    assert len(own) == 6, own
+    assert not [s for s in statements if "privacy_request_callbacks" in s]
+    done = client.get(f"{URL}/{request_id}", headers=ws.admin).json()
+    assert done["status"] == "completed" and done["verified"] is True

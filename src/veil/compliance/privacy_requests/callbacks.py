@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from veil import db
+from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
 from veil.errors import ValidationFailed
 from veil.kit.ids import new_id
 from veil.kit.time import rfc3339
@@ -122,13 +123,17 @@ def body_of(request: PrivacyRequest) -> str:
 
 
 def record_status_change(
-    session: Session, request: PrivacyRequest, *, seq: int, enqueue: bool = True
+    session: Session, request: PrivacyRequest, *, seq: int | None = None, enqueue: bool = True
 ) -> list[str]:
     """One pending delivery per callback URL, sent after this transaction commits; with
     `enqueue=False` the caller enqueues the returned ids later (the row is durable either way:
-    a pending delivery without a job is found by the sweep)."""
+    a pending delivery without a job is found by the sweep). `seq`: the request's next
+    delivery number, read from its deliveries when not given (and only when it has URLs)."""
     if not request.callback_urls:
         return []
+    if seq is None:
+        repo = PrivacyRequestRepository(session, request.workspace_id)
+        seq = repo.next_delivery_seq(request.id)
     body = body_of(request)
     ids: list[str] = []
     for url in request.callback_urls:

@@ -6,12 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, and_, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from veil import db
 from veil.kit.repository import WorkspaceRepository
 from veil.models import PrivacyCallback, PrivacyRequest
+from veil.models.base import Base
 from veil.models.privacy_callback import DeliveryStatus
 from veil.models.privacy_request import (
     CLOSED_STATUSES,
@@ -119,14 +131,23 @@ def request_by_id(session: Session, request_id: str) -> PrivacyRequest | None:
 
 def start_if_pending(session: Session, request_id: str, *, now: datetime) -> bool:
     """pending → in_progress, only if no cancel got there first."""
-    result = session.execute(
-        _bulk_update(
-            PrivacyRequest,
-            PrivacyRequest.id == request_id,
-            PrivacyRequest.status == PrivacyRequestStatus.PENDING,
-        ).values(status=PrivacyRequestStatus.IN_PROGRESS, updated_at=now)
-    )
+    result = session.execute(_START, {"started_id": request_id, "now": now})
     return db.rowcount(result) == 1
+
+
+# Every pass of the job runs it: built once, its values bound at execution.
+_REQUESTS = Base.metadata.tables[PrivacyRequest.__tablename__]
+_START = (
+    update(_REQUESTS)
+    .where(
+        _REQUESTS.c.id == bindparam("started_id"),
+        _REQUESTS.c.status == PrivacyRequestStatus.PENDING,
+    )
+    .values(
+        status=PrivacyRequestStatus.IN_PROGRESS,
+        updated_at=bindparam("now", type_=_REQUESTS.c.updated_at.type),
+    )
+)
 
 
 def extend_lease(session: Session, request_id: str, *, until: datetime) -> None:

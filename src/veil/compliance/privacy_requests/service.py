@@ -454,7 +454,7 @@ def cancel_request(
     request = get_request(session, workspace_id=workspace_id, request_id=request_id)
     session.refresh(request)
     audit_request(session, request, "privacy_request.cancelled", actor=actor)
-    callbacks.record_status_change(session, request, seq=repo.next_delivery_seq(request.id))
+    callbacks.record_status_change(session, request)
     return request
 
 

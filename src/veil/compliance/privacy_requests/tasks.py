@@ -19,7 +19,6 @@ from veil import db
 from veil.audit import service as audit
 from veil.compliance.privacy_requests import callbacks, repository
 from veil.compliance.privacy_requests.profile_actions import SHOP_SCOPE, delete_profile
-from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
 from veil.compliance.privacy_requests.service import BATCH_JOB, JOB, TARGET, audit_request
 from veil.compliance.privacy_requests.steps import Outcome, check_steps, start_steps
 from veil.errors import ProfileDeleted
@@ -41,11 +40,6 @@ DELIVERY_LEASE = timedelta(seconds=60)
 __all__ = ["deliver_callback", "process_batch", "process_request", "sweep_privacy_requests"]
 
 
-def _announce(session: Session, request: PrivacyRequest, *, enqueue: bool = True) -> list[str]:
-    seq = PrivacyRequestRepository(session, request.workspace_id).next_delivery_seq(request.id)
-    return callbacks.record_status_change(session, request, seq=seq, enqueue=enqueue)
-
-
 @register_job(JOB)
 def process_request(runtime: Runtime, request_id: str) -> None:
     """Start a request's steps, or check whether they finished. Idempotent.
@@ -62,8 +56,8 @@ def process_request(runtime: Runtime, request_id: str) -> None:
         with db.session_scope(runtime.sessionmaker) as session:
             request = repository.request_by_id(session, request_id)
             scope = request.scope if request is not None else None
-            if scope is None or not scope.startswith(SHOP_SCOPE):
-                _advance(session, runtime, request_id)
+            if request is not None and (scope is None or not scope.startswith(SHOP_SCOPE)):
+                _advance(session, runtime, request)
         _enqueue_deliveries(runtime, announced)
         if scope is not None and scope.startswith(SHOP_SCOPE):
             _fan_out_shop(runtime, request_id, scope.removeprefix(SHOP_SCOPE) or None)
@@ -92,7 +86,7 @@ def _claim(runtime: Runtime, request_id: str) -> tuple[bool, list[str]]:
         if repository.start_if_pending(session, request_id, now=utcnow()):
             request = repository.request_by_id(session, request_id)
             if request is not None:
-                announced = _announce(session, request, enqueue=False)
+                announced = callbacks.record_status_change(session, request, enqueue=False)
         claimed = leases.claim(
             session,
             PrivacyRequest,
@@ -103,30 +97,32 @@ def _claim(runtime: Runtime, request_id: str) -> tuple[bool, list[str]]:
     return claimed, announced
 
 
-def _advance(session: Session, runtime: Runtime, request_id: str) -> None:
-    request = repository.request_by_id(session, request_id)
-    if request is None or request.status != PrivacyRequestStatus.IN_PROGRESS:
+def _advance(session: Session, runtime: Runtime, request: PrivacyRequest) -> None:
+    """Start the steps (first pass) and check them. The request's own changes are made after
+    the steps' queries, so they reach the database in one UPDATE (with the transaction's
+    commit, or the audit entry's flush) instead of one per query that would autoflush them."""
+    if request.status != PrivacyRequestStatus.IN_PROGRESS:
         return
     now = utcnow()
-    request.lease_until = None
-    request.attempts = 0
-    request.last_error = None
     first_pass = not request.steps_started
     if first_pass:
         start_steps(session, runtime, request)
-        session.flush()
-    outcome = check_steps(session, request)
+    with session.no_autoflush:  # reads the steps' rows, flushed by their services already
+        outcome = check_steps(session, request)
+    request.lease_until = None
+    request.attempts = 0
+    request.last_error = None
     if outcome is Outcome.DONE:
         request.status = PrivacyRequestStatus.COMPLETED
         request.completed_at = now
         request.next_attempt_at = None
-        _announce(session, request)
+        callbacks.record_status_change(session, request)
         audit_request(session, request, "privacy_request.completed")
     elif outcome is Outcome.FAILED:
         request.status = PrivacyRequestStatus.FAILED
         request.next_attempt_at = None
         request.last_error = "step_failed"
-        _announce(session, request)
+        callbacks.record_status_change(session, request)
         audit_request(session, request, "privacy_request.failed")
     elif first_pass:
         # Queued behind the steps' own jobs: with one worker they are done when it runs.
@@ -177,7 +173,7 @@ def _fan_out_shop(runtime: Runtime, request_id: str, shop_domain: str | None) ->
         parent.completed_at = utcnow()
         parent.lease_until = None
         parent.next_attempt_at = None
-        _announce(session, parent)
+        callbacks.record_status_change(session, parent)
         audit_request(session, parent, "privacy_request.completed", requests=total)
 
 
@@ -195,7 +191,7 @@ def _record_failure(runtime: Runtime, request_id: str, exc: Exception) -> None:
         if failed:
             request = repository.request_by_id(session, request_id)
             if request is not None:
-                _announce(session, request)
+                callbacks.record_status_change(session, request)
                 audit_request(session, request, "privacy_request.failed")
     log.warning(
         "privacy request step failed",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -153,7 +153,7 @@ def _claim_and_load(runtime: Runtime, request_id: str) -> tuple[Claim, _Start] |
             runnable=RUNNABLE,
             lease=runtime.settings.job_lease,
             set_status=DeletionStatus.PROCESSING,
-            also={"started_at": func.coalesce(DeletionRequest.started_at, utcnow())},
+            mark_started=True,
         )
         return _load(session, request_id) if claimed else None
 
