@@ -81,11 +81,10 @@ class WorkspaceRepository(Generic[M]):
         return select(*found.c).select_from(wanted).join(found, true())
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
-        stmt = self.statement().where(self.model.id == object_id)
-        if for_update:
-            # A locked read must see the row as it is now, not as this session last loaded it.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        result: M | None = self.session.scalar(stmt)
+        """This workspace's row with this id: `statement()` and the id, built once per model
+        (every request reads a row or two by id), the workspace and id bound at execution."""
+        params = {_BY_ID_WORKSPACE: self.workspace_id, _BY_ID: object_id}
+        result: M | None = self.session.scalar(_by_id(self.model, for_update), params)
         return result
 
     def get_one(self, object_id: str, *, for_update: bool = False) -> M:
@@ -103,3 +102,22 @@ class WorkspaceRepository(Generic[M]):
     ) -> tuple[list[M], str | None]:
         """A page of this workspace's rows, newest first by `by` (time column, id)."""
         return newest_first(self.session, self.statement(), by=by, page=page)
+
+
+_BY_ID_WORKSPACE, _BY_ID = "by_id_workspace", "by_id"
+_BY_ID_STATEMENTS: dict[tuple[type[Any], bool], Select[Any]] = {}
+
+
+def _by_id(model: type[Any], for_update: bool) -> Select[Any]:
+    """`WorkspaceRepository.get`'s statement: what `statement()` selects, and the id (made
+    on first use per model; a race makes the same statement twice, harmlessly)."""
+    stmt = _BY_ID_STATEMENTS.get((model, for_update))
+    if stmt is None:
+        stmt = select(model).where(
+            model.workspace_id == bindparam(_BY_ID_WORKSPACE), model.id == bindparam(_BY_ID)
+        )
+        if for_update:
+            # A locked read must see the row as it is now, not as this session last loaded it.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        _BY_ID_STATEMENTS[(model, for_update)] = stmt
+    return stmt

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -301,10 +301,12 @@ def consents_by_profile(
 
 
 def workspace_region(session: Session, workspace_id: str) -> str:
-    region = session.scalar(
-        select(Workspace.default_phone_region).where(Workspace.id == workspace_id)
-    )
+    region = session.scalar(_REGION, {"region_of": workspace_id})
     return region or "US"
+
+
+# Read for every deletion request and identity lookup: built once, the workspace bound.
+_REGION = select(Workspace.default_phone_region).where(Workspace.id == bindparam("region_of"))
 
 
 def find_profile_workspace(session: Session, profile_id: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from veil.audit import service as audit
@@ -93,9 +93,13 @@ def suppress_identifiers(
 
 def suppresses_by_default(session: Session, workspace_id: str) -> bool:
     """The workspace setting `suppress_on_delete` (SPEC §9; default false)."""
-    return bool(
-        session.scalar(select(Workspace.suppress_on_delete).where(Workspace.id == workspace_id))
-    )
+    return bool(session.scalar(_SUPPRESS_ON_DELETE, {"setting_of": workspace_id}))
+
+
+# Read for every deletion request: built once, the workspace bound.
+_SUPPRESS_ON_DELETE = select(Workspace.suppress_on_delete).where(
+    Workspace.id == bindparam("setting_of")
+)
 
 
 def page_suppressions(
