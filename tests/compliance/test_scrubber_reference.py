@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.compliance.test_scrubber import ADA
@@ -122,3 +122,73 @@ def test_integers_around_the_inline_floor() -> None:
     assert floor == 10 ** (min(len(d) for d in matcher.phone_digits) - 1)
     for value in (floor - 1, floor, floor + 1, -floor + 1, -floor, 4155550132, -4155550132):
         assert matcher.in_number(value) == reference_in_number(matcher, value)
+
+
+# Texts made of the subject's name and address words (in any case, with any whitespace or
+# punctuation between them), other words, and the anchors' neighbours: where the search must
+# and must not find the phrases.
+WITH_TOKENS = Subject(
+    emails=("ada.lovelace@example.com",),
+    first_name="Ada Augusta",
+    last_name="King-Noel",
+    identifiers=("cust_98765",),
+    addresses=("12 Marylebone Road", "NW1 5LR"),
+)
+_WORDS = st.sampled_from(
+    [
+        "ada",
+        "Ada",
+        "ADA",
+        "augusta",
+        "king-noel",
+        "King-Noel",
+        "king",
+        "noel",
+        "12",
+        "marylebone",
+        "Marylebone",
+        "road",
+        "nw1",
+        "5lr",
+        "cust_98765",
+        "cust",
+        "98765",
+        "lovelace",
+        "x",
+        "é",
+        "ß",
+        "İ",
+    ]
+)
+_GAPS = st.sampled_from([" ", "  ", "\t", "\n", ",", ", ", "-", "_", "", "\u00a0", "%20", "+"])
+phrases_text = st.lists(st.tuples(_WORDS, _GAPS), max_size=10).map(
+    lambda parts: "".join(word + gap for word, gap in parts)
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=phrases_text, subject=st.sampled_from([WITH_TOKENS, ADA, NO_PHONE]))
+@example(text="Ada Augusta  King-Noel", subject=WITH_TOKENS)
+@example(text="KING-NOEL,\tada augusta", subject=WITH_TOKENS)
+@example(text="at 12\nMarylebone Road,", subject=WITH_TOKENS)
+@example(text="nw1%205lr", subject=WITH_TOKENS)
+@example(text="xcust_98765", subject=WITH_TOKENS)
+@example(text="Ada Lovelace", subject=ADA)
+def test_in_text_with_the_anchor_check_equals_the_plain_search(text: str, subject: Subject) -> None:
+    """`in_text` skips the phrase search (and compiles no pattern) when the folded text holds
+    no anchor word: the same answers as searching every text."""
+    fast = SubjectMatcher(subject)
+    plain = SubjectMatcher(subject)
+    plain.holds_anchor = lambda _folded: True  # type: ignore[method-assign]
+    assert fast.in_text(text) == plain.in_text(text)
+
+
+def test_the_examples_above_hold_the_phrases() -> None:
+    """The property above compares both ways on texts that do hold a phrase, too."""
+    matcher = SubjectMatcher(WITH_TOKENS)
+    assert matcher.in_text("Ada Augusta  King-Noel")
+    assert matcher.in_text("KING-NOEL,\tada augusta")
+    assert matcher.in_text("at 12\nMarylebone Road,")
+    assert matcher.in_text("nw1%205lr")
+    assert not matcher.in_text("xcust_98765")
+    assert SubjectMatcher(ADA).in_text("Ada Lovelace")

@@ -10,6 +10,7 @@ Nothing here touches the database, so the rules are tested property-based on the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,10 +119,6 @@ class SubjectMatcher:
         self._min_digits = min((len(d) for d in digits), default=0)
         # An integer below this (in absolute value) prints fewer digits than any phone number.
         self._int_floor = 10 ** (self._min_digits - 1) if digits else 0
-        # Any of the digit strings, found in one C-level search.
-        self._digits_pattern = (
-            re.compile("|".join(re.escape(d) for d in self._phone_digits)) if digits else None
-        )
 
         patterns: list[str] = []
         # One word of each phrase group that every match of it contains (the longest).
@@ -141,14 +138,34 @@ class SubjectMatcher:
             if token and len(token.strip()) >= MIN_TOKEN_LENGTH:
                 patterns.append(_phrase(token))
                 anchors.append(_anchor(token))
-        unique = list(dict.fromkeys(patterns))
-        self._pattern = re.compile("|".join(_bounded(p) for p in unique)) if unique else None
-        # The same phrases without the word boundaries: matches wherever `_pattern` matches
-        # inside any string of a serialised document (the prefilter's search), and only where
-        # one of the anchors occurs.
-        self.loose_pattern = re.compile("|".join(unique)) if unique else None
+        self._phrases = list(dict.fromkeys(patterns))
+        # Every match of a phrase contains its anchor, so a text without any anchor needs no
+        # search, and the patterns are compiled only when a text first holds one: most small
+        # subjects never need them (their names sit under PII keys, which are not searched).
         self.anchors = tuple(dict.fromkeys(anchors))
         self._memo: dict[str, bool] = {}
+
+    @functools.cached_property
+    def _digits_pattern(self) -> re.Pattern[str] | None:
+        """Any of the digit strings, found in one C-level search (compiled on first use)."""
+        digits = self._phone_digits
+        return re.compile("|".join(re.escape(d) for d in digits)) if digits else None
+
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """The phrases, each between word boundaries."""
+        return re.compile("|".join(_bounded(p) for p in self._phrases)) if self._phrases else None
+
+    @functools.cached_property
+    def loose_pattern(self) -> re.Pattern[str] | None:
+        """The same phrases without the word boundaries: matches wherever `_pattern` matches
+        inside any string of a serialised document (the prefilter's search), and only where
+        one of the anchors occurs."""
+        return re.compile("|".join(self._phrases)) if self._phrases else None
+
+    def holds_anchor(self, folded: str) -> bool:
+        """Whether a folded text holds an anchor: without one, neither pattern can match."""
+        return any(anchor in folded for anchor in self.anchors)
 
     @property
     def needles(self) -> tuple[str, ...]:
@@ -167,7 +184,7 @@ class SubjectMatcher:
 
     @property
     def is_empty(self) -> bool:
-        return not (self._needles or self._phone_digits or self._pattern)
+        return not (self._needles or self._phone_digits or self._phrases)
 
     def in_text(self, text: str) -> bool:
         known = self._memo.get(text)
@@ -187,7 +204,10 @@ class SubjectMatcher:
             return True
         if self._phone_digits and self._contains_phone_digits(folded):
             return True
-        return bool(self._pattern and self._pattern.search(folded))
+        if not self._phrases or not self.holds_anchor(folded):
+            return False
+        pattern = self._pattern
+        return bool(pattern and pattern.search(folded))
 
     def in_number(self, value: int | float) -> bool:
         if not self._phone_digits or isinstance(value, bool):
@@ -404,8 +424,7 @@ class Prefilter:
         self._pii_keys = scrubber.keys
         self._needles = matcher.needles
         self._digits = tuple(d.encode("ascii") for d in matcher.phone_digits if d.isascii())
-        self._pattern = matcher.loose_pattern
-        self._anchors = matcher.anchors
+        self._matcher = matcher
         self._keys_have_letters = all(any(ch.isalpha() for ch in k) for k in self._pii_keys.keys)
         self._clean_strings: set[str] = set()  # no PII key
         self._verdicts: dict[str, Verdict] = {}
@@ -467,11 +486,11 @@ class Prefilter:
             squeezed = text.encode("ascii").translate(None, _DIGIT_GAPS)
             if any(digits in squeezed for digits in self._digits):
                 return True
-        return bool(
-            self._pattern is not None
-            and any(anchor in lowered for anchor in self._anchors)
-            and self._pattern.search(lowered)
-        )
+        matcher = self._matcher
+        if not matcher.holds_anchor(lowered):
+            return False
+        pattern = matcher.loose_pattern
+        return bool(pattern is not None and pattern.search(lowered))
 
 
 def _has_risky_number(syntax: str) -> bool:
