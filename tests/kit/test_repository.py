@@ -40,7 +40,9 @@ def test_a_locked_get_reads_the_row_as_it_is_now(runtime: Runtime, ws: Workspace
         loaded = repo.get_one(profile_id)
         session.commit()  # the object stays loaded (expire_on_commit=False)
         with runtime.sessionmaker.begin() as other:
-            other.execute(update(Profile).where(Profile.id == profile_id).values(first_name="Grace"))
+            other.execute(
+                update(Profile).where(Profile.id == profile_id).values(first_name="Grace")
+            )
         assert repo.get_one(profile_id) is loaded and loaded.first_name != "Grace"  # as loaded
         locked = repo.get_one(profile_id, for_update=True)
         assert locked is loaded and locked.first_name == "Grace"
