@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 
 from veil.db import LIKE_ESCAPE, like_pattern, unicode_lower
 from veil.errors import ProfileDeleted
@@ -119,13 +119,8 @@ class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
 
     def of_profile(self, profile_id: str) -> list[ProfileIdentifier]:
         """A profile's previous identifiers, the most recently replaced first."""
-        return list(
-            self.session.scalars(
-                self.statement()
-                .where(ProfileIdentifier.profile_id == profile_id)
-                .order_by(ProfileIdentifier.until.desc(), ProfileIdentifier.id)
-            )
-        )
+        params = {"of_workspace": self.workspace_id, "of_profile": profile_id}
+        return list(self.session.scalars(_IDENTIFIERS_OF_PROFILE, params))
 
     def find(self, profile_id: str, type: IdentifierType, value: str) -> ProfileIdentifier | None:
         found: ProfileIdentifier | None = self.session.scalar(
@@ -173,3 +168,15 @@ class ProfileIdentifierRepository(WorkspaceRepository[ProfileIdentifier]):
         )
         stmt = self.scoped(self.scoped(stmt), Profile)
         return list(self.session.scalars(stmt))
+
+
+# Read for every deletion request (the subject's previous identifiers): built once, the
+# workspace and profile bound at execution.
+_IDENTIFIERS_OF_PROFILE = (
+    select(ProfileIdentifier)
+    .where(
+        ProfileIdentifier.workspace_id == bindparam("of_workspace"),
+        ProfileIdentifier.profile_id == bindparam("of_profile"),
+    )
+    .order_by(ProfileIdentifier.until.desc(), ProfileIdentifier.id)
+)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,10 +184,7 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         elif key_in(key, ADDRESS_KEYS):
             addresses.append(value.strip())
     sent_to = session.execute(
-        SubjectRecipients(session, profile.workspace_id, profile.id)
-        .rows(Recipient.email, Recipient.phone)
-        .where(Recipient.redacted_at.is_(None))
-        .distinct()
+        _SENT_TO, SubjectRecipients(session, profile.workspace_id, profile.id).params
     ).all()
     for email, phone in sent_to:
         emails.extend(email_forms(email) if email else [])
@@ -200,6 +198,15 @@ def subject_of(session: Session, *, profile: Profile, region: str) -> Subject:
         identifiers=tuple(dict.fromkeys(identifiers)),
         addresses=tuple(dict.fromkeys(a for a in addresses if a)),
     )
+
+
+# The addresses the subject's messages went to (not redacted yet), read for every deletion
+# request: built once, the workspace and profile bound at execution.
+_SENT_TO = (
+    select(Recipient.email, Recipient.phone)
+    .where(*SubjectRecipients.bound_scope(), Recipient.redacted_at.is_(None))
+    .distinct()
+)
 
 
 def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, str]]:

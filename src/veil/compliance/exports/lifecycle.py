@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veil.compliance.repository import SubjectExports
@@ -32,7 +33,8 @@ def destroy_exports_of_profile(
     A job building one of these files right now checks the status before it publishes the
     file, and deletes its own output when the request was expired under it.
     """
-    exports = session.scalars(SubjectExports(session, workspace_id, profile_id).rows()).all()
+    subject = SubjectExports(session, workspace_id, profile_id)
+    exports = session.scalars(_EXPORTS_OF_SUBJECT, subject.params).all()
     requests = files = 0
     for export in exports:
         if export.status != ExportStatus.EXPIRED or export.file_key:
@@ -41,3 +43,7 @@ def destroy_exports_of_profile(
             files += 1
     session.flush()
     return requests, files
+
+
+# Every erasure runs it: built once, the workspace and profile bound at execution.
+_EXPORTS_OF_SUBJECT = select(ExportRequest).where(*SubjectExports.bound_scope())
