@@ -404,3 +404,14 @@ def test_sealed_columns_hold_no_plaintext_in_the_raw_database(
     raw = repr(tuple(row)).lower()
     for secret in (*realistic.SECRETS, realistic.PHONE, "lovelace"):
         assert secret.lower() not in raw
+
+
+def test_the_pii_key_memo_does_not_outlive_one_erasure() -> None:
+    """The memo of `PiiKeys.matches` holds strings of a person's payloads (the prefilter asks
+    about every string): each erasure gets its own, so none stays in a worker's memory for the
+    next job."""
+    first = PiiKeys.for_workspace(["loyalty_card"])
+    assert not first.matches("a gift note for Ada Lovelace")
+    assert "a gift note for Ada Lovelace" in first._cache
+    second = PiiKeys.for_workspace(["loyalty_card"])
+    assert second is not first and not second._cache

@@ -56,7 +56,6 @@ removed wherever its key says it is a name.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -169,10 +168,11 @@ class PiiKeys:
 
     @classmethod
     def for_workspace(cls, extra: Iterable[object] | None) -> PiiKeys:
-        """The defaults plus the workspace's keys; one instance per set of keys in a process,
-        so what `matches` worked out is remembered from one erasure job to the next."""
+        """The defaults plus the workspace's keys. A new instance each time: its memo holds
+        the keys and strings of one erasure's payloads (the prefilter asks about every
+        string), which must not outlive that job in the worker's memory."""
         added = {normalize_key(k) for k in extra or () if isinstance(k, str)}
-        return _shared_pii_keys(DEFAULT_PII_KEYS | frozenset(k for k in added if k))
+        return cls(DEFAULT_PII_KEYS | frozenset(k for k in added if k))
 
     def matches(self, key: str) -> bool:
         """True when the key, or its trailing words, name personal data."""
@@ -185,12 +185,6 @@ class PiiKeys:
 
     def is_contextual_name(self, key: str) -> bool:
         return normalize_key(key) == CONTEXTUAL_NAME_KEY
-
-
-@functools.lru_cache(maxsize=64)
-def _shared_pii_keys(keys: frozenset[str]) -> PiiKeys:
-    # `matches` is a pure function of the keys, and its memo is bounded: safe to share.
-    return PiiKeys(keys)
 
 
 # -- the PII registry: every column that can hold personal data, and its rule ------------------
