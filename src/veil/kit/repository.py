@@ -39,7 +39,8 @@ class WorkspaceRepository(Generic[M]):
         self.workspace_id = workspace_id
 
     def statement(self) -> Select[Any]:
-        """`SELECT model WHERE workspace_id = :ws`: the start of every scoped query."""
+        """`SELECT model WHERE workspace_id = :ws`: the start of every scoped query (`get`
+        builds the same scope once per model, with the workspace bound at execution)."""
         model = self.model
         return select(model).where(model.workspace_id == self.workspace_id)
 

@@ -107,7 +107,9 @@ def _advance(session: Session, runtime: Runtime, request: PrivacyRequest) -> Non
     first_pass = not request.steps_started
     if first_pass:
         start_steps(session, runtime, request)
-    with session.no_autoflush:  # reads the steps' rows, flushed by their services already
+        if session.new:  # a step its service left unflushed: the check must read it
+            session.flush()
+    with session.no_autoflush:  # the steps' rows are in the database (their services flush)
         outcome = check_steps(session, request)
     request.lease_until = None
     request.attempts = 0
