@@ -41,9 +41,14 @@ class Sizes:
     pr_drain_reference: int = 100
     pr_events: int = 20
     pr_callback_requests: int = 50
-    # Scenario 3 also runs the erasures in this many `veil worker`-like processes on one
-    # SQLite queue file, each count its own row (how throughput scales with processes).
+    # Scenario 3 also runs the erasures in this many `veil worker`-like processes, each count
+    # its own row (how throughput scales with processes), on this queue: `auto` is the layout
+    # docs/deploy.md gives each backend (SQLite: the queue file beside the database, one
+    # machine; PostgreSQL: a Redis queue, as on several hosts), or `sqlite` / `redis`.
     bulk_workers: tuple[int, ...] = (1, 2)
+    bulk_queue: str = "auto"
+    # Consumer threads per worker process (`veil worker --threads N`).
+    bulk_threads: int = 1
 
 
 QUICK = Sizes(
@@ -98,6 +103,7 @@ TINY = Sizes(
     e2e_contacts=2,
     e2e_max_events=20,
     http_events=(50,),
+    bulk_threads=2,  # the threaded drain runs too
     pr_bulk_subjects=20,
     pr_drain_requests=8,
     pr_drain_reference=3,

@@ -3,14 +3,21 @@ own transaction and erased by the job, deletions/s end to end. Floor: the same U
 scenario 2, one transaction per profile (each deletion commits on its own).
 
 Two ways to run the jobs: in the requesting process from an in-memory queue (the row the
-earlier rounds measured), and in `bulk_workers` separate worker processes reading one SQLite
-queue file, as `veil worker` does (a row per process count: how it scales)."""
+earlier rounds measured), and in `bulk_workers` separate worker processes, as `veil worker`
+does (a row per process count: how it scales). The worker processes read the queue of the
+layout docs/deploy.md gives the backend (`bulk_queue=auto`): the SQLite queue file beside an
+SQLite database, Redis beside PostgreSQL. Their rows time the requests (made one by one before
+the workers start) plus the drain; a second row per count times the drain alone: N queued
+erasures, from the start signal to the last worker finding the queue empty."""
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,71 +79,122 @@ def run(ctx: Context) -> list[Row]:
     row.peak_rss_mib = mib(max(rss)) if rss else None
     rows = [row]
     for workers in sizes.bulk_workers:
-        rows.append(_in_worker_processes(ctx, ws.id, gen, workers))
+        rows += _in_worker_processes(ctx, ws.id, gen, workers)
     return rows
 
 
-def _in_worker_processes(ctx: Context, ws: str, gen: Generator, workers: int) -> Row:
+# The Redis database the benchmark's queue uses, held under a file lock as the test suite
+# holds its own (tests/fixtures/redis.py: 11 to 14), flushed before and after.
+_REDIS_DB = 15
+
+
+def _queue_kind(ctx: Context) -> str:
+    kind = ctx.sizes.bulk_queue
+    if kind == "auto":
+        return "redis" if ctx.backend == "postgresql" else "sqlite"
+    if kind not in ("sqlite", "redis"):
+        raise ValueError("bulk_queue must be auto, sqlite or redis")
+    return kind
+
+
+@contextmanager
+def _queue(ctx: Context, kind: str, name: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{ctx.work / f'bulk-queue-{name}.db'}"
+        return
+    import redis
+
+    url = f"redis://127.0.0.1:6379/{_REDIS_DB}"
+    with open(f"/tmp/veil-test-redis-{_REDIS_DB}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        try:
+            yield url
+        finally:
+            client.flushdb()
+            client.close()
+
+
+def _in_worker_processes(ctx: Context, ws: str, gen: Generator, workers: int) -> list[Row]:
     sizes = ctx.sizes
-    row = ctx.row(
-        "3 bulk deletion",
+    kind = _queue_kind(ctx)
+    case = (
         f"{sizes.bulk_profiles:,} profiles × ~{sizes.bulk_events} events, "
-        f"{workers} worker process{'es' if workers > 1 else ''}",
-        units=sizes.bulk_profiles,
-        unit="deletions",
+        f"{workers} worker process{'es' if workers > 1 else ''}, {kind} queue"
     )
+    row = ctx.row("3 bulk deletion", case, units=sizes.bulk_profiles, unit="deletions")
+    drain = ctx.row("3 bulk deletion: drain", case, units=sizes.bulk_profiles, unit="deletions")
     rss: list[int] = []
     for run_no in range(sizes.runs):
-        crowd = seed_population(
-            ctx.inst.engine,
-            gen,
-            profiles=sizes.bulk_profiles,
-            events_per_profile=sizes.bulk_events,
-            tag=f"w{workers}r{run_no}",
-        )
-        ctx.inst.analyze()
-        ids = [p.profile_id for p in crowd.people]
-        queue = ctx.work / f"bulk-queue-{workers}-{run_no}.db"
-        env = ctx.inst.env()
-        floor = run_child(
-            "deletion_floor", ctx.inst.env(queue_url="memory://"), workspace_id=ws, profile_ids=ids
-        )
-        asked = run_child(
-            "bulk_request", env, workspace_id=ws, profile_ids=ids, queue_url=f"sqlite:///{queue}"
-        )
-        go = ctx.work / f"go-{workers}-{run_no}"
-        ready = [ctx.work / f"ready-{workers}-{run_no}-{n}" for n in range(workers)]
-        procs = [_start_worker(env, queue, ready[n], go) for n in range(workers)]
-        while not all(path.exists() for path in ready):
-            if any(proc.poll() is not None for proc in procs):
-                raise RuntimeError("a bench worker died before it was ready")
-            time.sleep(0.01)
-        started = time.time()
-        go.touch()
-        answers = [_answer(proc) for proc in procs]
-        drained = max(answer["ended"] for answer in answers) - started
-        checked = run_child(
-            "bulk_check", ctx.inst.env(queue_url="memory://"), request_ids=asked["request_ids"]
-        )
-        if checked["deletions"] != len(ids):
-            raise RuntimeError("not every deletion completed")
-        row.runs.append(asked["seconds"] + drained)
-        row.floor_runs.append(floor["seconds"])
-        rss.extend(answer["rss"] for answer in answers)
-        row.extra.setdefault("requests_s", []).append(round(asked["seconds"], 3))
-        row.extra.setdefault("jobs_per_worker", []).append([a["ran"] for a in answers])
+        with _queue(ctx, kind, f"{workers}-{run_no}") as queue_url:
+            drained, floor_s, asked_s = _one_run(ctx, ws, gen, workers, run_no, queue_url, rss)
+        row.runs.append(asked_s + drained)
+        row.floor_runs.append(floor_s)
+        drain.runs.append(drained)
+        drain.floor_runs.append(floor_s)
+        row.extra.setdefault("requests_s", []).append(round(asked_s, 3))
         ctx.log(
-            f"  {workers} worker(s): {len(ids) / (asked['seconds'] + drained):.0f}/s "
-            f"(requests {asked['seconds']:.1f}s, jobs {drained:.1f}s)"
+            f"  {workers} worker(s), {kind} queue: "
+            f"{sizes.bulk_profiles / (asked_s + drained):.0f}/s "
+            f"(requests {asked_s:.1f}s, jobs {drained:.1f}s: "
+            f"{sizes.bulk_profiles / drained:.0f}/s)"
         )
-    row.peak_rss_mib = mib(max(rss))
-    return row
+    row.peak_rss_mib = drain.peak_rss_mib = mib(max(rss))
+    return [row, drain]
 
 
-def _start_worker(env: dict[str, str], queue: Path, ready: Path, go: Path) -> Any:
+def _one_run(
+    ctx: Context,
+    ws: str,
+    gen: Generator,
+    workers: int,
+    run_no: int,
+    queue_url: str,
+    rss: list[int],
+) -> tuple[float, float, float]:
+    """One pass: seed, request every deletion onto the queue, start the workers, time the
+    drain; (drain seconds, floor seconds, requests seconds)."""
+    crowd = seed_population(
+        ctx.inst.engine,
+        gen,
+        profiles=ctx.sizes.bulk_profiles,
+        events_per_profile=ctx.sizes.bulk_events,
+        tag=f"w{workers}r{run_no}",
+    )
+    ctx.inst.analyze()
+    ids = [p.profile_id for p in crowd.people]
+    env = ctx.inst.env()
+    floor = run_child(
+        "deletion_floor", ctx.inst.env(queue_url="memory://"), workspace_id=ws, profile_ids=ids
+    )
+    asked = run_child("bulk_request", env, workspace_id=ws, profile_ids=ids, queue_url=queue_url)
+    go = ctx.work / f"go-{workers}-{run_no}"
+    ready = [ctx.work / f"ready-{workers}-{run_no}-{n}" for n in range(workers)]
+    procs = [
+        _start_worker(env, queue_url, ready[n], go, ctx.sizes.bulk_threads) for n in range(workers)
+    ]
+    while not all(path.exists() for path in ready):
+        if any(proc.poll() is not None for proc in procs):
+            raise RuntimeError("a bench worker died before it was ready")
+        time.sleep(0.01)
+    started = time.time()
+    go.touch()
+    answers = [_answer(proc) for proc in procs]
+    drained = max(answer["ended"] for answer in answers) - started
+    checked = run_child(
+        "bulk_check", ctx.inst.env(queue_url="memory://"), request_ids=asked["request_ids"]
+    )
+    if checked["deletions"] != len(ids):
+        raise RuntimeError("not every deletion completed")
+    rss.extend(answer["rss"] for answer in answers)
+    return drained, floor["seconds"], asked["seconds"]
+
+
+def _start_worker(env: dict[str, str], queue_url: str, ready: Path, go: Path, threads: int) -> Any:
     import json
 
-    args = {"queue_url": f"sqlite:///{queue}", "ready": str(ready), "go": str(go)}
+    args = {"queue_url": queue_url, "ready": str(ready), "go": str(go), "threads": threads}
     return subprocess.Popen(
         [sys.executable, "-m", "bench.child", "bulk_work", json.dumps(args)],
         env=env,

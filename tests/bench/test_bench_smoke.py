@@ -35,6 +35,9 @@ def test_the_generator_is_deterministic_and_shopify_shaped() -> None:
 
 EXPECTED_ROWS = {
     "export": {"1 export: request → ready", "1 export: download"},
+    # In process, then one and two worker processes (each: requests + drain, and the drain
+    # alone) on the backend's queue: the SQLite file, or Redis beside PostgreSQL.
+    "bulk_deletion": {"3 bulk deletion", "3 bulk deletion: drain"},
     "privacy_requests": {
         "8 privacy requests: bulk accepted",
         "8 privacy requests: erasures drain",
