@@ -1,11 +1,14 @@
 """WorkspaceRepository.get: one statement per model, built once, scoped by the workspace bound
 at execution (another workspace's id is not found), and a locked read that sees the row as the
-database has it now."""
+database has it now; `one_of`: exactly its values, one statement text on PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, select, update
 
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from veil.errors import NotFound
@@ -47,3 +50,38 @@ def test_a_locked_get_reads_the_row_as_it_is_now(runtime: Runtime, ws: Workspace
         locked = repo.get_one(profile_id, for_update=True)
         assert locked is loaded and locked.first_name == "Grace"
         session.rollback()
+
+
+def test_one_of_matches_exactly_its_values_with_one_statement_text_on_postgresql(
+    runtime: Runtime, ws: WorkspaceHandle, other_ws: WorkspaceHandle, is_postgres: bool
+) -> None:
+    with runtime.sessionmaker.begin() as session:
+        ours = [
+            make_profile(session, workspace_id=ws.id, email=f"p{n}@example.com").id
+            for n in range(4)
+        ]
+        theirs = make_profile(session, workspace_id=other_ws.id, email="p0@example.com").id
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE PROFILES"):
+            statements.append(statement)
+
+    touched_at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        with runtime.sessionmaker.begin() as session:
+            repo = ProfileRepository(session, ws.id)
+            repo.touch([ours[0]], touched_at)
+            repo.touch([ours[1], ours[2], theirs, "prf_missing"], touched_at)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+    with runtime.sessionmaker() as session:
+        stamps = {row[0]: row[1] for row in session.execute(select(Profile.id, Profile.updated_at))}
+    assert [stamps[p] == touched_at for p in ours] == [True, True, True, False]
+    assert stamps[theirs] != touched_at  # another workspace's id in the list: not touched
+    assert len(statements) == 2
+    if is_postgres:  # one text for one value and for four: cached and prepared once
+        assert statements[0] == statements[1] and "ANY" in statements[0]
+    else:
+        assert statements[0] != statements[1] and " IN " in statements[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from sqlalchemy import ARRAY, Select, String, bindparam, func, select, true
+from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, bindparam, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import NotFound
@@ -80,6 +80,19 @@ class WorkspaceRepository(Generic[M]):
             .lateral("found")
         )
         return select(*found.c).select_from(wanted).join(found, true())
+
+    def one_of(
+        self, column: InstrumentedAttribute[str], values: Sequence[str]
+    ) -> ColumnElement[bool]:
+        """`column IN (values)` for a batch of string values. On PostgreSQL `column =
+        ANY(:values)`, one array parameter: the statement's text is the same whatever the
+        number of values, so SQLAlchemy's compiled cache and the driver's prepared statements
+        serve every batch, where an expanded IN is rendered, converted and parsed anew for each
+        count (a sixth of a batch of events' Python time on the suppression lookup and the
+        profiles' touch). The planner probes an index on `column` with either form."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        return column.in_(list(values))
 
     def get(self, object_id: str, *, for_update: bool = False) -> M | None:
         """This workspace's row with this id: `statement()` and the id, built once per model

@@ -74,7 +74,9 @@ class ProfileRepository(WorkspaceRepository[Profile]):
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             self.session.execute(
-                self.scoped(update(Profile)).where(Profile.id.in_(chunk)).values(updated_at=at)
+                self.scoped(update(Profile))
+                .where(self.one_of(Profile.id, chunk))
+                .values(updated_at=at)
             )
 
     def search_active(self, query: str | None) -> Select[Any]:

@@ -39,7 +39,7 @@ class SuppressionRepository(WorkspaceRepository[Suppression]):
             chunk = wanted[start : start + _IN_CHUNK]
             rows = self.session.execute(
                 self.scoped(columns, SuppressedIdentifier).where(
-                    SuppressedIdentifier.digest.in_(chunk)
+                    self.one_of(SuppressedIdentifier.digest, chunk)
                 )
             )
             for digest, suppression_id in rows:
