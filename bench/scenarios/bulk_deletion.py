@@ -12,7 +12,6 @@ erasures, from the start signal to the last worker finding the queue empty."""
 
 from __future__ import annotations
 
-import fcntl
 import subprocess
 import sys
 import time
@@ -83,8 +82,7 @@ def run(ctx: Context) -> list[Row]:
     return rows
 
 
-# The Redis database the benchmark's queue uses, held under a file lock as the test suite
-# holds its own (tests/fixtures/redis.py: 11 to 14), flushed before and after.
+# The Redis database the benchmark's queue uses (the test suite's are 11 to 14).
 _REDIS_DB = 15
 
 
@@ -102,18 +100,11 @@ def _queue(ctx: Context, kind: str, name: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{ctx.work / f'bulk-queue-{name}.db'}"
         return
-    import redis
+    # The test suite's helper: the database number held under a file lock, flushed around.
+    from tests.fixtures.redis import redis_database
 
-    url = f"redis://127.0.0.1:6379/{_REDIS_DB}"
-    with open(f"/tmp/veil-test-redis-{_REDIS_DB}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        try:
-            yield url
-        finally:
-            client.flushdb()
-            client.close()
+    with redis_database(_REDIS_DB) as url:
+        yield url
 
 
 def _in_worker_processes(ctx: Context, ws: str, gen: Generator, workers: int) -> list[Row]:
