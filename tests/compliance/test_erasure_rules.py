@@ -3,6 +3,7 @@ plus the PII registry guard: a personal-looking column that nobody declared fail
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.compliance import realistic
 from tests.conftest import run_jobs
 from tests.fixtures.factories import WorkspaceHandle
 from veil.compliance.deletions import service
+from veil.compliance.deletions.erasure.steps import redacted_phone
 from veil.compliance.deletions.scrubber import Scrubber, Subject, SubjectMatcher
 from veil.compliance.erasure_rules import (
     ALL_COLUMNS,
@@ -172,6 +174,17 @@ def test_recipient_records_are_kept_with_unique_random_addresses(
     assert phone.startswith("redacted") and phone.isalnum()
     assert all(r.redacted_at is not None and r.status == "sent" for r in recipients)
     assert activity == 4  # opens and clicks still count for the campaigns
+
+
+def test_a_redacted_phone_is_random_alphanumeric_and_fits_its_column() -> None:
+    values = [redacted_phone() for _ in range(2_000)]
+    assert all(re.fullmatch(r"redacted[a-z2-7]{24}", v) for v in values)
+    assert len(set(values)) == len(values)
+    assert max(map(len, values)) <= Recipient.__table__.c.phone.type.length
+    # Every position takes every symbol of the alphabet (32) over 2,000 draws: none is fixed
+    # (a sanity check of the encoding, not a test of the OS's randomness).
+    for position in range(len("redacted"), 32):
+        assert len({v[position] for v in values}) == 32
 
 
 def test_redacted_values_are_unique_per_record(runtime: Runtime, ws: WorkspaceHandle) -> None:

@@ -16,9 +16,9 @@ A new step is one class here, added to STEPS, plus its name in progress.Phase.
 
 from __future__ import annotations
 
+import base64
 import functools
 import secrets
-import string
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,8 +54,6 @@ from veil.kit.time import utcnow
 from veil.models import Event, Profile, Recipient
 from veil.models.profile import DELETED
 from veil.runtime import Runtime
-
-_ALPHANUMERIC = string.ascii_lowercase + string.digits
 
 
 @dataclass(frozen=True)
@@ -259,8 +257,10 @@ def redacted_email() -> str:
 
 
 def redacted_phone() -> str:
-    # 24 random characters: fits the 32-character column, never a dialable number.
-    return REDACTED_PREFIX + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+    """`redacted` and 24 random lower-case letters and digits (120 bits from the OS, in base32:
+    a-z and 2-7): fits the 32-character column, never a dialable number. One draw per value;
+    24 `secrets.choice` calls were two fifths of redacting 10^4 recipient records."""
+    return REDACTED_PREFIX + base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
 
 
 _REDACTORS: dict[Rule, Callable[[], str]] = {
