@@ -100,9 +100,18 @@ def _queue(ctx: Context, kind: str, name: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{ctx.work / f'bulk-queue-{name}.db'}"
         return
+    import redis
+
     # The test suite's helper: the database number held under a file lock, flushed around.
     from tests.fixtures.redis import redis_database
 
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, db=_REDIS_DB).ping()
+    except redis.ConnectionError as exc:
+        raise RuntimeError(
+            "scenario 3's worker processes use Redis on 127.0.0.1:6379 beside PostgreSQL "
+            "(docs/deploy.md's layout): start it, or pass --set bulk_queue=sqlite"
+        ) from exc
     with redis_database(_REDIS_DB) as url:
         yield url
 
