@@ -8,7 +8,6 @@ fails here instead of rendering an empty string.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -97,7 +96,7 @@ def _templates_of(page: type[Page]) -> list[str]:
 
 
 def _fields(page: type[Page]) -> set[str]:
-    return {field.name for field in dataclasses.fields(page)}
+    return page.variable_names()
 
 
 PAGES = _page_types()

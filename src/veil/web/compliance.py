@@ -58,21 +58,28 @@ class ConfirmDeletePage(NamedProfilePage):
 @dataclass(frozen=True, kw_only=True)
 class ComplianceTab(ListPage):
     """Settings → Compliance: one tab's table of requests, newest first. The polling script
-    fetches the table alone (the fragment) while a request is pending."""
+    fetches the table alone (the fragment) while a request is pending.
+
+    A tab is named once, `class XTab(ComplianceTab, tab="x")`: its page is settings/x.html
+    and its table settings/x_table.html."""
 
     fragment_template: ClassVar[str | None] = "settings/compliance_fragment.html"
     nav: ClassVar[str] = "compliance"
-    tab: str
-    table: str
+    class_variables: ClassVar[tuple[str, ...]] = ("tab", "table")
+    tab: ClassVar[str]
+    table: ClassVar[str]
     pending: bool
+
+    def __init_subclass__(cls, *, tab: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.tab = tab
+        cls.template = f"settings/{tab}.html"
+        cls.table = f"settings/{tab}_table.html"
+        cls.partials = (cls.table,)
 
 
 @dataclass(frozen=True, kw_only=True)
-class DownloadedTab(ComplianceTab):
-    template: ClassVar[str] = "settings/downloaded.html"
-    partials: ClassVar[tuple[str, ...]] = ("settings/downloaded_table.html",)
-    tab: str = "downloaded"
-    table: str = "settings/downloaded_table.html"
+class DownloadedTab(ComplianceTab, tab="downloaded"):
     export_ttl: str
     rows: list[ExportRead]
     # Profiles of these rows that were erased: their files went with the erasure, not by age.
@@ -80,11 +87,7 @@ class DownloadedTab(ComplianceTab):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeletedTab(ComplianceTab):
-    template: ClassVar[str] = "settings/deleted.html"
-    partials: ClassVar[tuple[str, ...]] = ("settings/deleted_table.html",)
-    tab: str = "deleted"
-    table: str = "settings/deleted_table.html"
+class DeletedTab(ComplianceTab, tab="deleted"):
     rows: list[DeletionRead]
 
 

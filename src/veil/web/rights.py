@@ -36,11 +36,7 @@ class RestrictPage(NamedProfilePage):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SuppressionsTab(ComplianceTab):
-    template: ClassVar[str] = "settings/suppressions.html"
-    partials: ClassVar[tuple[str, ...]] = ("settings/suppressions_table.html",)
-    tab: str = "suppressions"
-    table: str = "settings/suppressions_table.html"
+class SuppressionsTab(ComplianceTab, tab="suppressions"):
     pending: bool = False
     rows: list[SuppressionRead]
 

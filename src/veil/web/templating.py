@@ -232,10 +232,17 @@ class Page:
     # the contract test cannot find in the template text.
     partials: ClassVar[tuple[str, ...]] = ()
     nav: ClassVar[str] = ""
+    # Class attributes the template reads too, besides the fields (the same for every page
+    # of a class, such as a tab's name).
+    class_variables: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def variable_names(cls) -> set[str]:
+        return {field.name for field in fields(cls)} | set(cls.class_variables)
 
     def variables(self) -> dict[str, Any]:
         # Shallow on purpose: fields hold ORM rows and read shapes, used as they are.
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {name: getattr(self, name) for name in self.variable_names()}
 
 
 @dataclass(frozen=True, kw_only=True)
