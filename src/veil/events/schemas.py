@@ -10,17 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from veil.events.service import MAX_BATCH, EventInput, ProfileRef
 from veil.kit.time import check_time_range, parse_rfc3339, rfc3339
 from veil.models import Event
+from veil.profiles.schemas import IdentifierFields
 
 
-class ProfileRefIn(BaseModel):
+class ProfileRefIn(IdentifierFields):
     """Whose event this is: a profile id, or identifiers resolved as in SPEC §2."""
 
-    model_config = ConfigDict(extra="forbid")
-
     id: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, max_length=255)
 
     @model_validator(mode="after")
     def _one_way_of_naming(self) -> ProfileRefIn:

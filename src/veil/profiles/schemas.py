@@ -13,14 +13,20 @@ from veil.models.profile import ACTIVE
 ConsentState = Literal["subscribed", "unsubscribed"]
 
 
-class _ProfileFields(BaseModel):
-    """The identifiers and names a profile is created or rectified with."""
+class IdentifierFields(BaseModel):
+    """A person's identifiers as the API takes them (SPEC §2), at most as long as their
+    columns; profiles.service normalises them."""
 
     model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=255)
+
+
+class _ProfileFields(IdentifierFields):
+    """The identifiers and names a profile is created or rectified with."""
+
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
 
