@@ -10,8 +10,6 @@ checkouts; other deliveries replayed after a week are applied again (docs/integr
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import delete, select
 
 from veil import db
@@ -21,14 +19,11 @@ from veil.runtime import Runtime
 from veil.worker.queue import register_sweeper
 
 PRUNE_BATCH = 5000
-log = logging.getLogger(__name__)
 
 
 @register_sweeper("dedup_keys")
-def sweep_dedup_keys(runtime: Runtime) -> None:
-    removed = prune_dedup_keys(runtime)
-    if removed:
-        log.info("delivery ids pruned", extra={"fields": {"removed": removed}})
+def sweep_dedup_keys(runtime: Runtime) -> dict[str, int]:
+    return {"removed": prune_dedup_keys(runtime)}
 
 
 def prune_dedup_keys(runtime: Runtime) -> int:

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("veil.worker")
 
 JobHandler = Callable[["Runtime", str], None]
-Sweeper = Callable[["Runtime"], None]
+# A hook may answer what it did as counts ({"expired": 2}); the runner logs them, one line.
+Sweeper = Callable[["Runtime"], Mapping[str, int] | None]
 
 # Filled at import time by each feature's tasks module, all listed in veil/tasks.py.
 JOBS: dict[str, JobHandler] = {}
@@ -220,6 +221,9 @@ def shutdown(runtime: Runtime) -> None:
 def _run_hooks(hooks: dict[str, Sweeper], kind: str, runtime: Runtime) -> None:
     for name, hook in hooks.items():
         try:
-            hook(runtime)
+            counts = hook(runtime)
         except Exception:
             log.exception("%s %s failed", kind, name)
+            continue
+        if counts and any(counts.values()):
+            log.info("%s %s did work", kind, name, extra={"fields": dict(counts)})

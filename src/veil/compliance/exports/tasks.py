@@ -218,7 +218,7 @@ def _record_failure(runtime: Runtime, job: ExportJob, exc: Exception) -> None:
 
 
 @register_sweeper("exports")
-def sweep_exports(runtime: Runtime) -> None:
+def sweep_exports(runtime: Runtime) -> dict[str, int]:
     """Expire requests past their TTL, re-enqueue lost or retrying builds, drop stale temp
     files and orphaned objects."""
     expired = _expire_due(runtime)
@@ -228,18 +228,7 @@ def sweep_exports(runtime: Runtime) -> None:
     stale_after = max(2 * runtime.settings.job_lease, timedelta(seconds=60))
     parts = runtime.export_store.sweep_stale_parts(older_than=stale_after)
     orphans = remove_orphaned_files(runtime, older_than=stale_after)
-    if expired or enqueued or parts or orphans:
-        log.info(
-            "exports swept",
-            extra={
-                "fields": {
-                    "expired": expired,
-                    "enqueued": enqueued,
-                    "stale_parts": parts,
-                    "orphans": orphans,
-                }
-            },
-        )
+    return {"expired": expired, "enqueued": enqueued, "stale_parts": parts, "orphans": orphans}
 
 
 def remove_orphaned_files(runtime: Runtime, *, older_than: timedelta) -> int:

@@ -289,7 +289,7 @@ def _record_attempt(runtime: Runtime, delivery_id: str, attempt: callbacks.Attem
 
 
 @register_sweeper("privacy_requests")
-def sweep_privacy_requests(runtime: Runtime) -> None:
+def sweep_privacy_requests(runtime: Runtime) -> dict[str, int]:
     """Re-enqueue requests due for a (re-)check or lost, and callbacks due for an attempt."""
     hold = runtime.settings.job_lease
     with db.session_scope(runtime.sessionmaker) as session:
@@ -302,8 +302,4 @@ def sweep_privacy_requests(runtime: Runtime) -> None:
             db.enqueue_after_commit(session, JOB, request_id)
         for delivery_id in deliveries:
             db.enqueue_after_commit(session, callbacks.JOB, delivery_id)
-    if due or deliveries:
-        log.info(
-            "privacy requests swept",
-            extra={"fields": {"requests": len(due), "callbacks": len(deliveries)}},
-        )
+    return {"requests": len(due), "callbacks": len(deliveries)}
