@@ -178,6 +178,13 @@ def test_received_at_with_an_offset_is_stored_in_utc(
         (by_email("a@x.io", callback_urls=["http://169.254.169.254/"]), "link-local"),
         (by_email("a@x.io", callback_urls=["http://localhost/"]), "loopback"),
         (by_email("a@x.io", callback_urls=["http://[::1]/"]), "loopback"),
+        # IPv4 in the other forms the resolver reads, and a fully qualified name's final dot.
+        (by_email("a@x.io", callback_urls=["http://2130706433/"]), "loopback"),
+        (by_email("a@x.io", callback_urls=["http://0x7f000001/"]), "loopback"),
+        (by_email("a@x.io", callback_urls=["http://0177.0.0.1/"]), "loopback"),
+        (by_email("a@x.io", callback_urls=["http://10.1/"]), "private"),
+        (by_email("a@x.io", callback_urls=["http://127.0.0.1./"]), "loopback"),
+        (by_email("a@x.io", callback_urls=["http://localhost./"]), "loopback"),
         (by_email("a@x.io", callback_urls=[f"https://h{i}.example.com" for i in range(4)]), ""),
         (by_email("a@x.io", suppress=True), "erasure"),
         (by_email("a@x.io", regulation="hipaa"), "regulation"),

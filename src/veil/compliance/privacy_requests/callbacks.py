@@ -42,6 +42,8 @@ JOB = "privacy_callback"
 MAX_URLS = 3
 MAX_URL_LENGTH = 2048
 TIMEOUT_SECONDS = 10.0
+# The characters of a numeric IPv4 host in any of the forms inet_aton reads.
+_NUMERIC_HOST = frozenset("0123456789abcdefx.")
 SIGNATURE_HEADER = "Veil-Signature"
 # Pauses after each failed attempt: 8 attempts spread over almost 8 hours.
 RETRY_PAUSES = (30, 120, 600, 1800, 3600, 7200, 14400)
@@ -81,17 +83,32 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise ValidationFailed("a callback URL must name a host.")
     if allow_private:
         return url
+    host = host.rstrip(".")  # "localhost." and "127.0.0.1." name the same host
     if host == "localhost" or host.endswith(".localhost"):
         raise ValidationFailed("a callback URL must not point at this machine (loopback).")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = literal_address(host)
+    if address is None:
         return url  # a name: checked again after resolution, at each delivery
     if is_forbidden(address):
         raise ValidationFailed(
             "a callback URL must not point at a loopback, private or link-local address."
         )
     return url
+
+
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names without DNS: a standard IP literal, or an IPv4 address in
+    one of the forms the resolver also takes (2130706433, 0x7f000001, 0177.0.0.1, 127.1)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in _NUMERIC_HOST for c in host.lower()):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def is_forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
