@@ -9,6 +9,8 @@ the end of a chain. See docs/security.md.
 import sqlalchemy as sa
 from alembic import op
 
+from veil.migrations import ddl
+
 revision: str = "reliability_audit"
 down_revision: str | None = "0001"
 
@@ -42,16 +44,11 @@ $$
 def upgrade() -> None:
     op.create_table(
         "audit_heads",
-        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        ddl.id_column("workspace_id"),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_audit_heads_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_audit_heads")),
+        ddl.workspace_fk("audit_heads"),
+        ddl.primary_key("audit_heads", "workspace_id"),
     )
     # Chains written before this revision: their newest entry becomes the head.
     op.execute(

@@ -8,54 +8,35 @@ retention sweep.
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-import veil.models.base
+from veil.migrations import ddl
 
 revision: str = "suppression_retention"
 down_revision: str | None = "deletion_storage_settled"
-
-_UTC = veil.models.base.UTCDateTime(timezone=True)
-_JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def upgrade() -> None:
     op.create_table(
         "suppression_keys",
-        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        ddl.id_column("workspace_id"),
         sa.Column("key_sealed", sa.Text(), nullable=False),
-        sa.Column("created_at", _UTC, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_suppression_keys_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_suppression_keys")),
+        sa.Column("created_at", ddl.UTC_TIMESTAMP, nullable=False),
+        ddl.workspace_fk("suppression_keys"),
+        ddl.primary_key("suppression_keys", "workspace_id"),
     )
     op.create_table(
         "suppressions",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("workspace_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", _UTC, nullable=False),
-        sa.Column("deletion_id", sa.String(length=40), nullable=True),
-        sa.Column("privacy_request_id", sa.String(length=40), nullable=True),
-        sa.Column("identifier_types", _JSON, nullable=False),
+        ddl.id_column(),
+        ddl.id_column("workspace_id"),
+        sa.Column("created_at", ddl.UTC_TIMESTAMP, nullable=False),
+        ddl.id_column("deletion_id", nullable=True),
+        ddl.id_column("privacy_request_id", nullable=True),
+        sa.Column("identifier_types", ddl.JSON, nullable=False),
         sa.Column("dropped", sa.Integer(), nullable=False),
-        sa.Column("last_dropped_at", _UTC, nullable=True),
-        sa.ForeignKeyConstraint(
-            ["deletion_id"],
-            ["deletion_requests.id"],
-            name=op.f("fk_suppressions_deletion_id_deletion_requests"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_suppressions_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressions")),
+        sa.Column("last_dropped_at", ddl.UTC_TIMESTAMP, nullable=True),
+        ddl.foreign_key("suppressions", "deletion_id", "deletion_requests", ondelete="SET NULL"),
+        ddl.workspace_fk("suppressions"),
+        ddl.primary_key("suppressions"),
     )
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.create_index(
@@ -66,23 +47,15 @@ def upgrade() -> None:
         )
     op.create_table(
         "suppressed_identifiers",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("workspace_id", sa.String(length=40), nullable=False),
-        sa.Column("suppression_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.id_column("workspace_id"),
+        ddl.id_column("suppression_id"),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["suppression_id"],
-            ["suppressions.id"],
-            name=op.f("fk_suppressed_identifiers_suppression_id_suppressions"),
-            ondelete="CASCADE",
+        ddl.foreign_key(
+            "suppressed_identifiers", "suppression_id", "suppressions", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_suppressed_identifiers_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressed_identifiers")),
+        ddl.workspace_fk("suppressed_identifiers"),
+        ddl.primary_key("suppressed_identifiers"),
     )
     with op.batch_alter_table("suppressed_identifiers", schema=None) as batch_op:
         batch_op.create_index(
@@ -102,7 +75,7 @@ def upgrade() -> None:
         "workspaces",
         sa.Column("retention_inactive_profiles", sa.String(length=32), nullable=True),
     )
-    op.add_column("profiles", sa.Column("restricted_at", _UTC, nullable=True))
+    op.add_column("profiles", sa.Column("restricted_at", ddl.UTC_TIMESTAMP, nullable=True))
     op.add_column("profiles", sa.Column("restriction_reason", sa.String(length=500), nullable=True))
     op.create_index(
         "ix_events_workspace_timestamp", "events", ["workspace_id", "timestamp"], unique=False

@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import veil.models.base
+from veil.migrations import ddl
 
 revision: str = "identifier_history"
 down_revision: str | None = "suppression_retention"
 
-_TIME = veil.models.base.UTCDateTime(timezone=True)
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
@@ -34,28 +33,18 @@ def _id() -> str:
 
 
 def upgrade() -> None:
-    op.create_table(
+    history = op.create_table(
         "profile_identifiers",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("workspace_id", sa.String(length=40), nullable=False),
-        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.id_column("workspace_id"),
+        ddl.id_column("profile_id"),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=320), nullable=False),
-        sa.Column("until", _TIME, nullable=False),
-        sa.Column("created_at", _TIME, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["profile_id"],
-            ["profiles.id"],
-            name=op.f("fk_profile_identifiers_profile_id_profiles"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_profile_identifiers_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_profile_identifiers")),
+        sa.Column("until", ddl.UTC_TIMESTAMP, nullable=False),
+        sa.Column("created_at", ddl.UTC_TIMESTAMP, nullable=False),
+        ddl.foreign_key("profile_identifiers", "profile_id", "profiles", ondelete="CASCADE"),
+        ddl.workspace_fk("profile_identifiers"),
+        ddl.primary_key("profile_identifiers"),
         sa.UniqueConstraint(
             "profile_id", "type", "value", name=op.f("uq_profile_identifiers_profile_id_type_value")
         ),
@@ -64,37 +53,23 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_profile_identifiers_lookup", ["workspace_id", "type", "value"], unique=False
         )
-    _backfill_from_recipients()
+    _backfill_from_recipients(history)
 
 
-def _backfill_from_recipients() -> None:
+def _strings(*names: str) -> list[sa.ColumnClause[str]]:
+    """String columns of a lightweight table (`sa.table`), for the back-fill's query."""
+    return [sa.column(name, sa.String) for name in names]
+
+
+def _backfill_from_recipients(history: sa.Table) -> None:
     bind = op.get_bind()
     recipients = sa.table(
         "recipients",
-        sa.column("workspace_id", sa.String),
-        sa.column("profile_id", sa.String),
-        sa.column("email", sa.String),
-        sa.column("phone", sa.String),
-        sa.column("sent_at", _TIME),
-        sa.column("redacted_at", _TIME),
+        *_strings("workspace_id", "profile_id", "email", "phone"),
+        sa.column("sent_at", ddl.UTC_TIMESTAMP),
+        sa.column("redacted_at", ddl.UTC_TIMESTAMP),
     )
-    profiles = sa.table(
-        "profiles",
-        sa.column("id", sa.String),
-        sa.column("status", sa.String),
-        sa.column("email", sa.String),
-        sa.column("phone", sa.String),
-    )
-    history = sa.table(
-        "profile_identifiers",
-        sa.column("id", sa.String),
-        sa.column("workspace_id", sa.String),
-        sa.column("profile_id", sa.String),
-        sa.column("type", sa.String),
-        sa.column("value", sa.String),
-        sa.column("until", _TIME),
-        sa.column("created_at", _TIME),
-    )
+    profiles = sa.table("profiles", *_strings("id", "status", "email", "phone"))
     now = datetime.now(UTC)
     for kind, sent_to, current in (
         ("email", sa.func.lower(sa.func.trim(recipients.c.email)), profiles.c.email),

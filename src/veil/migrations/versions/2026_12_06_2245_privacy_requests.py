@@ -4,12 +4,12 @@ settings they read (default regulation, days under `other`, the callback signing
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from veil.migrations import ddl
 
 revision: str = "privacy_requests"
 down_revision: str | None = "renormalise_emails"
 
-_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _TS = sa.DateTime(timezone=True)
 
 
@@ -25,8 +25,8 @@ def upgrade() -> None:
 
     op.create_table(
         "privacy_requests",
-        sa.Column("id", sa.String(40), nullable=False),
-        sa.Column("workspace_id", sa.String(40), nullable=False),
+        ddl.id_column(),
+        ddl.id_column("workspace_id"),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("regulation", sa.String(16), nullable=False),
@@ -42,15 +42,15 @@ def upgrade() -> None:
         sa.Column("cancelled_at", _TS, nullable=True),
         sa.Column("requested_by", sa.String(320), nullable=False),
         sa.Column("suppress", sa.Boolean(), nullable=False),
-        sa.Column("profile_ids", _JSON, nullable=False),
-        sa.Column("export_ids", _JSON, nullable=False),
-        sa.Column("deletion_ids", _JSON, nullable=False),
+        sa.Column("profile_ids", ddl.JSON, nullable=False),
+        sa.Column("export_ids", ddl.JSON, nullable=False),
+        sa.Column("deletion_ids", ddl.JSON, nullable=False),
         sa.Column("verified", sa.Boolean(), nullable=True),
-        sa.Column("callback_urls", _JSON, nullable=False),
+        sa.Column("callback_urls", ddl.JSON, nullable=False),
         sa.Column("idempotency_key", sa.String(255), nullable=True),
         sa.Column("idempotency_hash", sa.String(64), nullable=True),
         sa.Column("scope", sa.String(255), nullable=True),
-        sa.Column("batch_id", sa.String(40), nullable=True),
+        ddl.id_column("batch_id", nullable=True),
         sa.Column("steps_started", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", _TS, nullable=True),
@@ -58,13 +58,8 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(200), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_privacy_requests_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_requests")),
+        ddl.workspace_fk("privacy_requests"),
+        ddl.primary_key("privacy_requests"),
     )
     op.create_index(
         "ix_privacy_requests_workspace_created",
@@ -89,9 +84,9 @@ def upgrade() -> None:
 
     op.create_table(
         "privacy_request_callbacks",
-        sa.Column("id", sa.String(40), nullable=False),
-        sa.Column("workspace_id", sa.String(40), nullable=False),
-        sa.Column("request_id", sa.String(40), nullable=False),
+        ddl.id_column(),
+        ddl.id_column("workspace_id"),
+        ddl.id_column("request_id"),
         sa.Column("url", sa.String(2048), nullable=False),
         sa.Column("announced_status", sa.String(16), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -104,19 +99,11 @@ def upgrade() -> None:
         sa.Column("lease_until", _TS, nullable=True),
         sa.Column("next_attempt_at", _TS, nullable=True),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_privacy_request_callbacks_workspace_id_workspaces"),
-            ondelete="CASCADE",
+        ddl.workspace_fk("privacy_request_callbacks"),
+        ddl.foreign_key(
+            "privacy_request_callbacks", "request_id", "privacy_requests", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["request_id"],
-            ["privacy_requests.id"],
-            name=op.f("fk_privacy_request_callbacks_request_id_privacy_requests"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_request_callbacks")),
+        ddl.primary_key("privacy_request_callbacks"),
         sa.UniqueConstraint(
             "request_id",
             "url",
