@@ -88,10 +88,11 @@ def downgrade() -> None:
     with op.batch_alter_table("profiles", schema=None) as batch_op:
         batch_op.drop_column("restriction_reason")
         batch_op.drop_column("restricted_at")
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("retention_inactive_profiles")
-        batch_op.drop_column("retention_events")
-        batch_op.drop_column("suppress_on_delete")
+    # Plain DROP COLUMN, as the upgrade added them: a batch copy of `workspaces` trips the
+    # audit log's triggers on SQLite.
+    op.drop_column("workspaces", "retention_inactive_profiles")
+    op.drop_column("workspaces", "retention_events")
+    op.drop_column("workspaces", "suppress_on_delete")
     op.drop_table("suppressed_identifiers")
     op.drop_table("suppressions")
     op.drop_table("suppression_keys")
