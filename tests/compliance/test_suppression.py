@@ -150,6 +150,39 @@ def test_the_profiles_api_refuses_a_suppressed_person_in_any_form(
     assert "gone.person" not in logged and "4155550100" not in logged and "back" not in logged
 
 
+def test_rectification_cannot_give_a_profile_a_suppressed_identifier(
+    client: TestClient, ws: WorkspaceHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    _suppressed_person(client, ws)
+    other = client.post("/api/v1/profiles", json={"email": "else@example.com"}, headers=ws.admin)
+    other_id = other.json()["id"]
+    caplog.set_level(logging.DEBUG)
+    for body in (
+        {"email": " gone.PERSON@example.com"},
+        {"phone": "(415) 555-0100"},
+        {"external_id": EXTERNAL, "first_name": "Back"},
+    ):
+        response = client.patch(f"/api/v1/profiles/{other_id}", json=body, headers=ws.admin)
+        assert_error(response, 409, "subject_suppressed")
+    profile = client.get(f"/api/v1/profiles/{other_id}", headers=ws.admin).json()
+    assert (profile["email"], profile["phone"], profile["external_id"]) == (
+        "else@example.com",
+        None,
+        None,
+    )
+    assert profile["first_name"] is None and _dropped(client, ws) == 3
+    logged = caplog.text.lower()
+    assert "gone.person" not in logged and "4155550100" not in logged
+    # Another workspace's or a missing profile is still 404, whatever the body carries.
+    missing = client.patch("/api/v1/profiles/prf_missing", json={"email": EMAIL}, headers=ws.admin)
+    assert_error(missing, 404, "not_found")
+    # Clearing an identifier or changing other fields is not held up.
+    fine = client.patch(
+        f"/api/v1/profiles/{other_id}", json={"first_name": "Elsa"}, headers=ws.admin
+    )
+    assert fine.status_code == 200 and fine.json()["first_name"] == "Elsa"
+
+
 def test_the_events_api_refuses_and_the_batch_drops_suppressed_items(
     client: TestClient, ws: WorkspaceHandle
 ) -> None:

@@ -89,18 +89,30 @@ def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipa
     "/{profile_id}",
     response_model=ProfileRead,
     summary="Rectify a profile (right to rectification)",
-    responses=responses(NotFound, IdentifierConflict, ProfileDeleted),
+    responses=responses(NotFound, IdentifierConflict, ProfileDeleted, screening.SubjectSuppressed),
 )
 def rectify_profile(
-    profile_id: str, body: ProfileUpdate, session: SessionDep, principal: CurrentPrincipal
+    profile_id: str,
+    body: ProfileUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
 ) -> ProfileRead:
     """Correct email, phone, external_id, names or properties (SPEC §9); the fields sent change,
-    null clears one, properties are merged (null removes a key)."""
+    null clears one, properties are merged (null removes a key). An identifier of a suppressed
+    person is refused like on create (409 subject_suppressed)."""
+
+    def screen(identifiers: object) -> None:
+        screening.reject_if_suppressed(
+            session, runtime, workspace_id=principal.workspace_id, subject=identifiers, source="api"
+        )
+
     profile = rectification.rectify(
         session,
         workspace_id=principal.workspace_id,
         profile_id=profile_id,
         changes=body.model_dump(exclude_unset=True),
         actor=principal.actor,
+        screen=screen,
     )
     return ProfileRead.build(profile, service.consents_of(session, profile=profile))

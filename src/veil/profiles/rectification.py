@@ -7,6 +7,8 @@ identifiers (veil.profiles.history). The audit entry names the changed fields, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,12 +28,24 @@ RECTIFIABLE = ("email", "phone", "external_id", "first_name", "last_name", "prop
 _IDENTIFIERS = ("email", "phone", "external_id")
 
 
+# Called with the identifiers a rectification sets (normalised, as attributes `email`,
+# `phone`, `external_id`) before anything changes; it raises to refuse them.
+Screen = Callable[[SimpleNamespace], None]
+
+
 def rectify(
-    session: Session, *, workspace_id: str, profile_id: str, changes: dict[str, Any], actor: str
+    session: Session,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    changes: dict[str, Any],
+    actor: str,
+    screen: Screen | None = None,
 ) -> Profile:
     """Apply the fields given in `changes` (a null identifier or name clears it; `properties`
     is merged, a null value removing its key). Raises NotFound, ProfileDeleted,
-    IdentifierConflict and ValidationFailed; changes nothing unless it succeeds."""
+    IdentifierConflict, ValidationFailed and whatever `screen` raises (the API's: a suppressed
+    identifier, SPEC §9); changes nothing unless it succeeds."""
     repo = ProfileRepository(session, workspace_id)
     profile = repo.get_active(profile_id, for_update=True)
     unknown = sorted(set(changes) - set(RECTIFIABLE))
@@ -46,6 +60,8 @@ def rectify(
     kept = [identifiers.get(c, getattr(profile, c)) for c in (*_IDENTIFIERS, "anonymous_id")]
     if not any(kept):
         raise ValidationFailed("A profile keeps at least one of email, phone, external_id.")
+    if screen is not None:
+        screen(SimpleNamespace(**{k: v for k, v in identifiers.items() if v is not None}))
 
     now = utcnow()
     changed: list[str] = []

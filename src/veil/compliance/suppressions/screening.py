@@ -2,7 +2,8 @@
 
 Each path calls one function with the people its payload names, before anything is stored,
 de-duplicated or queued:
-- `reject_if_suppressed`: POST /api/v1/profiles and /api/v1/events → 409 subject_suppressed;
+- `reject_if_suppressed`: POST /api/v1/profiles and /api/v1/events, and the identifiers a
+  PATCH /api/v1/profiles/{id} sets → 409 subject_suppressed;
 - `without_suppressed` / `drop_suppressed`: batches (events, Segment) → the items dropped;
 - `is_suppressed`: one payload to acknowledge and drop (Shopify webhooks);
 - `recipient_suppressed`: an open or click of a message whose profile was erased and suppressed.
