@@ -201,6 +201,16 @@ def test_bad_input_is_422_and_stores_nothing(
     assert count_requests(runtime) == 0
 
 
+@pytest.mark.parametrize("type", ["access", "restriction"])
+def test_suppress_false_is_accepted_on_any_type(
+    client: TestClient, ws: WorkspaceHandle, type: str
+) -> None:
+    """`false` asks for nothing: what every request shows, so a client may send it back."""
+    response = create(client, ws, by_email("a@x.io", type=type, suppress=False))
+    assert response.status_code == 202, response.text
+    assert response.json()["suppress"] is False
+
+
 def test_idempotency_key_replays_and_conflicts(
     client: TestClient, runtime: Runtime, ws: WorkspaceHandle
 ) -> None:

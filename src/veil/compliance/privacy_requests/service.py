@@ -104,7 +104,8 @@ def _common(
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound("Workspace not found.")
-    if suppress is not None and type != PrivacyRequestType.ERASURE:
+    # `false` asks for nothing (it is what every other type shows), so only `true` is refused.
+    if suppress and type != PrivacyRequestType.ERASURE:
         raise ValidationFailed("suppress applies to erasure requests only.")
     if suppress is None and type == PrivacyRequestType.ERASURE:
         suppress = suppressions.suppresses_by_default(session, workspace_id)
