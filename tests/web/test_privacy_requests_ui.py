@@ -3,6 +3,7 @@ and the CSV upload — through the server-rendered UI."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from starlette.formparsers import MultiPartParser
 
@@ -142,6 +143,34 @@ def test_csv_upload_creates_all_or_names_the_bad_line(runtime, ws, admin):
     )
     assert "header row must name" in admin.client.get(REQUESTS).text
     assert _count(runtime) == 3
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_csv_upload_reads_semicolon_and_tab_separated_files(runtime, ws, admin, separator):
+    """Excel writes semicolons where the decimal separator is a comma (most of Europe)."""
+    rows = [
+        ["Email", "Phone", "Reference"],
+        ["a@example.com", "", "r1"],
+        ["", "+14155550143", "r2"],
+    ]
+    text = "\ufeff" + "\r\n".join(separator.join(row) for row in rows) + "\r\n"
+    assert _upload(admin, text).status_code == 303
+    assert "2 requests received." in admin.client.get(REQUESTS).text
+    with runtime.sessionmaker() as session:
+        references = session.scalars(select(PrivacyRequest.reference)).all()
+    assert sorted(references) == ["r1", "r2"]
+
+
+def test_csv_upload_names_the_line_a_row_starts_on(runtime, ws, admin):
+    """A quoted cell with line breaks (a note) makes a row longer than a line: the message
+    names the line where the bad row starts, in the parser's checks and the service's."""
+    notes = 'email,phone,note\na@example.com,,"two\nlines"\n'
+    assert _upload(admin, notes + ',,"empty"\n').status_code == 303
+    assert "Line 4: no email, phone or external_id." in admin.client.get(REQUESTS).text
+    assert _upload(admin, notes + "\nb@example.com,not a phone,x\n").status_code == 303
+    page = admin.client.get(REQUESTS).text
+    assert "Line 5: phone may hold only digits" in page and "not a phone" not in page
+    assert _count(runtime) == 0
 
 
 def test_members_and_other_workspaces_are_refused(runtime, ws, other_ws, admin, member):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
@@ -208,46 +209,71 @@ def cancel(
     )
 
 
-def parse_subjects_csv(data: bytes) -> list[service.BulkSubject]:
+@dataclass(frozen=True)
+class CsvSubjects:
+    subjects: list[service.BulkSubject]
+    # The line of the file each subject's row starts on (the header is line 1).
+    lines: list[int]
+
+    def locate(self, message: str) -> str:
+        """`subjects[7].identities[1]: …` from the service → `Line 9: …`, the line that row
+        starts on (the position among the row's identities means nothing in a file)."""
+        match = _SUBJECT_AT.match(message)
+        if match is None or int(match["index"]) >= len(self.lines):
+            return message
+        return f"Line {self.lines[int(match['index'])]}{message[match.end() :]}"
+
+
+_SUBJECT_AT = re.compile(r"subjects\[(?P<index>\d+)\](?:\.identities\[\d+\])?")
+
+
+def _delimiter(text: str) -> str:
+    """The header line's separator: a comma, or the semicolon (Excel's CSV where the decimal
+    separator is a comma, as in most of Europe) or tab it uses instead."""
+    header = text.partition("\n")[0]
+    counts = {separator: header.count(separator) for separator in (",", ";", "\t")}
+    best = max(counts, key=lambda separator: counts[separator])  # a tie: the comma
+    return best if counts[best] else ","
+
+
+def parse_subjects_csv(data: bytes) -> CsvSubjects:
     """Subjects from a CSV whose header names `email`, `phone` and/or `external_id` (and an
-    optional `reference`); a bad row is reported by its line number (the header is line 1)."""
+    optional `reference`), separated by commas, semicolons or tabs; a bad row is reported by
+    the line it starts on (the header is line 1)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed("The file is not UTF-8 text.") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if not set(header) & set(CSV_COLUMNS):
         raise ValidationFailed("The header row must name an email, phone or external_id column.")
     reader.fieldnames = header
-    subjects: list[service.BulkSubject] = []
+    parsed = CsvSubjects(subjects=[], lines=[])
     try:
-        rows = list(reader)
+        for row in reader:
+            # A quoted cell may hold line breaks: the row started that many lines earlier.
+            # (Cells past the header's columns come as one list.)
+            values = [
+                v for cell in row.values() for v in (cell if isinstance(cell, list) else [cell])
+            ]
+            line = reader.line_num - sum(v.count("\n") for v in values if isinstance(v, str))
+            identities = [(c, (row.get(c) or "").strip()) for c in CSV_COLUMNS]
+            identities = [(c, v) for c, v in identities if v]
+            if not identities:
+                raise ValidationFailed(f"Line {line}: no email, phone or external_id.")
+            reference = (row.get("reference") or "").strip() or None
+            parsed.subjects.append(service.BulkSubject(identities=identities, reference=reference))
+            parsed.lines.append(line)
     except csv.Error:
         # e.g. a field over the csv module's limit (128 KiB), on the line after the last one
         # read; the message names no content.
         raise ValidationFailed(
             f"Line {reader.line_num + 1}: the row cannot be read as CSV (a field too long?)."
         ) from None
-    for line, row in enumerate(rows, start=2):
-        identities = [(c, (row.get(c) or "").strip()) for c in CSV_COLUMNS]
-        identities = [(c, v) for c, v in identities if v]
-        if not identities:
-            raise ValidationFailed(f"Line {line}: no email, phone or external_id.")
-        reference = (row.get("reference") or "").strip() or None
-        subjects.append(service.BulkSubject(identities=identities, reference=reference))
-    if not subjects:
+    if not parsed.subjects:
         raise ValidationFailed("The file has no rows under its header.")
-    return subjects
-
-
-def _line_of(message: str) -> str:
-    """`subjects[7]…` from the service → `Line 9…` for a CSV (header on line 1)."""
-    if message.startswith("subjects[") and "]" in message:
-        index, _, rest = message[len("subjects[") :].partition("]")
-        if index.isdigit():
-            return f"Line {int(index) + 2}{rest}"
-    return message
+    return parsed
 
 
 def small_upload(request: Request) -> None:
@@ -271,8 +297,9 @@ def bulk_upload(
     regulation: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """All or nothing, like the API's bulk: a bad row names its line and nothing is created."""
+    parsed: CsvSubjects | None = None
     try:
-        subjects = parse_subjects_csv(file.file.read(MAX_UPLOAD_BYTES))
+        parsed = parse_subjects_csv(file.file.read(MAX_UPLOAD_BYTES))
         ids = service.create_bulk(
             web.session,
             runtime=runtime_of(web.request),
@@ -281,13 +308,13 @@ def bulk_upload(
             regulation=_choice(Regulation, regulation),
             suppress=None,
             callback_urls=[],
-            subjects=subjects,
+            subjects=parsed.subjects,
             requested_by=web.me.principal.label,
             actor=web.me.principal.actor,
         )
     except VeilError as exc:
         web.session.rollback()
-        toast = Toast("error", _line_of(exc.message))
+        toast = Toast("error", parsed.locate(exc.message) if parsed else exc.message)
         return redirect_with_toast(web.request, REQUESTS_URL, toast)
     toast = Toast("success", f"{len(ids):,} requests received.")
     return redirect_with_toast(web.request, REQUESTS_URL, toast)
