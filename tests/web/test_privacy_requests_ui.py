@@ -11,7 +11,7 @@ from tests.compliance.privacy_requests.support import create_in_service
 from tests.fixtures.factories import make_profile
 from veil.kit.time import utcnow
 from veil.models import PrivacyRequest
-from veil.web.privacy_requests import MAX_UPLOAD_BYTES
+from veil.web.privacy_requests import MAX_UPLOAD_BYTES, CsvSubjects
 
 REQUESTS = "/settings/compliance/requests"
 
@@ -171,6 +171,21 @@ def test_csv_upload_names_the_line_a_row_starts_on(runtime, ws, admin):
     page = admin.client.get(REQUESTS).text
     assert "Line 5: phone may hold only digits" in page and "not a phone" not in page
     assert _count(runtime) == 0
+
+
+def test_a_service_message_names_the_line_its_row_starts_on() -> None:
+    parsed = CsvSubjects(subjects=[], lines=[2, 4, 7])
+    assert parsed.locate("subjects[1].identities[0]: phone is not a possible phone number.") == (
+        "Line 4: phone is not a possible phone number."
+    )
+    assert parsed.locate("subjects[2]: reference is at most 200 characters.") == (
+        "Line 7: reference is at most 200 characters."
+    )
+    assert parsed.locate("subjects[0].identities must hold 1 to 10 identities.") == (
+        "Line 2 must hold 1 to 10 identities."
+    )
+    assert parsed.locate("subjects[9]: out of range") == "subjects[9]: out of range"
+    assert parsed.locate("callback_urls[0]: no") == "callback_urls[0]: no"
 
 
 def test_members_and_other_workspaces_are_refused(runtime, ws, other_ws, admin, member):

@@ -224,7 +224,7 @@ class CsvSubjects:
         return f"Line {self.lines[int(match['index'])]}{message[match.end() :]}"
 
 
-_SUBJECT_AT = re.compile(r"subjects\[(?P<index>\d+)\](?:\.identities\[\d+\])?")
+_SUBJECT_AT = re.compile(r"subjects\[(?P<index>\d+)\](?:\.identities(?:\[\d+\])?)?")
 
 
 def _delimiter(text: str) -> str:
