@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.compliance.export_support import veil_server
+from tests.fixtures.factories import WorkspaceHandle
 from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS
 from veil.runtime import Runtime
 
@@ -133,3 +134,24 @@ def test_every_documented_error_shows_its_codes_in_the_error_shape(client: TestC
             for body in bodies:
                 assert set(body) == {"error"}, (path, method, status)
                 assert body["error"]["code"] in response["description"], (path, method, status)
+
+
+def test_a_route_a_member_is_refused_documents_the_refusal_they_get(
+    client: TestClient, ws: WorkspaceHandle
+) -> None:
+    """Admin-only routers declare the 403 once (`ADMIN_RESPONSES`): each admin route documents
+    the very body a member's key gets back, not a generic one."""
+    doc = client.get("/openapi.json").json()
+    refused = 0
+    for path, method, operation in _operations(doc):
+        if not path.startswith(("/api/", "/opendsr/")):
+            continue
+        url = re.sub(r"\{[a-z_]+\}", "prf_0000000000000000000000", path)
+        response = client.request(method, url, headers=ws.member, json={})
+        if response.status_code != 403:
+            continue
+        refused += 1
+        media = operation["responses"]["403"]["content"]["application/json"]
+        documented = [e["value"] for e in media.get("examples", {}).values()]
+        assert documented == [response.json()], (path, method)
+    assert refused >= 25  # the workspace, audit, compliance, privacy-request and OpenDSR routes

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 
 from veil.audit import service
 from veil.audit.schemas import AuditEntryRead, AuditPage
-from veil.auth.deps import AdminOnly, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, SessionDep
 from veil.listing import PageQuery
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ADMIN_RESPONSES)
 
 
-@router.get("", response_model=AuditPage)
+@router.get("")
 def list_audit_entries(
     session: SessionDep,
     principal: AdminOnly,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from veil.auth.principal import ADMIN, Principal
 from veil.auth.service import principal_for_api_key
 from veil.db import defers_write_lock, open_read_only, read_only_session, transaction
-from veil.errors import Forbidden, Unauthorized
+from veil.errors import Forbidden, Unauthorized, responses
 from veil.runtime import Runtime
 
 
@@ -85,10 +85,17 @@ def get_principal(request: Request, session: SessionDep, runtime: RuntimeDep) ->
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+_ADMINS_ONLY = "Only workspace admins can do this."
+
+
 def require_admin(principal: CurrentPrincipal) -> Principal:
     if principal.role != ADMIN:
-        raise Forbidden("Only workspace admins can do this.")
+        raise Forbidden(_ADMINS_ONLY)
     return principal
 
 
 AdminOnly = Annotated[Principal, Depends(require_admin)]
+
+# `APIRouter(responses=ADMIN_RESPONSES)`: a router whose every route takes `AdminOnly` (or
+# `ComplianceAdmin`, which builds on it) documents the 403 once, for all its routes.
+ADMIN_RESPONSES = responses(Forbidden(_ADMINS_ONLY))

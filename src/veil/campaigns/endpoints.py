@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from veil.auth.deps import AdminOnly, CurrentPrincipal, RuntimeDep, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, CurrentPrincipal, RuntimeDep, SessionDep
 from veil.campaigns import service
 from veil.campaigns.schemas import (
     CampaignCreate,
@@ -20,7 +20,7 @@ from veil.listing import PageQuery
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
 
-@router.post("", response_model=CampaignRead, status_code=201)
+@router.post("", status_code=201, responses=ADMIN_RESPONSES)
 def create_campaign(
     body: CampaignCreate, session: SessionDep, principal: AdminOnly
 ) -> CampaignRead:
@@ -36,7 +36,7 @@ def create_campaign(
     return CampaignRead.build(campaign, recipient_count=0)
 
 
-@router.get("", response_model=CampaignPage)
+@router.get("")
 def list_campaigns(
     session: SessionDep, principal: CurrentPrincipal, page: PageQuery
 ) -> CampaignPage:
@@ -51,7 +51,7 @@ def list_campaigns(
     )
 
 
-@router.get("/{campaign_id}", response_model=CampaignRead)
+@router.get("/{campaign_id}")
 def get_campaign(
     campaign_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> CampaignRead:
@@ -64,7 +64,7 @@ def get_campaign(
     return CampaignRead.build(campaign, counts.get(campaign.id, 0))
 
 
-@router.post("/{campaign_id}/send", response_model=SendResult)
+@router.post("/{campaign_id}/send", responses=ADMIN_RESPONSES)
 def send_campaign(
     campaign_id: str,
     session: SessionDep,
@@ -81,7 +81,7 @@ def send_campaign(
     return SendResult(recipients=outcome.recipients, skipped=outcome.skipped)
 
 
-@router.get("/{campaign_id}/recipients", response_model=RecipientPage)
+@router.get("/{campaign_id}/recipients")
 def list_recipients(
     campaign_id: str,
     session: SessionDep,

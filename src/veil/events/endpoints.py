@@ -26,7 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 
 @router.post(
     "/events",
-    response_model=EventAccepted,
     status_code=202,
     openapi_extra=request_body_openapi(EventCreate),
     responses=responses(screening.SubjectSuppressed, ProfileDeleted),
@@ -49,7 +48,6 @@ def create_event(
 
 @router.post(
     "/events/batch",
-    response_model=BatchAccepted,
     status_code=202,
     openapi_extra=request_body_openapi(EventBatch),
 )
@@ -76,7 +74,7 @@ def create_events(
     return BatchAccepted(accepted=accepted, suppressed=len(items) - accepted)
 
 
-@router.get("/profiles/{profile_id}/events", response_model=EventPage)
+@router.get("/profiles/{profile_id}/events")
 def list_profile_events(
     profile_id: str,
     session: SessionDep,

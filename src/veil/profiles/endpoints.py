@@ -18,7 +18,6 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
 @router.post(
     "",
-    response_model=ProfileRead,
     status_code=201,
     responses={
         200: {"model": ProfileRead, "description": "an existing profile, updated"},
@@ -56,7 +55,7 @@ def upsert_profile(
     return ProfileRead.build(profile, service.consents_of(session, profile=profile))
 
 
-@router.get("", response_model=ProfilePage)
+@router.get("")
 def list_profiles(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -77,7 +76,7 @@ def list_profiles(
     )
 
 
-@router.get("/{profile_id}", response_model=ProfileRead)
+@router.get("/{profile_id}")
 def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipal) -> ProfileRead:
     profile = service.get_profile(
         session, workspace_id=principal.workspace_id, profile_id=profile_id
@@ -87,7 +86,6 @@ def get_profile(profile_id: str, session: SessionDep, principal: CurrentPrincipa
 
 @router.patch(
     "/{profile_id}",
-    response_model=ProfileRead,
     summary="Rectify a profile (right to rectification)",
     responses=responses(NotFound, IdentifierConflict, ProfileDeleted, screening.SubjectSuppressed),
 )

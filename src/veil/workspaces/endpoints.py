@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep
 from veil.listing import PageQuery
 from veil.workspaces import callback_secret, service
 from veil.workspaces.schemas import (
@@ -16,7 +16,7 @@ from veil.workspaces.schemas import (
     WorkspaceSettingsUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/workspace", tags=["workspace"])
+router = APIRouter(prefix="/api/v1/workspace", tags=["workspace"], responses=ADMIN_RESPONSES)
 
 
 def _read(session: SessionDep, runtime: RuntimeDep, workspace_id: str) -> WorkspaceRead:
@@ -28,12 +28,12 @@ def _read(session: SessionDep, runtime: RuntimeDep, workspace_id: str) -> Worksp
     return WorkspaceRead.build(workspace, write_key=write_key, callback_secret=secret)
 
 
-@router.get("", response_model=WorkspaceRead)
+@router.get("")
 def get_workspace(session: SessionDep, runtime: RuntimeDep, principal: AdminOnly) -> WorkspaceRead:
     return _read(session, runtime, principal.workspace_id)
 
 
-@router.patch("/settings", response_model=WorkspaceRead)
+@router.patch("/settings")
 def update_settings(
     body: WorkspaceSettingsUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
 ) -> WorkspaceRead:
@@ -57,7 +57,6 @@ def update_settings(
 
 @router.post(
     "/callback-secret/rotate",
-    response_model=WorkspaceRead,
     summary="Replace the callback signing secret (privacy-request callbacks, SPEC §8.6)",
 )
 def rotate_callback_secret(
@@ -72,7 +71,7 @@ def rotate_callback_secret(
     return _read(session, runtime, principal.workspace_id)
 
 
-@router.post("/keys", response_model=ApiKeyCreated, status_code=201)
+@router.post("/keys", status_code=201)
 def create_key(body: ApiKeyCreate, session: SessionDep, principal: AdminOnly) -> ApiKeyCreated:
     issued = service.issue_api_key(
         session,
@@ -84,7 +83,7 @@ def create_key(body: ApiKeyCreate, session: SessionDep, principal: AdminOnly) ->
     return ApiKeyCreated(**ApiKeyRead.build(issued.key).model_dump(), token=issued.token)
 
 
-@router.get("/keys", response_model=ApiKeyPage)
+@router.get("/keys")
 def list_keys(session: SessionDep, principal: AdminOnly, page: PageQuery) -> ApiKeyPage:
     rows, next_cursor = service.list_api_keys(
         session, workspace_id=principal.workspace_id, page=page
@@ -92,7 +91,7 @@ def list_keys(session: SessionDep, principal: AdminOnly, page: PageQuery) -> Api
     return ApiKeyPage(data=[ApiKeyRead.build(k) for k in rows], next_cursor=next_cursor)
 
 
-@router.delete("/keys/{key_id}", response_model=ApiKeyRead)
+@router.delete("/keys/{key_id}")
 def revoke_key(key_id: str, session: SessionDep, principal: AdminOnly) -> ApiKeyRead:
     key = service.revoke_api_key(
         session, workspace_id=principal.workspace_id, actor=principal.actor, key_id=key_id

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.api_requests import for_profile
 from veil.compliance.deletions import service
@@ -14,7 +14,6 @@ from veil.compliance.deletions.schemas import DeletionConfirm, DeletionPage, Del
 from veil.compliance.privacy_requests import profile_actions
 from veil.errors import (
     ConfirmationRequired,
-    Forbidden,
     NotFound,
     ProfileDeleted,
     RateLimited,
@@ -22,15 +21,14 @@ from veil.errors import (
 )
 from veil.listing import PageQuery
 
-router = APIRouter(tags=["compliance"])
+router = APIRouter(tags=["compliance"], responses=ADMIN_RESPONSES)
 
 
 @router.post(
     "/api/v1/profiles/{profile_id}/delete",
-    response_model=DeletionRead,
     status_code=202,
     summary="Erase a profile's personal data (right to erasure)",
-    responses=responses(Forbidden, NotFound, ProfileDeleted, ConfirmationRequired, RateLimited),
+    responses=responses(NotFound, ProfileDeleted, ConfirmationRequired, RateLimited),
 )
 def delete_profile(
     profile_id: str,
@@ -55,9 +53,7 @@ def delete_profile(
 
 @router.get(
     "/api/v1/compliance/deletions",
-    response_model=DeletionPage,
     summary='The "Deleted" table: every erasure, newest first',
-    responses=responses(Forbidden),
 )
 def list_deletions(
     session: SessionDep, runtime: RuntimeDep, principal: AdminOnly, page: PageQuery
@@ -74,9 +70,8 @@ def list_deletions(
 
 @router.get(
     "/api/v1/compliance/deletions/{deletion_id}",
-    response_model=DeletionRead,
     summary="One deletion request",
-    responses=responses(Forbidden, NotFound),
+    responses=responses(NotFound),
 )
 def get_deletion(
     deletion_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep, WriteSessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.api_requests import for_profile
 from veil.compliance.exports import service
@@ -19,7 +19,6 @@ from veil.errors import (
     Conflict,
     ExportExpired,
     ExportNotReady,
-    Forbidden,
     NotAContact,
     NotFound,
     ProfileDeleted,
@@ -28,17 +27,14 @@ from veil.errors import (
 )
 from veil.listing import PageQuery
 
-router = APIRouter(tags=["compliance"])
+router = APIRouter(tags=["compliance"], responses=ADMIN_RESPONSES)
 
 
 @router.post(
     "/api/v1/profiles/{profile_id}/export",
-    response_model=ExportRead,
     status_code=202,
     summary="Request an export of everything stored about one contact",
-    responses=responses(
-        Forbidden, NotFound, AlreadyRequested, ProfileDeleted, NotAContact, RateLimited
-    ),
+    responses=responses(NotFound, AlreadyRequested, ProfileDeleted, NotAContact, RateLimited),
 )
 def request_export(
     profile_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin
@@ -49,9 +45,7 @@ def request_export(
 
 @router.get(
     "/api/v1/compliance/exports",
-    response_model=ExportPage,
     summary='The "Downloaded" table: export requests, newest first',
-    responses=responses(Forbidden),
 )
 def list_exports(
     session: SessionDep,
@@ -69,9 +63,8 @@ def list_exports(
 
 @router.get(
     "/api/v1/compliance/exports/{export_id}",
-    response_model=ExportRead,
     summary="One export request",
-    responses=responses(Forbidden, NotFound),
+    responses=responses(NotFound),
 )
 def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> ExportRead:
     return service.get_export(session, workspace_id=principal.workspace_id, export_id=export_id)
@@ -83,7 +76,7 @@ def get_export(export_id: str, session: SessionDep, principal: AdminOnly) -> Exp
     summary="Download the export file (decrypted, streamed)",
     responses={
         200: {"content": {"application/json": {}}, "description": "the export document"},
-        **responses(Forbidden, NotFound, ExportNotReady, ExportExpired),
+        **responses(NotFound, ExportNotReady, ExportExpired),
     },
 )
 def download_export(
@@ -100,10 +93,9 @@ def download_export(
 
 @router.post(
     "/api/v1/compliance/exports/{export_id}/retry",
-    response_model=ExportRead,
     status_code=202,
     summary="Retry a failed export request",
-    responses=responses(Forbidden, NotFound, Conflict, AlreadyRequested, RateLimited),
+    responses=responses(NotFound, Conflict, AlreadyRequested, RateLimited),
 )
 def retry_export(
     export_id: str, session: SessionDep, runtime: RuntimeDep, principal: ComplianceAdmin

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from sqlalchemy.orm import Session
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.privacy_requests import service
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
@@ -21,7 +21,6 @@ from veil.compliance.privacy_requests.schemas import (
 )
 from veil.errors import (
     AlreadyExtended,
-    Forbidden,
     IdempotencyConflict,
     NotCancellable,
     NotExtendable,
@@ -40,7 +39,9 @@ from veil.models.privacy_request import (
 )
 from veil.runtime import Runtime
 
-router = APIRouter(prefix="/api/v1/privacy-requests", tags=["privacy requests"])
+router = APIRouter(
+    prefix="/api/v1/privacy-requests", tags=["privacy requests"], responses=ADMIN_RESPONSES
+)
 
 _NOT_FOUND = NotFound("Privacy request not found.")
 
@@ -66,12 +67,11 @@ def read_request(session: Session, runtime: Runtime, request: PrivacyRequest) ->
 
 @router.post(
     "",
-    response_model=PrivacyRequestRead,
     status_code=202,
     summary="Receive a data-subject request, naming the person by identities",
     responses={
         200: {"description": "the same Idempotency-Key and body again: the first request"},
-        **responses(Forbidden, IdempotencyConflict, ValidationFailed, RateLimited),
+        **responses(IdempotencyConflict, ValidationFailed, RateLimited),
     },
 )
 def create_privacy_request(
@@ -108,11 +108,9 @@ def create_privacy_request(
 
 @router.post(
     "/bulk",
-    response_model=PrivacyRequestBulkCreated,
     status_code=202,
     summary="Receive up to 5,000 requests at once (all or nothing)",
     responses=responses(
-        Forbidden,
         ValidationFailed("subjects[12]: email is not a valid email address."),
         RateLimited,
     ),
@@ -145,9 +143,7 @@ def create_bulk(
 
 @router.get(
     "",
-    response_model=PrivacyRequestPage,
     summary="Privacy requests, newest first",
-    responses=responses(Forbidden),
 )
 def list_privacy_requests(
     session: SessionDep,
@@ -173,9 +169,8 @@ def list_privacy_requests(
 
 @router.get(
     "/{request_id}",
-    response_model=PrivacyRequestRead,
     summary="One privacy request",
-    responses=responses(Forbidden, _NOT_FOUND),
+    responses=responses(_NOT_FOUND),
 )
 def get_privacy_request(
     request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly
@@ -188,10 +183,8 @@ def get_privacy_request(
 
 @router.post(
     "/{request_id}/extend",
-    response_model=PrivacyRequestRead,
     summary="Extend the deadline once, as the regulation allows",
     responses=responses(
-        Forbidden,
         _NOT_FOUND,
         AlreadyExtended,
         NotExtendable,
@@ -217,9 +210,8 @@ def extend_privacy_request(
 
 @router.post(
     "/{request_id}/cancel",
-    response_model=PrivacyRequestRead,
     summary="Cancel a request no step of which has started",
-    responses=responses(Forbidden, _NOT_FOUND, NotCancellable),
+    responses=responses(_NOT_FOUND, NotCancellable),
 )
 def cancel_privacy_request(
     request_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminOnly

@@ -22,7 +22,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from veil.auth.deps import AdminOnly, RuntimeDep, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep
 from veil.auth.limits import ComplianceAdmin
 from veil.compliance.privacy_requests import service
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
@@ -43,7 +43,7 @@ from veil.models.privacy_request import (
     Regulation,
 )
 
-router = APIRouter(prefix="/opendsr/v1", tags=["opendsr"])
+router = APIRouter(prefix="/opendsr/v1", tags=["opendsr"], responses=ADMIN_RESPONSES)
 
 API_VERSION = "1.0"
 KEY_PREFIX = "opendsr:"
@@ -119,7 +119,6 @@ async def raw_body(request: Request) -> bytes:
 
 @router.post(
     "/requests",
-    response_model=OpenDsrCreated,
     status_code=201,
     summary="Receive an OpenDSR request (a privacy request with source opendsr)",
     responses=responses(BadRequest, IdempotencyConflict, RateLimited),
@@ -178,7 +177,6 @@ def _status(request: PrivacyRequest) -> str:
 
 @router.get(
     "/requests/{subject_request_id}",
-    response_model=OpenDsrStatus,
     summary="The status of an OpenDSR request",
 )
 def opendsr_status(
@@ -197,7 +195,6 @@ def opendsr_status(
 
 @router.delete(
     "/requests/{subject_request_id}",
-    response_model=OpenDsrCancelled,
     status_code=202,
     summary="Cancel an OpenDSR request while it is pending",
     responses=responses(NotFound("OpenDSR request not found."), NotCancellable),

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from veil.auth.deps import AdminOnly, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, SessionDep
 from veil.compliance.restrictions import service
 from veil.compliance.restrictions.schemas import RestrictionCreate
-from veil.errors import Forbidden, NotFound, ProfileDeleted, ValidationFailed, responses
+from veil.errors import NotFound, ProfileDeleted, ValidationFailed, responses
 from veil.models import Profile
 from veil.profiles import service as profiles
 from veil.profiles.schemas import ProfileRead
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["compliance"])
+router = APIRouter(prefix="/api/v1/profiles", tags=["compliance"], responses=ADMIN_RESPONSES)
 
 
 def _read(session: SessionDep, profile: Profile) -> ProfileRead:
@@ -21,10 +21,8 @@ def _read(session: SessionDep, profile: Profile) -> ProfileRead:
 
 @router.post(
     "/{profile_id}/restrict",
-    response_model=ProfileRead,
     summary="Restrict processing (GDPR art. 18): kept, exportable, never a campaign recipient",
     responses=responses(
-        Forbidden,
         NotFound,
         ProfileDeleted,
         ValidationFailed("reason is required: say why processing is restricted."),
@@ -45,9 +43,8 @@ def restrict_profile(
 
 @router.post(
     "/{profile_id}/unrestrict",
-    response_model=ProfileRead,
     summary="Lift a restriction of processing",
-    responses=responses(Forbidden, NotFound, ProfileDeleted),
+    responses=responses(NotFound, ProfileDeleted),
 )
 def unrestrict_profile(profile_id: str, session: SessionDep, principal: AdminOnly) -> ProfileRead:
     profile = service.unrestrict_profile(

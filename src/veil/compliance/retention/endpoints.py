@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from veil.auth.deps import AdminOnly, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, SessionDep
 from veil.compliance.retention import service
-from veil.errors import Forbidden, responses
 
-router = APIRouter(prefix="/api/v1/compliance/retention", tags=["compliance"])
+router = APIRouter(
+    prefix="/api/v1/compliance/retention", tags=["compliance"], responses=ADMIN_RESPONSES
+)
 
 
 class RetentionPreview(BaseModel):
@@ -19,9 +20,7 @@ class RetentionPreview(BaseModel):
 
 @router.get(
     "/preview",
-    response_model=RetentionPreview,
     summary="What the next retention sweep would remove",
-    responses=responses(Forbidden),
 )
 def retention_preview(session: SessionDep, principal: AdminOnly) -> RetentionPreview:
     counts = service.preview(session, workspace_id=principal.workspace_id)

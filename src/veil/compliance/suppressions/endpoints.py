@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from veil.auth.deps import AdminOnly, SessionDep
+from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, SessionDep
 from veil.compliance.suppressions import service
 from veil.compliance.suppressions.schemas import SuppressionPage, SuppressionRead
-from veil.errors import Forbidden, NotFound, responses
+from veil.errors import NotFound, responses
 from veil.listing import PageQuery
 
-router = APIRouter(prefix="/api/v1/compliance/suppressions", tags=["compliance"])
+router = APIRouter(
+    prefix="/api/v1/compliance/suppressions", tags=["compliance"], responses=ADMIN_RESPONSES
+)
 
 
 @router.get(
     "",
-    response_model=SuppressionPage,
     summary="Suppressed people: keyed hashes only, with their drop counters",
-    responses=responses(Forbidden),
 )
 def list_suppressions(
     session: SessionDep, principal: AdminOnly, page: PageQuery
@@ -33,7 +33,7 @@ def list_suppressions(
     status_code=204,
     response_class=Response,
     summary="Lift a suppression: later data about the person is collected again (audited)",
-    responses=responses(Forbidden, NotFound("Suppression not found.")),
+    responses=responses(NotFound("Suppression not found.")),
 )
 def lift_suppression(suppression_id: str, session: SessionDep, principal: AdminOnly) -> Response:
     service.lift_suppression(

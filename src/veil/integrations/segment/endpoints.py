@@ -128,7 +128,6 @@ def _route(kind: str, summary: str) -> None:
         f"/v1/{kind}",
         endpoint,
         methods=["POST"],
-        response_model=SegmentAccepted,
         summary=summary,
         responses=_RESPONSES,
         openapi_extra=_openapi(SegmentCall),
@@ -145,7 +144,6 @@ _route("group", "Segment group: accepted, nothing stored")
 
 @router.post(
     "/v1/batch",
-    response_model=SegmentAccepted,
     summary="Segment batch: many calls at once (all or nothing)",
     responses=_RESPONSES,
     openapi_extra=_openapi(SegmentBatch),

@@ -32,7 +32,6 @@ OptionalHeader = Annotated[str | None, Header(max_length=500)]
 
 @router.post(
     "/integrations/shopify/{workspace_id}/webhooks",
-    response_model=WebhookReceived,
     summary="Receive a Shopify webhook (X-Shopify-Hmac-Sha256 verified)",
     responses=edge_responses(
         unreadable="The request body is not valid JSON.",
