@@ -6,6 +6,9 @@ planted after the scrub makes verification fail.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -83,6 +86,8 @@ def fully_decoded(text: str) -> str:
     """An independent reading: every level of encoding undone, `+` as a space, any case."""
     for _ in range(3):
         text = unquote_plus(text)
+        text = html.unescape(text)
+        text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
     return " ".join(text.casefold().split())
 
 
@@ -140,6 +145,13 @@ def test_a_form_planted_after_the_scrub_fails_verification(data: st.DataObject) 
         "mailto%3Aada.lovelace%40example.com",
         "tel%3A%2B1-415-555-0132",
         "phone=%2B1+415+555+0132",
+        '{"buyer": "Ada\\u0020Lovelace"}',  # a JSON document kept in a string
+        '{"to":"ada.lovelace\\u0040example.com","url":"https:\\/\\/shop.example\\/"}',
+        "<p>Dear Ada&nbsp;Lovelace,</p>",  # a stored e-mail body
+        "ada.lovelace&#64;example.com",
+        "ada.lovelace&#x40;example.com",
+        "https://shop.example/?to=ada.lovelace%26%2364%3Bexample.com",
+        "%2B1&#32;415&#32;555&#32;0132",
     ],
 )
 def test_the_findings_forms_are_recognised(text: str) -> None:
@@ -155,11 +167,36 @@ def test_the_findings_forms_are_recognised(text: str) -> None:
         "https://shop.example/?q=Adalovelace",
         "YWRhLmxvdmVsYWNlQGV4YW1wbGUuY29t",  # base64: documented as not matched
         "ada.lovelace%252540example.com",  # encoded three times: documented as not matched
+        "ada.lovelace&amp;amp;#64;example.com",  # three layers (HTML escaped 3 times): not matched
+        "\\ud800Ada Lovelac\\u0065x",  # a lone surrogate; "Lovelacex" is another word
     ],
 )
 def test_what_is_not_the_subject_in_any_form_stays(text: str) -> None:
     doc = {"url": text}
     assert scrubber_for(ADA).scrub(doc) is doc
+
+
+ZOE = Subject(emails=("zoe.muller@bücher.de",), phones=(), first_name="Zoë", last_name="Müller")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps({"note": "gift for Zoë Müller"}),  # ensure_ascii: "Zo\\u00eb M\\u00fcller"
+        json.dumps({"customer": {"email": "zoe.muller@bücher.de"}}),
+        json.dumps(json.dumps({"name": "Zoë Müller"})),  # stringified twice
+        "<p>Dear Zo&euml; M&uuml;ller</p>",
+        "Zo&#235; M&#xfc;ller",
+        "Zo%5Cu00eb+M%5Cu00fcller",
+    ],
+)
+def test_escaped_accents_are_recognised(text: str) -> None:
+    """Accented names and internationalised emails inside stringified JSON or HTML: the forms
+    in which a non-ASCII value travels once an encoder escapes it."""
+    doc = {"raw": text, "sku": "MUG-1"}
+    scrubber = scrubber_for(ZOE)
+    assert scrubber.residue(doc) != []  # verification would find it
+    assert scrubber.scrub(doc) == {"raw": REDACTED, "sku": "MUG-1"}
 
 
 def test_decoded_forms_cover_each_documented_encoding() -> None:

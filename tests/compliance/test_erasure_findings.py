@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ PAYLOADS: list[dict[str, Any]] = [
     {"order": {"landing_site": "/checkout?name=Ada%20Lovelace", "total": "19.90"}},
     {"order": {"note_attributes": [{"value": "for=ada%2520lovelace"}], "currency": "EUR"}},
     {"search": f"/search?q={NEW_EMAIL.upper().replace('@', '%40')}"},
+    # A stored e-mail body and a JSON document kept in a string (docs/erasure.md's forms).
+    {"body_html": f"<p>Dear Ada&nbsp;Lovelace,</p><p>{OLD_EMAIL.replace('@', '&#64;')}</p>"},
+    {"raw": '{"buyer":"Ada\\u0020Lovelace","url":"https:\\/\\/shop.example\\/"}', "qty": 2},
 ]
 NEEDLES = [
     OLD_EMAIL,
@@ -57,13 +61,16 @@ NEEDLES = [
     "Ada%20Lovelace",
     "ada%2520lovelace",
     "Ada Lovelace",
+    "Ada&nbsp;Lovelace",
+    "byron&#64;example",
+    "Ada\\\\u0020Lovelace",  # as the JSON text stores it
 ]
 
 
 def reveals_the_subject(text: str) -> bool:
     """Independent of the scrubber: every encoding undone, then a plain search."""
     for _ in range(3):
-        text = unquote_plus(text)
+        text = html.unescape(unquote_plus(text)).replace("\\u0020", " ")
     text = " ".join(text.casefold().split())
     return any(n in text for n in (OLD_EMAIL, NEW_EMAIL, "ada lovelace", "4155550132"))
 
@@ -182,6 +189,8 @@ def test_the_old_email_and_every_encoded_form_are_erased_and_verified(
         f"https://shop.example/?e={OLD_EMAIL.replace('@', '%2540')}",
         "https://shop.example/?to=Ada+Lovelace",  # finding (b)
         "https://shop.example/?to=ada%2520LOVELACE",
+        f"<p>{OLD_EMAIL.replace('@', '&#x40;')}</p>",
+        '{"to": "Ada\\u0020Lovelace"}',
     ],
 )
 def test_a_form_planted_after_the_scrub_is_reported_unverified(

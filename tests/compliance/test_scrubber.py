@@ -263,7 +263,22 @@ def email_forms(draw: st.DrawFn, email: str) -> str:
     return draw(st.sampled_from([cased, quote(cased, safe=""), f"mailto:{cased}"]))
 
 
-# SPEC §5.3: as is, in any letter case, percent-encoded once or twice, `+` or `%20` for spaces.
+def json_escaped(value: str) -> str:
+    """As a JSON encoder writes it inside a string when it escapes everything but letters and
+    digits (`ensure_ascii` does that to accents; some escape more)."""
+    return "".join(c if c.isascii() and c.isalnum() else f"\\u{ord(c):04x}" for c in value)
+
+
+def html_referenced(value: str, *, hex: bool = False) -> str:
+    """With HTML character references for all but letters and digits (`&#64;`, `&#x40;`)."""
+    return "".join(
+        c if c.isascii() and c.isalnum() else (f"&#x{ord(c):x};" if hex else f"&#{ord(c)};")
+        for c in value
+    )
+
+
+# SPEC §5.3: as is, in any letter case, percent-encoded once or twice, `+` or `%20` for spaces;
+# and (docs/erasure.md) JSON string escapes and HTML character references, also URL-encoded.
 URL_ENCODINGS = {
     "as is": lambda v: v,
     "plus for spaces": lambda v: v.replace(" ", "+"),
@@ -274,6 +289,10 @@ URL_ENCODINGS = {
     "form-encoded, then encoded": lambda v: quote(quote_plus(v, safe=""), safe=""),
     "encoded twice, lower-case": lambda v: quote(quote(v, safe=""), safe="").lower(),
     "encoded once, upper-case": lambda v: quote(v, safe="").upper(),
+    "JSON-escaped": json_escaped,
+    "HTML references": html_referenced,
+    "JSON-escaped, then encoded": lambda v: quote(json_escaped(v), safe=""),
+    "HTML hex references, then form-encoded": lambda v: quote_plus(html_referenced(v, hex=True)),
 }
 
 

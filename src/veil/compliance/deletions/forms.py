@@ -1,9 +1,11 @@
 """The forms an identifier travels in: case and accent folding, phone digit runs and formats,
-and URL encoding (percent-encoded once or twice, `+` for spaces). Pure text functions shared by
-the scrubber's matcher and the prefilter."""
+URL encoding (percent-encoded once or twice, `+` for spaces), JSON string escapes written as
+text (`\u00eb`) and HTML character references (`&#64;`, `&uuml;`). Pure text functions shared
+by the scrubber's matcher and the prefilter."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -40,26 +42,77 @@ def digit_runs(text: str) -> Iterator[str]:
 
 
 def decoded_forms(text: str) -> list[str]:
-    """The other ways `text` reads once URL encoding is undone: percent-decoded once or twice
-    (`%40`, `%2540`), with `+` read as a space or not (`Ada+Lovelace`, `ada%2520lovelace`).
+    """The other ways `text` reads once an encoding is undone, up to two layers deep:
+    - URL encoding: percent-decoded once or twice (`%40`, `%2540`), with `+` read as a space or
+      not (`Ada+Lovelace`, `ada%2520lovelace`);
+    - JSON string escapes kept as text, as in a JSON document stored inside a string (PHP's and
+      Python's encoders write `Zo\\u00eb` for `Zoë` by default): `\\uXXXX` (surrogate pairs
+      joined), `\\"`, `\\/`, `\\\\` and the control escapes;
+    - HTML character references, as in a stored e-mail body or a scraped page: `&#64;`, `&#x40;`,
+      `&uuml;`, `&amp;` (a named one with its semicolon; then the text is read as a browser
+      would, `html.unescape`).
+    So `Zo%5Cu00eb` and `&#37;40` read as well, the two layers in either order.
 
-    Decoding is local — each `%XY` and `+` stands for itself — so the forms of a JSON text
+    Every decoding is local — each escape stands for itself — so the forms of a JSON text
     hold the forms of every string in it (the prefilter relies on that). Empty when there
     is nothing to decode.
     """
-    if "%" not in text and "+" not in text:
+    if "%" not in text and "+" not in text and "\\" not in text and not _has_reference(text):
         return []
     forms: list[str] = []
     level = [text]
     for _depth in range(2):
         deeper: list[str] = []
         for form in level:
-            for decoded in (unquote(form), unquote_plus(form)):
+            for decoded in _decodings(form):
                 if decoded != text and decoded not in forms:
                     forms.append(decoded)
                     deeper.append(decoded)
         level = deeper
     return forms
+
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_JSON_SHORT = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _decodings(form: str) -> Iterator[str]:
+    yield unquote(form)
+    yield unquote_plus(form)
+    if "\\" in form:
+        yield json_unescaped(form)
+    if _has_reference(form):
+        yield html.unescape(form)
+
+
+# An HTML character reference: numeric, or named and closed by its semicolon (`&amp;`), so the
+# `&` between query parameters (`?a=1&utm_source=mail`) costs no decoding.
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31};)")
+
+
+def _has_reference(text: str) -> bool:
+    return "&" in text and _REFERENCE.search(text) is not None
+
+
+def json_unescaped(text: str) -> str:
+    """`text` with the escapes of a JSON string undone (what `json.loads` would read between
+    quotes); an escape that is not one is left as it is, and a lone surrogate reads as U+FFFD."""
+    decoded = _JSON_ESCAPE.sub(
+        lambda m: chr(int(m.group(1), 16)) if m.group(1) else _JSON_SHORT[m.group(2)], text
+    )
+    if _SURROGATE.search(decoded):  # a character beyond U+FFFF, written as two escapes
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return decoded
 
 
 def phone_variants(e164: str) -> list[str]:
