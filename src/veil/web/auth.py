@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Request, Response
@@ -34,7 +33,6 @@ def safe_next(value: str | None) -> str:
     return "/profiles"
 
 
-@dataclass(frozen=True, kw_only=True)
 class LoginPage(Page):
     template: ClassVar[str] = "login.html"
     next: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi import APIRouter, Response
@@ -21,14 +20,12 @@ CAMPAIGNS_PER_PAGE = 25
 RECIPIENTS_PER_PAGE = 50
 
 
-@dataclass(frozen=True, kw_only=True)
 class CampaignListPage(ListPage):
     template: ClassVar[str] = "campaigns/list.html"
     nav: ClassVar[str] = "campaigns"
     campaigns: list[queries.CampaignRow]
 
 
-@dataclass(frozen=True, kw_only=True)
 class CampaignPage(ListPage):
     template: ClassVar[str] = "campaigns/show.html"
     nav: ClassVar[str] = "campaigns"

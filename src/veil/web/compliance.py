@@ -8,7 +8,6 @@ their answers into pages, toasts and downloads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Form, Request, Response
@@ -49,13 +48,11 @@ UI_SOURCE = "ui"
 FRAGMENT_HEADER = "x-veil-fragment"
 
 
-@dataclass(frozen=True, kw_only=True)
 class ConfirmDeletePage(NamedProfilePage):
     template: ClassVar[str] = "profiles/confirm_delete.html"
     suppress_on_delete: bool
 
 
-@dataclass(frozen=True, kw_only=True)
 class ComplianceTab(ListPage):
     """Settings → Compliance: one tab's table of requests, newest first. The polling script
     fetches the table alone (the fragment) while a request is pending.
@@ -78,7 +75,6 @@ class ComplianceTab(ListPage):
         cls.partials = (cls.table,)
 
 
-@dataclass(frozen=True, kw_only=True)
 class DownloadedTab(ComplianceTab, tab="downloaded"):
     export_ttl: str
     rows: list[ExportRead]
@@ -86,7 +82,6 @@ class DownloadedTab(ComplianceTab, tab="downloaded"):
     erased_profiles: frozenset[str]
 
 
-@dataclass(frozen=True, kw_only=True)
 class DeletedTab(ComplianceTab, tab="deleted"):
     rows: list[DeletionRead]
 

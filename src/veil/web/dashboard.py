@@ -135,7 +135,6 @@ def deadline_chart(overview: Overview) -> Chart:
     return Chart(CHART_WIDTH, height, bars, [], labels)
 
 
-@dataclass(frozen=True, kw_only=True)
 class OverviewPage(Page):
     template: ClassVar[str] = "settings/overview.html"
     nav: ClassVar[str] = "compliance"

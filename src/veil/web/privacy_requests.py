@@ -84,7 +84,6 @@ def _choice(enum: Any, value: str | None) -> Any:
         return None
 
 
-@dataclass(frozen=True, kw_only=True)
 class RequestsTab(ListPage):
     """Settings → Compliance → Requests: the privacy requests with their deadlines."""
 
@@ -102,7 +101,6 @@ class RequestsTab(ListPage):
     regulations: tuple[Regulation, ...] = tuple(Regulation)
 
 
-@dataclass(frozen=True, kw_only=True)
 class RequestPage(Page):
     """One privacy request: timeline, matched profiles, steps, callbacks, Extend / Cancel."""
 

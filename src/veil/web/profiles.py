@@ -37,7 +37,6 @@ class ConsentView:
     recorded_at: Any
 
 
-@dataclass(frozen=True, kw_only=True)
 class ProfileListPage(ListPage):
     template: ClassVar[str] = "profiles/list.html"
     nav: ClassVar[str] = "profiles"
@@ -46,7 +45,6 @@ class ProfileListPage(ListPage):
     search_token: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
 class OneProfilePage(Page):
     """A page about one profile, under Profiles in the navigation."""
 
@@ -54,14 +52,12 @@ class OneProfilePage(Page):
     profile: Profile
 
 
-@dataclass(frozen=True, kw_only=True)
 class NamedProfilePage(OneProfilePage):
     """A page about one active profile, which it calls by its `display_name`."""
 
     name: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class DeletedProfilePage(OneProfilePage):
     """A deleted profile shows no personal data, even before the erasure job has finished."""
 
@@ -69,7 +65,6 @@ class DeletedProfilePage(OneProfilePage):
     event_total: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class ProfilePage(NamedProfilePage):
     template: ClassVar[str] = "profiles/show.html"
     event_total: int

@@ -6,7 +6,6 @@ call them as the signed-in admin and turn their answers into pages and toasts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Response
@@ -30,12 +29,10 @@ SUPPRESSIONS_URL = "/settings/compliance/suppressions"
 ROWS_PER_PAGE = 50
 
 
-@dataclass(frozen=True, kw_only=True)
 class RestrictPage(NamedProfilePage):
     template: ClassVar[str] = "profiles/restrict.html"
 
 
-@dataclass(frozen=True, kw_only=True)
 class SuppressionsTab(ComplianceTab, tab="suppressions"):
     pending: bool = False
     rows: list[SuppressionRead]

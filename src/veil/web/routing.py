@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -41,7 +40,6 @@ _TITLES = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
 class ErrorPage(Page):
     template: ClassVar[str] = "error.html"
     status: int

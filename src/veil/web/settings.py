@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import phonenumbers
@@ -36,7 +35,6 @@ def _regions() -> list[tuple[str, str]]:
     return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})") for code in codes]
 
 
-@dataclass(frozen=True, kw_only=True)
 class WorkspacePage(Page):
     template: ClassVar[str] = "settings/workspace.html"
     nav: ClassVar[str] = "workspace"

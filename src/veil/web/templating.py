@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -219,11 +219,15 @@ templates = Jinja2Templates(env=_environment())
 BASE_NAMES = frozenset({"request", "me", "csrf_token", "toasts", "nav"})
 
 
+@dataclass_transform(frozen_default=True, kw_only_default=True)
 @dataclass(frozen=True, kw_only=True)
 class Page:
     """A page's typed context (as Datasette's): its fields are the names its template uses,
     besides BASE_NAMES and the environment's globals; tests/web/test_page_contracts.py holds
-    each template to its page."""
+    each template to its page.
+
+    Every subclass is a frozen, keyword-only dataclass (`__init_subclass__` makes it one), so
+    a page cannot forget the decorator and end up with fields that are not in its context."""
 
     template: ClassVar[str]
     # The script-fetched piece of the page (`render(..., fragment=True)`), if it has one.
@@ -236,6 +240,10 @@ class Page:
     # of a class, such as a tab's name).
     class_variables: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True, kw_only=True)(cls)
+
     @classmethod
     def variable_names(cls) -> set[str]:
         return {field.name for field in fields(cls)} | set(cls.class_variables)
@@ -245,7 +253,6 @@ class Page:
         return {name: getattr(self, name) for name in self.variable_names()}
 
 
-@dataclass(frozen=True, kw_only=True)
 class ListPage(Page):
     """A page of a list, newest first, with its pager."""
 
