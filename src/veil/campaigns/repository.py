@@ -27,6 +27,7 @@ class CampaignRepository(WorkspaceRepository[Campaign]):
 
     model = Campaign
     not_found = "Campaign not found."
+    newest_by = (Campaign.created_at, Campaign.id)
 
     def recipient_counts(self, campaign_ids: Sequence[str]) -> dict[str, int]:
         if not campaign_ids:

@@ -83,9 +83,7 @@ def list_campaigns(
     session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[Campaign], str | None]:
     """Newest first."""
-    return CampaignRepository(session, workspace_id).newest_first(
-        by=[Campaign.created_at, Campaign.id], page=page
-    )
+    return CampaignRepository(session, workspace_id).newest_first(page)
 
 
 def recipient_counts(

@@ -14,6 +14,7 @@ from veil.models import Event
 
 class EventRepository(WorkspaceRepository[Event]):
     model = Event
+    newest_by = (Event.timestamp, Event.id)
 
     def of_profile(self, profile_id: str, *, type: str | None = None) -> Select[Any]:
         stmt = self.statement().where(Event.profile_id == profile_id)

@@ -13,7 +13,7 @@ from veil.errors import NotFound, ProfileDeleted, ValidationFailed, VeilError
 from veil.events.repository import EventRepository
 from veil.kit.ids import new_id
 from veil.kit.jsonwalk import properties_json
-from veil.kit.pagination import PageParams, newest_first
+from veil.kit.pagination import PageParams
 from veil.kit.repository import WorkspaceRepository
 from veil.kit.time import TimeOutOfRange, as_utc, check_time_range, utcnow
 from veil.models import Event, Profile
@@ -390,9 +390,5 @@ def profile_events(
 ) -> tuple[list[Event], str | None]:
     """A profile's events, newest first (also a deleted profile's scrubbed history)."""
     profiles.get_profile(session, workspace_id=workspace_id, profile_id=profile_id)
-    return newest_first(
-        session,
-        EventRepository(session, workspace_id).of_profile(profile_id, type=type),
-        by=[Event.timestamp, Event.id],
-        page=page,
-    )
+    repo = EventRepository(session, workspace_id)
+    return repo.newest_first(page, repo.of_profile(profile_id, type=type))

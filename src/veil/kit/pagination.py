@@ -113,17 +113,6 @@ def paginate(
     return rows[:size], next_cursor
 
 
-def newest_first(
-    session: Session,
-    stmt: Select[T],
-    *,
-    by: Sequence[InstrumentedAttribute[Any]],
-    page: PageParams,
-) -> tuple[list[T], str | None]:
-    """The lists of SPEC §3 that show the newest first: `by` is (time column, id)."""
-    return paginate(session, stmt, keys=by, descending=True, page=page)
-
-
 def keyset_after(
     keys: Sequence[Any], values: Sequence[Any], *, descending: bool = False
 ) -> ColumnElement[bool]:

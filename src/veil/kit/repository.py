@@ -13,7 +13,7 @@ from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, bindparam, fu
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from veil.errors import NotFound
-from veil.kit.pagination import PageParams, newest_first
+from veil.kit.pagination import PageParams, paginate
 
 M = TypeVar("M")
 
@@ -28,11 +28,14 @@ S = TypeVar("S", bound=_Filterable)
 
 
 class WorkspaceRepository(Generic[M]):
-    """Queries on `model`, scoped to one workspace. Subclasses set `model`, and `not_found`:
-    the message of `get_one`'s NotFound."""
+    """Queries on `model`, scoped to one workspace. Subclasses set `model`, `not_found`: the
+    message of `get_one`'s NotFound, and, if they list rows, `newest_by`."""
 
     model: ClassVar[type[Any]]
     not_found: ClassVar[str] = "Not found."
+    # What "newest" means in `newest_first`: (time column, id), the tail of the table's
+    # (workspace_id, …) index where it has one.
+    newest_by: ClassVar[tuple[InstrumentedAttribute[Any], ...]]
 
     def __init__(self, session: Session, workspace_id: str) -> None:
         self.session = session
@@ -109,13 +112,12 @@ class WorkspaceRepository(Generic[M]):
         return found
 
     def newest_first(
-        self,
-        *,
-        by: Sequence[InstrumentedAttribute[Any]],
-        page: PageParams,
+        self, page: PageParams, stmt: Select[Any] | None = None
     ) -> tuple[list[M], str | None]:
-        """A page of this workspace's rows, newest first by `by` (time column, id)."""
-        return newest_first(self.session, self.statement(), by=by, page=page)
+        """A page of this workspace's rows, or of `stmt` (one of this repository's scoped
+        statements, filtered), newest first by `newest_by`: the lists of SPEC §3."""
+        listed = self.statement() if stmt is None else stmt
+        return paginate(self.session, listed, keys=self.newest_by, descending=True, page=page)
 
 
 _BY_ID_WORKSPACE, _BY_ID = "by_id_workspace", "by_id"

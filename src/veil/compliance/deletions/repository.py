@@ -9,3 +9,4 @@ from veil.models import DeletionRequest
 class DeletionRepository(WorkspaceRepository[DeletionRequest]):
     model = DeletionRequest
     not_found = "Deletion request not found."
+    newest_by = (DeletionRequest.requested_at, DeletionRequest.id)

@@ -272,6 +272,4 @@ def page_deletions(
     session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[list[DeletionRequest], str | None]:
     """The "Deleted" table, newest first: the permanent record of every erasure."""
-    return DeletionRepository(session, workspace_id).newest_first(
-        by=[DeletionRequest.requested_at, DeletionRequest.id], page=page
-    )
+    return DeletionRepository(session, workspace_id).newest_first(page)

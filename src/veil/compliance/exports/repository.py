@@ -24,6 +24,7 @@ from veil.profiles.repository import ProfileRepository
 class ExportRepository(WorkspaceRepository[ExportRequest]):
     model = ExportRequest
     not_found = "Export request not found."
+    newest_by = (ExportRequest.requested_at, ExportRequest.id)
 
     def open_past_expiry(self, profile_id: str, *, now: datetime) -> list[ExportRequest]:
         """Open requests of a profile whose TTL ran out before the sweep got to them."""

@@ -35,7 +35,7 @@ from veil.errors import (
 )
 from veil.kit.crypto import DecryptionError
 from veil.kit.ids import new_id
-from veil.kit.pagination import PageParams, newest_first
+from veil.kit.pagination import PageParams
 from veil.kit.time import add_months, rfc3339, utcnow
 from veil.models import ExportRequest, Profile
 from veil.models.export_request import EXPIRING_STATUSES, UNFULFILLED_STATUSES, ExportStatus
@@ -153,12 +153,7 @@ def list_exports(
 ) -> ExportPage:
     """The "Downloaded" table: newest first, keyset pages by (requested_at, id)."""
     repo = ExportRepository(session, workspace_id)
-    rows, next_cursor = newest_first(
-        session,
-        repo.listing(profile_id=profile_id),
-        by=[ExportRequest.requested_at, ExportRequest.id],
-        page=page,
-    )
+    rows, next_cursor = repo.newest_first(page, repo.listing(profile_id=profile_id))
     profiles = repo.profiles_by_id([e.profile_id for e in rows])
     now = utcnow()
     return ExportPage(

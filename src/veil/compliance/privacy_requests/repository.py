@@ -52,6 +52,7 @@ def overdue_clause(now: datetime) -> Any:
 class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
     model = PrivacyRequest
     not_found = "Privacy request not found."
+    newest_by = (PrivacyRequest.created_at, PrivacyRequest.id)
 
     def by_idempotency_key(self, key: str) -> PrivacyRequest | None:
         found: PrivacyRequest | None = self.session.scalar(

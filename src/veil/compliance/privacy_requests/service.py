@@ -38,7 +38,7 @@ from veil.errors import (
     ValidationFailed,
 )
 from veil.kit.ids import new_id
-from veil.kit.pagination import FIRST_PAGE, PageParams, newest_first
+from veil.kit.pagination import FIRST_PAGE, PageParams
 from veil.kit.time import as_utc, utcnow
 from veil.models import Base, PrivacyRequest, Workspace
 from veil.models.privacy_request import (
@@ -405,15 +405,9 @@ def page_requests(
     page: PageParams = FIRST_PAGE,
 ) -> tuple[list[PrivacyRequest], str | None]:
     """Newest first; every filter, `overdue` included, is part of the SQL."""
-    stmt = PrivacyRequestRepository(session, workspace_id).listing(
-        now=utcnow(), status=status, type=type, source=source, overdue=overdue
-    )
-    return newest_first(
-        session,
-        stmt,
-        by=[PrivacyRequest.created_at, PrivacyRequest.id],
-        page=page,
-    )
+    repo = PrivacyRequestRepository(session, workspace_id)
+    stmt = repo.listing(now=utcnow(), status=status, type=type, source=source, overdue=overdue)
+    return repo.newest_first(page, stmt)
 
 
 # -- extend and cancel ------------------------------------------------------------------------

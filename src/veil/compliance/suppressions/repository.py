@@ -25,6 +25,7 @@ _IN_CHUNK = 900
 
 class SuppressionRepository(WorkspaceRepository[Suppression]):
     model = Suppression
+    newest_by = (Suppression.created_at, Suppression.id)
 
     def sealed_key(self) -> str | None:
         return self.session.scalar(self.scoped(select(SuppressionKey.key_sealed), SuppressionKey))

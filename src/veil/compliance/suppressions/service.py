@@ -106,9 +106,7 @@ def page_suppressions(
     session: Session, *, workspace_id: str, page: PageParams
 ) -> tuple[Sequence[Suppression], str | None]:
     """Newest first."""
-    return SuppressionRepository(session, workspace_id).newest_first(
-        by=[Suppression.created_at, Suppression.id], page=page
-    )
+    return SuppressionRepository(session, workspace_id).newest_first(page)
 
 
 def lift_suppression(
