@@ -95,6 +95,16 @@ class LeasedJobMixin:
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
+class ProfileRequestMixin:
+    """A compliance request about one profile (an export, a deletion): when it was made, by
+    whom (the label the tables show) and through which door, and its legal deadline."""
+
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    due_at: Mapped[datetime]
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

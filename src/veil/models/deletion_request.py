@@ -10,11 +10,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin
+from veil.models.base import (
+    Base,
+    LeasedJobMixin,
+    ProfileRequestMixin,
+    StrEnumType,
+    WorkspaceRowMixin,
+)
 
 
 class DeletionStatus(StrEnum):
@@ -29,7 +35,7 @@ class DeletionStatus(StrEnum):
 RUNNABLE_STATUSES = (DeletionStatus.PENDING, DeletionStatus.PROCESSING, DeletionStatus.FAILED)
 
 
-class DeletionRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
+class DeletionRequest(WorkspaceRowMixin, ProfileRequestMixin, LeasedJobMixin, Base):
     __tablename__ = "deletion_requests"
     __table_args__ = (
         Index("ix_deletion_requests_workspace_requested", "workspace_id", "requested_at", "id"),
@@ -45,10 +51,6 @@ class DeletionRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     status: Mapped[DeletionStatus] = mapped_column(
         StrEnumType(DeletionStatus), default=DeletionStatus.PENDING
     )
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    requested_by: Mapped[str] = mapped_column(String(320))
-    source: Mapped[str] = mapped_column(String(16), default="api")
-    due_at: Mapped[datetime]
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     name_sealed: Mapped[str | None] = mapped_column(Text, default=None)

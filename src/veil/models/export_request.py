@@ -9,7 +9,14 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veil.kit.time import utcnow
-from veil.models.base import Base, LeasedJobMixin, StrEnumType, WorkspaceRowMixin, sql_in
+from veil.models.base import (
+    Base,
+    LeasedJobMixin,
+    ProfileRequestMixin,
+    StrEnumType,
+    WorkspaceRowMixin,
+    sql_in,
+)
 
 
 class ExportStatus(StrEnum):
@@ -30,7 +37,7 @@ UNFULFILLED_STATUSES = (ExportStatus.PENDING, ExportStatus.FAILED)
 _open = text(sql_in("status", OPEN_STATUSES))
 
 
-class ExportRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
+class ExportRequest(WorkspaceRowMixin, ProfileRequestMixin, LeasedJobMixin, Base):
     __tablename__ = "export_requests"
     __table_args__ = (
         # At most one open (pending/ready) request per profile: the database is the guard.
@@ -50,10 +57,6 @@ class ExportRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     status: Mapped[ExportStatus] = mapped_column(
         StrEnumType(ExportStatus), default=ExportStatus.PENDING
     )
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    requested_by: Mapped[str] = mapped_column(String(320))
-    source: Mapped[str] = mapped_column(String(16), default="api")
-    due_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ready_at: Mapped[datetime | None] = mapped_column(default=None)
     downloaded_at: Mapped[datetime | None] = mapped_column(default=None)
