@@ -42,6 +42,16 @@ class ProfileRef:
     # A Segment identify: its email/phone replace the profile's (profiles.service.upsert).
     replace_contact: bool = False
 
+    def identity(self, region: str) -> profiles.Identity:
+        """The identifiers this reference names, normalised (phones in `region`'s format)."""
+        return profiles.Identity.parse(
+            region=region,
+            email=self.email,
+            phone=self.phone,
+            external_id=self.external_id,
+            anonymous_id=self.anonymous_id,
+        )
+
 
 @dataclass
 class EventInput:
@@ -92,13 +102,7 @@ def resolve_profile(
         if profile.status != ACTIVE:
             raise ProfileDeleted()
         return profile
-    identity = profiles.Identity.parse(
-        region=region,
-        email=ref.email,
-        phone=ref.phone,
-        external_id=ref.external_id,
-        anonymous_id=ref.anonymous_id,
-    )
+    identity = ref.identity(region)
     if identity.is_empty():
         raise ValidationFailed("profile needs one of id, email, phone, external_id.")
     profile, _created = profiles.upsert(
@@ -168,13 +172,7 @@ class _Resolutions(WorkspaceRepository[Profile]):
                 by_id[ref.id] = key
                 continue
             try:
-                identity = profiles.Identity.parse(
-                    region=self.region,
-                    email=ref.email,
-                    phone=ref.phone,
-                    external_id=ref.external_id,
-                    anonymous_id=ref.anonymous_id,
-                )
+                identity = ref.identity(self.region)
             except VeilError:
                 continue
             if len(identity.items()) == 1:
