@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, String, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -241,6 +241,20 @@ def make_sessionmaker(
     info: dict[str, Any] = {} if enqueue is None else {"enqueue": enqueue}
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
     return factory
+
+
+def add_if_unique(session: Session, row: object) -> bool:
+    """Insert `row` in a savepoint: False, and nothing stored, when a unique constraint or
+    index refuses it (a row with the same key was stored first, maybe by a concurrent
+    transaction). The caller's transaction stays usable either way: the database, not a
+    check before the insert, decides who was first."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def rowcount(result: Any) -> int:

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from veil import db
 from veil.kit.ids import new_id
 from veil.kit.time import utcnow
 from veil.models import DedupKey
@@ -33,16 +33,8 @@ def first_delivery(session: Session, *, workspace_id: str, scope: str, key: str)
     Runs in a savepoint, so a duplicate leaves the caller's transaction intact; a rollback of
     that transaction forgets the key again (a rejected batch can be resent as it was).
     """
-    digest = _digest(key)
-    try:
-        with session.begin_nested():
-            session.add(
-                DedupKey(id=new_id("ddk"), workspace_id=workspace_id, scope=scope, key=digest)
-            )
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    row = DedupKey(id=new_id("ddk"), workspace_id=workspace_id, scope=scope, key=_digest(key))
+    return db.add_if_unique(session, row)
 
 
 def first_deliveries(

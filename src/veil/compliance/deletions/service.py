@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -121,13 +120,9 @@ def request_deletion(
     profile.restriction_reason = None  # free text about the person: gone with them
     profile.deleted_at = now
     profile.updated_at = now
-    try:
-        with session.begin_nested():
-            session.add(request)
-            session.flush()
-    except IntegrityError:
+    if not db.add_if_unique(session, request):
         # A concurrent request for the same profile won (one deletion per profile, ever).
-        raise ProfileDeleted() from None
+        raise ProfileDeleted()
     audit.record_about(
         session,
         profile,

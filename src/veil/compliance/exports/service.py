@@ -25,7 +25,7 @@ from veil.compliance.exports.repository import ExportRepository
 from veil.compliance.exports.schemas import ExportPage, ExportRead
 from veil.compliance.exports.writer import file_owner, filename_of
 from veil.compliance.profile_request import Contact
-from veil.db import enqueue_after_commit
+from veil.db import add_if_unique, enqueue_after_commit
 from veil.errors import (
     AlreadyRequested,
     Conflict,
@@ -88,12 +88,8 @@ def request_export(
         attempts=0,
         download_count=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(export)
-            session.flush()
-    except IntegrityError:
-        raise AlreadyRequested() from None
+    if not add_if_unique(session, export):
+        raise AlreadyRequested()
     audit_export(session, export, "export.requested", actor=actor, source=export.source)
     enqueue_after_commit(session, EXPORT_JOB, export.id)
     return export

@@ -13,7 +13,6 @@ import base64
 import logging
 import os
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veil import db
@@ -55,17 +54,15 @@ def key_for_writing(session: Session, runtime: Runtime, workspace_id: str) -> by
         return key
     keyring = runtime.seal_keyring
     fresh = base64.b64encode(os.urandom(KEY_BYTES)).decode()
-    try:
-        with session.begin_nested():
-            session.add(
-                SuppressionKey(
-                    workspace_id=workspace_id,
-                    key_sealed=keyring.seal(fresh, aad=_aad(workspace_id)),
-                    created_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        pass
+    # A concurrent first use may store its key first: then that one is read back below.
+    db.add_if_unique(
+        session,
+        SuppressionKey(
+            workspace_id=workspace_id,
+            key_sealed=keyring.seal(fresh, aad=_aad(workspace_id)),
+            created_at=utcnow(),
+        ),
+    )
     sealed = SuppressionRepository(session, workspace_id).sealed_key()
     if sealed is None:  # pragma: no cover - the row was just written or read
         raise RuntimeError("the suppression key could not be stored")
