@@ -266,6 +266,8 @@ NOT_SUBJECT_DATA: tuple[ReviewedColumn, ...] = (
     # of what was asked; kept sealed (AES-GCM, bound to the request) like the deletion record,
     # shown to admins only, and not tied to one profile (they may match none or several).
     ReviewedColumn("privacy_requests", "identities_sealed", "sealed record of the request"),
+    ReviewedColumn("privacy_requests", "reference_sealed", "the requester's id, sealed"),
+    ReviewedColumn("privacy_requests", "extension_reason_sealed", "an admin's note, sealed"),
     ReviewedColumn("privacy_requests", "profile_ids", "ids of matched profiles"),
     ReviewedColumn("privacy_requests", "export_ids", "ids of its export requests"),
     ReviewedColumn("privacy_requests", "deletion_ids", "ids of its deletion requests"),

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from veil.compliance.privacy_requests import deadlines
+from veil.compliance.privacy_requests import deadlines, free_text
 from veil.compliance.privacy_requests.identities import normalize_identities, seal_identities
 from veil.demo.people import Customer, Seeding, SeedingPart
 from veil.demo.requests import DPO, Requests
@@ -82,6 +82,15 @@ class PrivacyRequests(SeedingPart):
         request_id = new_id("prq")
         normalized = normalize_identities(identities, region="US")
         created = created_at or received_at + timedelta(seconds=self.rng.uniform(0.2, 3))
+        for text in ("reference", "extension_reason"):  # sealed at rest, as the service does
+            if text in fields:
+                fields[f"{text}_sealed"] = free_text.seal(
+                    self.keyring,
+                    fields.pop(text),
+                    workspace_id=self.workspace_id,
+                    request_id=request_id,
+                    field=text,
+                )
         row: dict[str, Any] = {
             "id": request_id,
             "workspace_id": self.workspace_id,
@@ -92,7 +101,6 @@ class PrivacyRequests(SeedingPart):
             "identities_sealed": seal_identities(
                 self.keyring, normalized, workspace_id=self.workspace_id, request_id=request_id
             ),
-            "reference": None,
             "received_at": received_at,
             "due_at": deadlines.due_at(regulation, received_at, other_days=30),
             "extended": False,

@@ -74,11 +74,16 @@ class PrivacyRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     regulation: Mapped[Regulation] = mapped_column(StrEnumType(Regulation))
     source: Mapped[PrivacyRequestSource] = mapped_column(StrEnumType(PrivacyRequestSource))
     identities_sealed: Mapped[str] = mapped_column(Text)
+    # The requester's own id and the extension's reason are free text, which may name the
+    # person: sealed at rest (`*_sealed`, veil.compliance.privacy_requests.free_text). The
+    # plain columns are only read for rows written before the seal, which the sweep seals.
     reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    reference_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     received_at: Mapped[datetime]
     due_at: Mapped[datetime]
     extended: Mapped[bool] = mapped_column(default=False)
     extension_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    extension_reason_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     extended_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -89,6 +94,7 @@ class PrivacyRequest(WorkspaceRowMixin, LeasedJobMixin, Base):
     deletion_ids: Mapped[list[Any]] = mapped_column(default=list)
     verified: Mapped[bool | None] = mapped_column(default=None)
     callback_urls: Mapped[list[Any]] = mapped_column(default=list)
+    # The Idempotency-Key's SHA-256 (free text chosen by the requester: never stored as is).
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     idempotency_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     # Set on a Shopify shop/redact parent (`shop:<domain>`): its step is the fan-out to one

@@ -186,7 +186,13 @@ def extend(
 ) -> Response:
     return run_action(
         web,
-        as_signed_in(web, service.extend_request, request_id=request_id, reason=reason),
+        as_signed_in(
+            web,
+            service.extend_request,
+            request_id=request_id,
+            reason=reason,
+            keyring=runtime_of(web.request).seal_keyring,
+        ),
         back=f"{REQUESTS_URL}/{request_id}",
         success=Toast("success", "Deadline extended."),
     )

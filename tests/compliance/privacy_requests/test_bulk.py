@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.compliance.privacy_requests.support import URL, count_requests, settle
 from tests.fixtures.factories import WorkspaceHandle, make_profile
 from tests.fixtures.http import assert_error
+from veil.compliance.privacy_requests import free_text
 from veil.models import AuditEntry, PrivacyRequest
 from veil.runtime import Runtime
 
@@ -105,11 +106,12 @@ def test_a_bulk_of_5000_is_one_transaction(
     print(f"bulk of 5000 accepted in {elapsed:.2f}s")
     ids = response.json()["requests"]
     assert len(ids) == 5000 and len(set(ids)) == 5000
+    keyring = runtime.seal_keyring
     with runtime.sessionmaker() as session:
-        rows = session.execute(
-            select(PrivacyRequest.id, PrivacyRequest.reference, PrivacyRequest.status)
-        ).all()
-    by_id = {row.id: row for row in rows}
-    assert [by_id[i].reference for i in ids] == [f"r{i}" for i in range(5000)]
+        rows = session.scalars(select(PrivacyRequest)).all()
+        by_id = {row.id: row for row in rows}
+        references = [free_text.reference_of(keyring, by_id[i]) for i in ids]
+    assert references == [f"r{i}" for i in range(5000)]
+    assert all(row.reference is None for row in rows)  # sealed, not in clear
     pending = [i for i in range(5000) if by_id[ids[i]].status == "pending"]
     assert pending == list(range(0, 5000, 50))

@@ -122,7 +122,9 @@ def is_forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
 
 
 def body_of(request: PrivacyRequest) -> str:
-    """The JSON of SPEC §8.6: ids, statuses and dates, never an identity."""
+    """The JSON of SPEC §8.6 as stored with a delivery: ids, statuses and dates, never an
+    identity; `reference` is null here and filled in when sent (`free_text.with_reference`),
+    as it is free text kept sealed at rest."""
     return orjson.dumps(
         {
             "id": request.id,
@@ -132,7 +134,7 @@ def body_of(request: PrivacyRequest) -> str:
             "received_at": rfc3339(request.received_at),
             "due_at": rfc3339(request.due_at),
             "completed_at": rfc3339(request.completed_at),
-            "reference": request.reference,
+            "reference": None,
             "workspace_id": request.workspace_id,
             "verified": request.verified,
         }

@@ -204,6 +204,7 @@ def extend_privacy_request(
         request_id=request_id,
         reason=body.reason,
         actor=principal.actor,
+        keyring=runtime.seal_keyring,
     )
     return read_request(session, runtime, request)
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from veil import db
+from veil.compliance.privacy_requests.free_text import idempotency_digest
 from veil.kit.repository import WorkspaceRepository
 from veil.models import PrivacyCallback, PrivacyRequest
 from veil.models.base import Base
@@ -55,8 +56,9 @@ class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
     newest_by = (PrivacyRequest.created_at, PrivacyRequest.id)
 
     def by_idempotency_key(self, key: str) -> PrivacyRequest | None:
+        """The request stored with this Idempotency-Key (kept as its digest only)."""
         found: PrivacyRequest | None = self.session.scalar(
-            self.statement().where(PrivacyRequest.idempotency_key == key)
+            self.statement().where(PrivacyRequest.idempotency_key == idempotency_digest(key))
         )
         return found
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from veil.compliance.privacy_requests import deadlines
+from veil.compliance.privacy_requests import deadlines, free_text
 from veil.compliance.privacy_requests.identities import unseal_identities
 from veil.kit.crypto import DecryptionError, Keyring
 from veil.kit.time import rfc3339
@@ -164,11 +164,11 @@ class PrivacyRequestRead(BaseModel):
             regulation=request.regulation,
             source=request.source,
             identities=identities,
-            reference=request.reference,
+            reference=free_text.reference_of(keyring, request),
             received_at=rfc3339(request.received_at) or "",
             due_at=rfc3339(request.due_at) or "",
             extended=request.extended,
-            extension_reason=request.extension_reason,
+            extension_reason=free_text.extension_reason_of(keyring, request),
             overdue=deadlines.is_overdue(request.status, request.due_at, now=now),
             completed_at=rfc3339(request.completed_at),
             cancelled_at=rfc3339(request.cancelled_at),

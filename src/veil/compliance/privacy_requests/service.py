@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from veil import db
 from veil.audit import service as audit
-from veil.compliance.privacy_requests import at_once, callbacks, deadlines
+from veil.compliance.privacy_requests import at_once, callbacks, deadlines, free_text
 from veil.compliance.privacy_requests.identities import (
     Identity,
     match_subjects,
@@ -37,6 +37,7 @@ from veil.errors import (
     NotFound,
     ValidationFailed,
 )
+from veil.kit.crypto import Keyring
 from veil.kit.ids import new_id
 from veil.kit.pagination import FIRST_PAGE, PageParams
 from veil.kit.time import as_utc, utcnow
@@ -162,7 +163,13 @@ def _row(
             workspace_id=common.workspace.id,
             request_id=request_id,
         ),
-        "reference": reference,
+        "reference_sealed": free_text.seal(
+            runtime.seal_keyring,
+            reference,
+            workspace_id=common.workspace.id,
+            request_id=request_id,
+            field="reference",
+        ),
         "received_at": common.received_at,
         "due_at": common.due_at,
         "extended": False,
@@ -249,9 +256,8 @@ def create_request(
         requested_by=requested_by,
         now=now,
     )
-    request = PrivacyRequest(
-        **values, idempotency_key=idempotency_key, idempotency_hash=fingerprint
-    )
+    digest = None if idempotency_key is None else free_text.idempotency_digest(idempotency_key)
+    request = PrivacyRequest(**values, idempotency_key=digest, idempotency_hash=fingerprint)
     try:
         with session.begin_nested():
             session.add(request)
@@ -414,7 +420,13 @@ def page_requests(
 
 
 def extend_request(
-    session: Session, *, workspace_id: str, request_id: str, reason: str, actor: str
+    session: Session,
+    *,
+    workspace_id: str,
+    request_id: str,
+    reason: str,
+    actor: str,
+    keyring: Keyring,
 ) -> PrivacyRequest:
     """The one extension the regulation allows, with its reason (§8.5)."""
     request = get_request(
@@ -430,7 +442,9 @@ def extend_request(
     now = utcnow()
     request.due_at = deadlines.extended_due_at(request.regulation, request.received_at)
     request.extended = True
-    request.extension_reason = reason
+    request.extension_reason_sealed = free_text.seal(
+        keyring, reason, workspace_id=workspace_id, request_id=request.id, field="extension_reason"
+    )
     request.extended_at = now
     request.updated_at = now
     session.flush()

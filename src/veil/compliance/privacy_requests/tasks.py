@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from veil import db
 from veil.audit import service as audit
-from veil.compliance.privacy_requests import callbacks, repository
+from veil.compliance.privacy_requests import callbacks, free_text, repository
 from veil.compliance.privacy_requests.profile_actions import SHOP_SCOPE, delete_profile
 from veil.compliance.privacy_requests.service import BATCH_JOB, JOB, TARGET, audit_request
 from veil.compliance.privacy_requests.steps import Outcome, check_steps, start_steps
@@ -236,8 +236,11 @@ def deliver_callback(runtime: Runtime, delivery_id: str) -> None:
         workspace = session.get(Workspace, delivery.workspace_id)
         if workspace is None:  # pragma: no cover - cascaded away with its workspace
             return
-        secret = callback_secret.ensure(workspace, runtime.seal_keyring)
-        url, body = delivery.url, delivery.body
+        keyring = runtime.seal_keyring
+        secret = callback_secret.ensure(workspace, keyring)
+        request = session.get_one(PrivacyRequest, delivery.request_id)
+        url = delivery.url
+        body = free_text.with_reference(delivery.body, free_text.reference_of(keyring, request))
     attempt = callbacks.send(url, body, secret=secret, allow_private=allow_private)
     _record_attempt(runtime, delivery_id, attempt)
 
@@ -302,4 +305,8 @@ def sweep_privacy_requests(runtime: Runtime) -> dict[str, int]:
             db.enqueue_after_commit(session, JOB, request_id)
         for delivery_id in deliveries:
             db.enqueue_after_commit(session, callbacks.JOB, delivery_id)
-    return {"requests": len(due), "callbacks": len(deliveries)}
+    return {
+        "requests": len(due),
+        "callbacks": len(deliveries),
+        "sealed": free_text.seal_plain_text(runtime),
+    }
