@@ -192,6 +192,7 @@ def test_demo_store_has_half_a_year_of_gdpr_requests(runtime: Runtime) -> None:
 
 def test_demo_privacy_requests_answer_the_history(runtime: Runtime) -> None:
     from veil.compliance.privacy_requests.identities import unseal_identities
+    from veil.compliance.privacy_requests.schemas import RequestFilters
     from veil.compliance.privacy_requests.service import page_requests
     from veil.kit.time import as_utc, utcnow
     from veil.models import DeletionRequest, ExportRequest, PrivacyRequest, Suppression
@@ -248,7 +249,9 @@ def test_demo_privacy_requests_answer_the_history(runtime: Runtime) -> None:
         assert any(r.suppress for r in rows)
         oldest = min(as_utc(r.received_at) for r in rows)
         assert (now - oldest).days >= 150
-        overdue, _cursor = page_requests(session, workspace_id=ws, overdue=True)
+        overdue, _cursor = page_requests(
+            session, workspace_id=ws, filters=RequestFilters(overdue=True)
+        )
         assert len(overdue) == 2
         assert all(free_text.reference_of(runtime.seal_keyring, r) for r in overdue)
         # The held-up ones wait for the worker's next attempt: not before an hour from now.

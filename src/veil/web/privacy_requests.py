@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 
 from veil.compliance.privacy_requests import deadlines, service
 from veil.compliance.privacy_requests.endpoints import read_requests
-from veil.compliance.privacy_requests.schemas import PrivacyRequestRead
+from veil.compliance.privacy_requests.schemas import PrivacyRequestRead, RequestFilters
 from veil.errors import PayloadTooLarge, ValidationFailed, VeilError
 from veil.kit.pagination import PageParams
 from veil.kit.time import as_utc, utcnow
@@ -93,8 +93,7 @@ class RequestsTab(ListPage):
     # The other tabs refresh while something is pending; this one is read on demand.
     pending: bool = False
     rows: list[tuple[PrivacyRequestRead, str, int]]
-    filters: dict[str, str]
-    overdue: bool
+    filters: RequestFilters
     statuses: tuple[PrivacyRequestStatus, ...] = tuple(PrivacyRequestStatus)
     types: tuple[PrivacyRequestType, ...] = tuple(PrivacyRequestType)
     sources: tuple[PrivacyRequestSource, ...] = tuple(PrivacyRequestSource)
@@ -125,17 +124,17 @@ def requests_tab(
     overdue: Annotated[str | None, Query(max_length=5)] = None,
     cursor: CursorQuery = None,
 ) -> Response:
-    filters = {
-        "status": _choice(PrivacyRequestStatus, status),
-        "type": _choice(PrivacyRequestType, type),
-        "source": _choice(PrivacyRequestSource, source),
-    }
+    filters = RequestFilters(
+        status=_choice(PrivacyRequestStatus, status),
+        type=_choice(PrivacyRequestType, type),
+        source=_choice(PrivacyRequestSource, source),
+        overdue=True if overdue == "true" else None,
+    )
     records, next_cursor = service.page_requests(
         web.session,
         workspace_id=web.me.workspace_id,
-        overdue=True if overdue == "true" else None,
+        filters=filters,
         page=PageParams(limit=ROWS_PER_PAGE, cursor=cursor),
-        **filters,
     )
     rows = read_requests(web.session, runtime_of(web.request), records)
     now = utcnow()
@@ -143,8 +142,7 @@ def requests_tab(
         web.request,
         RequestsTab(
             rows=[(row, subject_of(row), days_left(row.due_at, now)) for row in rows],
-            filters={k: (v.value if v else "") for k, v in filters.items()},
-            overdue=overdue == "true",
+            filters=filters,
             next_cursor=next_cursor,
             is_first_page=cursor is None,
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.orm import Session
 
 from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, RuntimeDep, SessionDep
@@ -18,6 +18,7 @@ from veil.compliance.privacy_requests.schemas import (
     PrivacyRequestCreate,
     PrivacyRequestPage,
     PrivacyRequestRead,
+    RequestFilters,
 )
 from veil.errors import (
     AlreadyExtended,
@@ -34,8 +35,6 @@ from veil.listing import PageQuery
 from veil.models import PrivacyRequest
 from veil.models.privacy_request import (
     PrivacyRequestSource,
-    PrivacyRequestStatus,
-    PrivacyRequestType,
 )
 from veil.runtime import Runtime
 
@@ -150,19 +149,10 @@ def list_privacy_requests(
     runtime: RuntimeDep,
     principal: AdminOnly,
     page: PageQuery,
-    status: PrivacyRequestStatus | None = None,
-    type: PrivacyRequestType | None = None,
-    source: PrivacyRequestSource | None = None,
-    overdue: bool | None = None,
+    filters: Annotated[RequestFilters, Query()],
 ) -> PrivacyRequestPage:
     rows, next_cursor = service.page_requests(
-        session,
-        workspace_id=principal.workspace_id,
-        status=status,
-        type=type,
-        source=source,
-        overdue=overdue,
-        page=page,
+        session, workspace_id=principal.workspace_id, filters=filters, page=page
     )
     return PrivacyRequestPage(data=read_requests(session, runtime, rows), next_cursor=next_cursor)
 

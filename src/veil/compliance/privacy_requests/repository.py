@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 
 from veil import db
 from veil.compliance.privacy_requests.free_text import idempotency_digest
+from veil.compliance.privacy_requests.schemas import RequestFilters
 from veil.kit.repository import WorkspaceRepository
 from veil.models import PrivacyCallback, PrivacyRequest
 from veil.models.base import Base
 from veil.models.privacy_callback import DeliveryStatus
 from veil.models.privacy_request import (
     CLOSED_STATUSES,
-    PrivacyRequestSource,
     PrivacyRequestStatus,
-    PrivacyRequestType,
 )
 
 
@@ -62,25 +61,17 @@ class PrivacyRequestRepository(WorkspaceRepository[PrivacyRequest]):
         )
         return found
 
-    def listing(
-        self,
-        *,
-        now: datetime,
-        status: PrivacyRequestStatus | None = None,
-        type: PrivacyRequestType | None = None,
-        source: PrivacyRequestSource | None = None,
-        overdue: bool | None = None,
-    ) -> Select[Any]:
+    def listing(self, filters: RequestFilters, *, now: datetime) -> Select[Any]:
         stmt = self.statement()
-        if status is not None:
-            stmt = stmt.where(PrivacyRequest.status == status)
-        if type is not None:
-            stmt = stmt.where(PrivacyRequest.type == type)
-        if source is not None:
-            stmt = stmt.where(PrivacyRequest.source == source)
-        if overdue is True:
+        if filters.status is not None:
+            stmt = stmt.where(PrivacyRequest.status == filters.status)
+        if filters.type is not None:
+            stmt = stmt.where(PrivacyRequest.type == filters.type)
+        if filters.source is not None:
+            stmt = stmt.where(PrivacyRequest.source == filters.source)
+        if filters.overdue is True:
             stmt = stmt.where(overdue_clause(now))
-        elif overdue is False:
+        elif filters.overdue is False:
             stmt = stmt.where(not_(overdue_clause(now)))
         return stmt
 

@@ -99,6 +99,16 @@ class ExtendBody(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class RequestFilters(BaseModel):
+    """The list's filters (`?status=&type=&source=&overdue=`), for the API and the UI alike;
+    each one narrows the SQL, and none set lists every request."""
+
+    status: PrivacyRequestStatus | None = None
+    type: PrivacyRequestType | None = None
+    source: PrivacyRequestSource | None = None
+    overdue: bool | None = None
+
+
 class IdentityRead(BaseModel):
     type: str
     value: str

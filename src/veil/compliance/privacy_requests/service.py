@@ -28,6 +28,7 @@ from veil.compliance.privacy_requests.identities import (
     seal_identities,
 )
 from veil.compliance.privacy_requests.repository import PrivacyRequestRepository
+from veil.compliance.privacy_requests.schemas import RequestFilters
 from veil.compliance.suppressions import service as suppressions
 from veil.errors import (
     AlreadyExtended,
@@ -400,20 +401,19 @@ def get_request(
     return repo.get_one(request_id, for_update=for_update)
 
 
+NO_FILTERS = RequestFilters()
+
+
 def page_requests(
     session: Session,
     *,
     workspace_id: str,
-    status: PrivacyRequestStatus | None = None,
-    type: PrivacyRequestType | None = None,
-    source: PrivacyRequestSource | None = None,
-    overdue: bool | None = None,
+    filters: RequestFilters = NO_FILTERS,
     page: PageParams = FIRST_PAGE,
 ) -> tuple[list[PrivacyRequest], str | None]:
     """Newest first; every filter, `overdue` included, is part of the SQL."""
     repo = PrivacyRequestRepository(session, workspace_id)
-    stmt = repo.listing(now=utcnow(), status=status, type=type, source=source, overdue=overdue)
-    return repo.newest_first(page, stmt)
+    return repo.newest_first(page, repo.listing(filters, now=utcnow()))
 
 
 # -- extend and cancel ------------------------------------------------------------------------
