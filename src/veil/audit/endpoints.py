@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from veil.audit import service
-from veil.audit.schemas import AuditEntryRead, AuditPage
+from veil.audit.schemas import AuditEntryRead, AuditFilters, AuditPage
 from veil.auth.deps import ADMIN_RESPONSES, AdminOnly, SessionDep
 from veil.listing import PageQuery
 
@@ -19,14 +19,9 @@ def list_audit_entries(
     session: SessionDep,
     principal: AdminOnly,
     page: PageQuery,
-    action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
-    target_id: Annotated[str | None, Query(max_length=64, description="Only this target.")] = None,
+    filters: Annotated[AuditFilters, Query()],
 ) -> AuditPage:
     rows, next_cursor = service.list_entries(
-        session,
-        workspace_id=principal.workspace_id,
-        action=action,
-        target_id=target_id,
-        page=page,
+        session, workspace_id=principal.workspace_id, filters=filters, page=page
     )
     return AuditPage(data=[AuditEntryRead.build(e) for e in rows], next_cursor=next_cursor)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from veil.kit.time import rfc3339
 from veil.models import AuditEntry
+
+
+class AuditFilters(BaseModel):
+    """`GET /api/v1/audit`'s filters (`?action=&target_id=`); none set lists every entry."""
+
+    action: str | None = Field(default=None, max_length=64, description="Only this action.")
+    target_id: str | None = Field(default=None, max_length=64, description="Only this target.")
 
 
 class AuditEntryRead(BaseModel):

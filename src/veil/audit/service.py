@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from veil.audit.repository import AuditRepository
+from veil.audit.schemas import AuditFilters
 from veil.kit.ids import new_id
 from veil.kit.pagination import PageParams, paginate
 from veil.kit.time import rfc3339, utcnow
@@ -193,14 +194,15 @@ def list_entries(
     session: Session,
     *,
     workspace_id: str,
-    action: str | None = None,
-    target_id: str | None = None,
+    filters: AuditFilters,
     page: PageParams,
 ) -> tuple[list[AuditEntry], str | None]:
     """Newest first (by the chain's sequence number)."""
     return paginate(
         session,
-        AuditRepository(session, workspace_id).entries(action=action, target_id=target_id),
+        AuditRepository(session, workspace_id).entries(
+            action=filters.action, target_id=filters.target_id
+        ),
         keys=[AuditEntry.seq],
         descending=True,
         page=page,
