@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from veil.kit.time import rfc3339
 from veil.models import AuditEntry
@@ -12,6 +12,8 @@ from veil.models import AuditEntry
 
 class AuditFilters(BaseModel):
     """`GET /api/v1/audit`'s filters (`?action=&target_id=`); none set lists every entry."""
+
+    model_config = ConfigDict(frozen=True)  # read, never changed
 
     action: str | None = Field(default=None, max_length=64, description="Only this action.")
     target_id: str | None = Field(default=None, max_length=64, description="Only this target.")

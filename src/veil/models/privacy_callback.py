@@ -35,7 +35,8 @@ class PrivacyCallback(WorkspaceRowMixin, LeasedJobMixin, Base):
     url: Mapped[str] = mapped_column(String(2048))
     announced_status: Mapped[str] = mapped_column(String(16))
     seq: Mapped[int]
-    # The JSON body as of the status change (ids and dates only, never an identity).
+    # The JSON body as of the status change (ids and dates only, never an identity); its
+    # `reference` is null, filled in from the sealed one when sent (free_text.py).
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[DeliveryStatus] = mapped_column(
         StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING

@@ -103,6 +103,8 @@ class RequestFilters(BaseModel):
     """The list's filters (`?status=&type=&source=&overdue=`), for the API and the UI alike;
     each one narrows the SQL, and none set lists every request."""
 
+    model_config = ConfigDict(frozen=True)  # one default instance is shared
+
     status: PrivacyRequestStatus | None = None
     type: PrivacyRequestType | None = None
     source: PrivacyRequestSource | None = None
